@@ -1,0 +1,51 @@
+# Two entry points for a fresh machine: `make run` and `make test` (see README.md).
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+
+.PHONY: run test install install-test browser node-deps test-js test-py bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+# torch is pinned in pyproject.toml; pinning it here too keeps pip from ever picking a CUDA build.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test browser node-deps
+
+# Debian's chromium drives the browser tests (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+node-deps:
+	@if [ -f package.json ]; then npm ci --no-audit --no-fund --silent; fi
+
+run: install
+	$(BIN)/gradtrace serve --host $(HOST) --port $(PORT)
+
+test-js: node-deps
+	@if [ -f package.json ]; then npm test --silent; fi
+
+test-py: install-test
+	$(BIN)/python -m pytest -q
+
+test: install-test test-js test-py
+
+bench: install
+	$(BIN)/python bench/trace_bench.py
+
+clean:
+	rm -rf $(VENV) node_modules
