@@ -1,0 +1,43 @@
+"""The one interface the API uses to turn a program into a Trace: `await runner.run(code, seed)`."""
+import asyncio
+import threading
+from typing import Protocol
+
+from .tracer import Limits, trace
+
+
+class Saturated(Exception):
+    """Every worker is busy and the queue is full; the API answers 503 with Retry-After."""
+
+    def __init__(self, retry_after: float = 1.0):
+        super().__init__("server busy")
+        self.retry_after = retry_after
+
+
+class Runner(Protocol):
+    async def run(self, code: str, seed: int) -> dict: ...
+
+    def health(self) -> dict: ...
+
+    def close(self) -> None: ...
+
+
+class InProcessRunner:
+    """Traces in this process, one program at a time: for trusted code (tests, CLI), never for a server."""
+
+    def __init__(self, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self._lock = threading.Lock()  # the tracer patches torch globals while it runs
+
+    def run_sync(self, code: str, seed: int = 0) -> dict:
+        with self._lock:
+            return trace(code, seed=seed, limits=self.limits)
+
+    async def run(self, code: str, seed: int) -> dict:
+        return await asyncio.to_thread(self.run_sync, code, seed)
+
+    def health(self) -> dict:
+        return {"runner": "in-process", "ready": True}
+
+    def close(self) -> None:
+        pass

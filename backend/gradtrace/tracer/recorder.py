@@ -1,0 +1,159 @@
+"""The run's recorder: forward steps from a TorchFunctionMode, plus the shared state of one trace."""
+import sys
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from . import backward
+from .limits import Abort, Limits
+from .ops import QUIET, is_inplace, op_name, tensors_in
+from .registry import Registry
+from .values import encode
+
+PROGRAM = "<program>"
+
+
+def program_line() -> int | None:
+    """Line of the innermost frame that runs the user's code."""
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code.co_filename == PROGRAM:
+            return f.f_lineno
+        f = f.f_back
+    return None
+
+
+class Recorder:
+    """Everything one trace collects while the program runs."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.reg = Registry(limits)
+        self.reg.on_new_tensor = self._emit_pending
+        self.steps: list[dict] = []
+        self.passes: list[dict] = []
+        self.quiet = 0  # >0 inside backward and custom forwards: their inner ops are not steps
+        self.pending_sources: dict[int, tuple] = {}
+        self.module_stack: list[str] = []
+        self.backward_steps = 0
+        self.active_pass: dict | None = None
+        self.module_names: dict[int, tuple] = {}
+        self.pending_hooks: list[dict] = []
+
+    # --- forward steps ---
+    def record(self, op: str, inputs, outputs, kind: str = "op", line: int | None = None) -> dict | None:
+        if len(self.steps) >= self.limits.max_steps:
+            raise Abort("limit", f"the program ran more than {self.limits.max_steps} tensor operations")
+        line = program_line() if line is None else line
+        in_ids = [self.reg.tensor(t, line) for t in inputs]
+        out_ids = [self.reg.tensor(t, line) for t in outputs]
+        node = None
+        for t in outputs:
+            fn = t.grad_fn
+            if fn is not None:
+                nid = self.reg.node(fn, line, t)
+                node = node or nid
+        step = {
+            "op": op, "inputs": in_ids, "outputs": out_ids, "node": node,
+            "grad_enabled": torch.is_grad_enabled(), "line": line,
+            "values": [encode(t, self.limits.max_tensor_elements) for t in outputs],
+            "kind": kind, "module": self.module_stack[-1] if self.module_stack else None,
+        }
+        grads = self._grad_changes(outputs)
+        if grads:
+            step["grad_changes"] = grads
+        self.steps.append(step)
+        return step
+
+    def _grad_changes(self, outputs) -> dict:
+        """When a step writes into some tensor's `.grad` (e.g. `x.grad.zero_()`), the owner's new grad."""
+        changes = {}
+        for t in outputs:
+            owner = self.reg.grad_owner.get(id(t))
+            if owner is not None and owner[0].grad is t:
+                changes[self.reg.tensor(owner[0])] = encode(t, self.limits.max_tensor_elements)
+        return changes
+
+    def defer(self, op: str, inputs, out: torch.Tensor) -> None:
+        """A step worth showing only if its result is used later (e.g. `x.data`)."""
+        if self.reg.known(out) is None:
+            self.pending_sources[id(out)] = (op, list(inputs), out, program_line(), torch.is_grad_enabled())
+
+    def _emit_pending(self, t) -> None:
+        pending = self.pending_sources.pop(id(t), None)
+        if pending is not None:
+            op, inputs, out, line, enabled = pending
+            with torch.set_grad_enabled(enabled):
+                self.record(op, inputs, [out], kind="alias", line=line)
+
+    def bind(self, *pairs) -> None:
+        """Called by the instrumented program after each assignment."""
+        if self.quiet:
+            return
+        for name, value in pairs:
+            if isinstance(value, torch.Tensor):
+                if self.reg.known(value) is None:
+                    if id(value) in self.pending_sources:
+                        self.reg.tensor(value)  # emits the deferred step (e.g. `y2 = y.data`)
+                    else:
+                        self.record("tensor", [], [value], kind="source")
+                self.reg.name(value, name)
+            elif isinstance(value, torch.nn.Module):
+                self.module_names.setdefault(id(value), (value, name))
+
+    def set_grad(self, owner: torch.Tensor, value) -> None:
+        """`x.grad = …` replaces (or clears) a gradient: a step so the page can show the reset."""
+        step = self.record("grad.set", [owner] + tensors_in(value), [], kind="grad")
+        step["grad_changes"] = {self.reg.tensor(owner): encode(owner.grad, self.limits.max_tensor_elements)}
+
+
+class Mode(TorchFunctionMode):
+    """Sees each torch call the user's code makes (the mode is off inside its own handler)."""
+
+    def __init__(self, rec: Recorder):
+        super().__init__()
+        self.rec = rec
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        rec = self.rec
+        if rec.quiet:
+            if func is torch.Tensor.register_hook:
+                return func(args[0], backward.wrap_hook(rec, args[0], args[1]))
+            return func(*args, **kwargs)
+        if func is torch.Tensor.backward or func is torch.autograd.backward or func is torch.autograd.grad:
+            return backward.run_pass(rec, func, args, kwargs)
+        name = op_name(func)
+        if name in QUIET or name.endswith(".get") and name not in ("data.get", "grad.get", "T.get", "mT.get", "H.get", "real.get", "imag.get"):
+            return func(*args, **kwargs)
+        if func is torch.Tensor.register_hook:
+            out = func(args[0], backward.wrap_hook(rec, args[0], args[1]))
+            rec.record("register_hook", [args[0]], [], kind="hook")
+            return out
+        if name == "grad.set":
+            out = func(*args, **kwargs)
+            rec.set_grad(args[0], args[1] if len(args) > 1 else None)
+            return out
+        out = func(*args, **kwargs)
+        if name == "grad.get":
+            if isinstance(out, torch.Tensor):
+                rec.reg.note_grad(args[0], out)
+            return out
+        if name == "data.get":
+            rec.defer("data", [args[0]], out)
+            return out
+        inputs = tensors_in(list(args) + list(kwargs.values()))
+        if name == "requires_grad.set":
+            rec.record("requires_grad_", inputs[:1], inputs[:1], kind="inplace")
+            return out
+        if name.endswith(".set"):
+            return out
+        outputs = tensors_in(out)
+        if is_inplace(name) or name in ("retain_grad",):
+            outputs = outputs or inputs[:1]
+            kind = "inplace" if name != "retain_grad" else "annotate"
+        else:
+            kind = "op"
+        if outputs or name in ("retain_grad",):
+            rec.record(name, inputs, outputs if name != "retain_grad" else [], kind=kind)
+        return out

@@ -1,0 +1,135 @@
+"""Stable sequential ids for the tensors and autograd nodes a run touches, with their snapshots."""
+import torch
+
+from .limits import Abort, Limits
+from .saved import snapshot_saved
+
+ACCUMULATE = "torch::autograd::AccumulateGrad"
+
+
+def _storage_key(t: torch.Tensor):
+    """What identifies a tensor's memory view: `_saved_*` hands out new objects for the same data."""
+    try:
+        return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
+class Registry:
+    """Tensors ("t1", "t2", …) and nodes ("n1", …) in order of first sight; holds them alive so ids never repeat."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.tensors: dict[int, dict] = {}
+        self.tensor_list: list[dict] = []
+        self.nodes: dict[int, dict] = {}
+        self.node_list: list[dict] = []
+        self.by_storage: dict[tuple, str] = {}
+        self.grad_owner: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.pending_names: dict[int, tuple[object, str]] = {}
+        self.on_new_tensor = None  # set by the tracer: emits a deferred step (e.g. `.data`) before first use
+
+    # --- tensors ---
+    def tensor(self, t: torch.Tensor, line: int | None = None) -> str:
+        rec = self.tensors.get(id(t))
+        if rec is not None:
+            return rec["id"]
+        if self.on_new_tensor is not None:
+            self.on_new_tensor(t)
+            rec = self.tensors.get(id(t))
+            if rec is not None:
+                return rec["id"]
+        rec = {"id": f"t{len(self.tensor_list) + 1}", "obj": t, "name": None, "grad_of": None, "line": line}
+        self.tensors[id(t)] = rec
+        self.tensor_list.append(rec)
+        owner = self.grad_owner.get(id(t))
+        if owner is not None:
+            self._mark_grad(rec, owner[0])
+        pending = self.pending_names.pop(id(t), None)
+        if pending is not None:
+            rec["name"] = pending[1]
+        key = _storage_key(t)
+        if key is not None:
+            self.by_storage.setdefault(key, rec["id"])
+        return rec["id"]
+
+    def known(self, t) -> dict | None:
+        return self.tensors.get(id(t))
+
+    def name(self, t: torch.Tensor, name: str) -> None:
+        """Give `t` a variable name unless it has one: the first binding names a tensor."""
+        rec = self.tensors.get(id(t))
+        if rec is None:
+            if id(t) not in self.pending_names:
+                self.pending_names[id(t)] = (t, name)
+        elif rec["name"] is None:
+            rec["name"] = name
+
+    def note_grad(self, owner: torch.Tensor, grad: torch.Tensor) -> None:
+        """`grad` is `owner.grad`: name it `owner.grad` when it shows up in the trace."""
+        self.grad_owner[id(grad)] = (owner, grad)
+        rec = self.tensors.get(id(grad))
+        if rec is not None and rec["grad_of"] is None:
+            self._mark_grad(rec, owner)
+
+    def _mark_grad(self, rec: dict, owner: torch.Tensor) -> None:
+        orec = self.tensors.get(id(owner))
+        if orec is None:
+            return
+        rec["grad_of"] = orec["id"]
+        if rec["name"] is None and orec["name"]:
+            rec["name"] = f"{orec['name']}.grad"
+
+    def match_saved(self, t: torch.Tensor) -> str | None:
+        key = _storage_key(t)
+        return self.by_storage.get(key) if key is not None else None
+
+    # --- nodes ---
+    def node(self, fn, line: int | None = None, tensor: torch.Tensor | None = None) -> str | None:
+        """Register `fn` and every node upstream of it (iteratively: chains can be thousands long)."""
+        if fn is None:
+            return None
+        rec = self.nodes.get(id(fn))
+        if rec is None:
+            rec = self._new_node(fn, line)
+            stack = [rec]
+            while stack:
+                r = stack.pop()
+                nxt = []
+                for child, idx in r["obj"].next_functions:
+                    if child is None:
+                        nxt.append([None, idx])
+                        continue
+                    crec = self.nodes.get(id(child))
+                    if crec is None:
+                        crec = self._new_node(child, None)
+                        stack.append(crec)
+                    nxt.append([crec["id"], idx])
+                r["next"] = nxt
+        if tensor is not None and rec["tensor"] is None and rec["kind"] != "accumulate":
+            rec["tensor"] = self.tensor(tensor)
+        if rec["line"] is None and line is not None:
+            rec["line"] = line
+        return rec["id"]
+
+    def _new_node(self, fn, line):
+        if len(self.node_list) >= self.limits.max_nodes:
+            raise Abort("limit", f"the autograd graph has more than {self.limits.max_nodes} nodes")
+        name = fn.name()
+        kind = "op"
+        if name == ACCUMULATE:
+            kind = "accumulate"
+        elif isinstance(fn, torch.autograd.function.BackwardCFunction):
+            kind = "custom"
+        rec = {"id": f"n{len(self.node_list) + 1}", "obj": fn, "name": name, "kind": kind,
+               "tensor": None, "next": [], "saved": [], "line": line}
+        self.nodes[id(fn)] = rec
+        self.node_list.append(rec)
+        if kind == "accumulate":
+            rec["tensor"] = self.tensor(fn.variable)
+        rec["saved"] = snapshot_saved(fn, kind, self)
+        return rec
+
+    def node_id(self, fn) -> str | None:
+        rec = self.nodes.get(id(fn)) if fn is not None else None
+        return rec["id"] if rec else None

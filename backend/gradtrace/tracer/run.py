@@ -1,0 +1,82 @@
+"""trace(code, seed) -> Trace: run a program once and return what autograd did, as JSON-ready data."""
+import builtins as builtins_module
+import io
+import random
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+from .errors import error_of
+from .limits import Abort, Limits
+from .naming import BIND, instrument
+from .patches import patched
+from .recorder import PROGRAM, Mode, Recorder
+from .serialize import build_trace
+
+
+class _Out(io.TextIOBase):
+    """Captured print output, cut at a limit (the rest is counted, not kept)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.parts, self.size, self.dropped = limit, [], 0, 0
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        s = str(s)
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(len(s), room)
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def text(self) -> str:
+        tail = f"\n… ({self.dropped} more characters cut)" if self.dropped else ""
+        return "".join(self.parts) + tail
+
+
+def _seed(seed: int) -> None:
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict | None = None) -> dict:
+    """Run `code` once under the recorder and return the Trace (spec v1), even when the program fails."""
+    limits = limits or Limits()
+    rec = Recorder(limits)
+    out, err = _Out(limits.max_stdout_chars), _Out(limits.max_stdout_chars)
+    error = None
+    namespace = {"__name__": "__main__", "__builtins__": builtins if builtins is not None else builtins_module}
+    namespace[BIND] = rec.bind
+    try:
+        compiled = instrument(code, PROGRAM)
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in source
+        return build_trace(rec, error_of(exc), "", {}, [])
+    saved_grad, saved_dtype = torch.is_grad_enabled(), torch.get_default_dtype()
+    old_out, old_err = sys.stdout, sys.stderr
+    caught: list = []
+    try:
+        _seed(seed)
+        with warnings.catch_warnings(record=True) as caught, patched(rec), Mode(rec):
+            warnings.simplefilter("always")
+            sys.stdout, sys.stderr = out, err
+            try:
+                exec(compiled, namespace)
+            finally:
+                sys.stdout, sys.stderr = old_out, old_err
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            error = {"kind": "runtime", "type": "SystemExit", "message": f"exit code {exc.code}", "line": None}
+    except (Exception, Abort, KeyboardInterrupt, RecursionError, MemoryError) as exc:
+        error = error_of(exc)
+    finally:
+        sys.stdout, sys.stderr = old_out, old_err
+        torch.set_grad_enabled(saved_grad)
+        torch.set_default_dtype(saved_dtype)
+    notes = [{"message": str(w.message)[:500], "line": w.lineno if w.filename == PROGRAM else None} for w in caught[:50]]
+    return build_trace(rec, error, out.text(), namespace, notes, err.text())
