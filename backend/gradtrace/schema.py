@@ -1,0 +1,140 @@
+"""Pydantic models of Trace API v1 (../shared/spec/trace-api-v1.md); fields past the spec are marked 'extension'."""
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Number = Union[float, Literal["nan", "inf", "-inf"]]
+NestedValues = Union[Number, list[Any]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Values(_Model):
+    shape: list[int]
+    values: NestedValues | None = Field(
+        description='Full contents (nested lists) when the tensor is small, else null. NaN/±inf as "nan"/"inf"/"-inf".')
+    min: Number | None
+    max: Number | None
+    mean: Number | None
+    sum: Number | None
+
+
+class Error(_Model):
+    kind: Literal["syntax", "runtime", "refused", "timeout", "memory", "limit"]
+    type: str = Field(description='Python exception class name, e.g. "RuntimeError".')
+    message: str
+    line: int | None = Field(description="1-based line in `code`.")
+
+
+class Tensor(_Model):
+    id: str
+    name: str | None = Field(description='Variable name the program gave it (e.g. "c" for `c = a * b`).')
+    shape: list[int]
+    dtype: str
+    requires_grad: bool
+    is_leaf: bool
+    retains_grad: bool
+    grad_fn: str | None = Field(description="Node id.")
+    data: Values
+    grad: Values | None
+    grad_of: str | None = Field(None, description="Extension: id of the tensor whose `.grad` this tensor is.")
+    line: int | None = Field(None, description="Extension: line where the trace first saw it.")
+
+
+class Saved(_Model):
+    name: str
+    values: Values | None
+    tensor: str | None = Field(None, description="Extension: id of the traced tensor this saved value is.")
+    repr: str | None = Field(None, description="Extension: text of a saved non-tensor value (sizes, dtypes).")
+
+
+class Node(_Model):
+    id: str
+    name: str = Field(description='`grad_fn.name()`, e.g. "MulBackward0", "torch::autograd::AccumulateGrad".')
+    tensor: str | None
+    next: list[tuple[str | None, int]] = Field(description="`next_functions` in order: [node id | null, input nr].")
+    saved: list[Saved]
+    line: int | None
+    kind: Literal["op", "accumulate", "custom"] | None = Field(None, description="Extension: what sort of node.")
+
+
+class ForwardStep(_Model):
+    op: str
+    inputs: list[str]
+    outputs: list[str]
+    node: str | None
+    grad_enabled: bool
+    line: int | None
+    values: list[Values | None]
+    kind: str | None = Field(None, description="Extension: op | inplace | custom | source | alias | hook | annotate | grad.")
+    module: str | None = Field(None, description="Extension: dotted path of the nn.Module the call ran in.")
+    grad_changes: dict[str, Values | None] | None = Field(
+        None, description="Extension: tensor id → its `.grad` after this step, where the step changed a `.grad`.")
+
+
+class HookCall(_Model):
+    tensor: str
+    grad_in: Values | None
+    grad_out: Values | None = Field(description="What the hook returned (null: it returned None, grad unchanged).")
+
+
+class BackwardStep(_Model):
+    node: str
+    grad_outputs: list[Values | None] | None
+    grad_inputs: list[Values | None] | None
+    hooks: list[HookCall] | None = Field(None, description="Extension: user tensor hooks that ran just before.")
+    tensor_grad: Values | None = Field(None, description="Extension: `.grad` of the node's tensor after it ran.")
+
+
+class BackwardPass(_Model):
+    call: Literal["backward", "grad"]
+    line: int | None
+    root: str | None
+    gradient: Values | None
+    retain_graph: bool
+    create_graph: bool
+    steps: list[BackwardStep]
+    error: Error | None
+    inputs: list[str] | None = Field(None, description="Extension: the `inputs=` argument, as tensor ids.")
+    results: list[str] | None = Field(None, description="Extension: tensors `torch.autograd.grad` returned.")
+    grads_after: dict[str, Values] | None = Field(None, description="Extension: every `.grad` after this call.")
+    truncated: bool | None = Field(None, description="Extension: steps past the recording limit were not kept.")
+
+
+class Warning_(_Model):
+    message: str
+    line: int | None
+
+
+class Trace(_Model):
+    version: Literal[1]
+    status: Literal["ok", "error"]
+    error: Error | None
+    stdout: str
+    tensors: list[Tensor]
+    nodes: list[Node]
+    forward: list[ForwardStep]
+    backward: list[BackwardPass]
+    variables: dict[str, str]
+    warnings: list[Warning_] = Field(default_factory=list, description="Extension: warnings the program raised.")
+    stderr: str = Field("", description="Extension: what the program wrote to stderr.")
+
+
+class TraceRequest(BaseModel):
+    code: str = Field(description="The Python/PyTorch program, as typed.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="`torch.manual_seed(seed)` before the program runs.")
+
+
+class Example(_Model):
+    id: str
+    title: str
+    description: str
+    code: str
+
+
+class Health(BaseModel):
+    status: Literal["ok", "starting"]
+    version: str
+    runner: dict[str, Any] = Field(default_factory=dict)
