@@ -124,7 +124,7 @@ class Trace(_Model):
 
 class TraceRequest(BaseModel):
     code: str = Field(description="The Python/PyTorch program, as typed.")
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="`torch.manual_seed(seed)` before the program runs.")
+    seed: int = Field(0, ge=-(2**63), le=2**64 - 1, description="`torch.manual_seed(seed)` before the program runs.")
 
 
 class Example(_Model):

@@ -1,0 +1,76 @@
+"""The FastAPI application factory."""
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..config import Settings, get_settings
+from ..runner import Runner
+from . import routes
+
+log = logging.getLogger("gradtrace")
+
+
+def default_runner(settings: Settings) -> Runner:
+    """The sandboxed worker pool."""
+    from ..sandbox import SandboxRunner
+
+    return SandboxRunner(settings)
+
+
+def create_app(settings: Settings | None = None, runner: Runner | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runner = runner or default_runner(settings)
+        start = getattr(app.state.runner, "start", None)
+        if start is not None:
+            result = start()
+            if hasattr(result, "__await__"):
+                await result
+        try:
+            yield
+        finally:
+            app.state.runner.close()
+
+    app = FastAPI(
+        title="gradtrace",
+        version=__version__,
+        description="Run a PyTorch program and get back what autograd did: every tensor operation, the autograd "
+        "graph, and each backward pass in the order the engine really ran it.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if runner is not None:
+        app.state.runner = runner  # usable without the lifespan (e.g. plain TestClient calls)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        # Refuse huge bodies before parsing them: a JSON-escaped program is at most ~6x its UTF-8 size.
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > 6 * settings.max_code_bytes + 4096:
+            return JSONResponse({"detail": f"request body too large (limit {settings.max_code_bytes} bytes of code)"},
+                                status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def body_errors_are_422(request: Request, exc: StarletteHTTPException):
+        # FastAPI answers 400 for a body it cannot even decode (e.g. a UTF-16 BOM); the spec says 422.
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            return JSONResponse({"detail": [{"type": "body_invalid", "loc": ["body"], "msg": str(exc.detail)}]},
+                                status_code=422)
+        return await http_exception_handler(request, exc)
+
+    app.include_router(routes.router)
+    try:
+        from .. import web
+    except ImportError:  # the page is optional for API-only use
+        web = None
+    if web is not None:
+        app.include_router(web.router)
+    return app
