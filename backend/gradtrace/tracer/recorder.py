@@ -45,6 +45,15 @@ class Recorder:
         if len(self.steps) >= self.limits.max_steps:
             raise Abort("limit", f"the program ran more than {self.limits.max_steps} tensor operations")
         line = program_line() if line is None else line
+        # Called from outside the mode's handler too (bind, Function.apply, Variable): the tracer's own
+        # torch calls (encoding values, snapshotting saved tensors) must not become steps.
+        self.quiet += 1
+        try:
+            return self._record(op, inputs, outputs, kind, line)
+        finally:
+            self.quiet -= 1
+
+    def _record(self, op: str, inputs, outputs, kind: str, line: int | None) -> dict:
         in_ids = [self.reg.tensor(t, line) for t in inputs]
         out_ids = [self.reg.tensor(t, line) for t in outputs]
         node = None
