@@ -15,12 +15,29 @@ PROGRAM = "<program>"
 
 def program_line() -> int | None:
     """Line of the innermost frame that runs the user's code."""
-    f = sys._getframe(1)
+    return call_context()[0]
+
+
+def call_context() -> tuple[int | None, str | None]:
+    """(line of the user's code, "init" | "optim" | None): which library code sits between it and this call."""
+    f, within = sys._getframe(1), None
     while f is not None:
-        if f.f_code.co_filename == PROGRAM:
-            return f.f_lineno
+        name = f.f_code.co_filename
+        if name == PROGRAM:
+            return f.f_lineno, within
+        if within is None:
+            code = f.f_code.co_name
+            if name.endswith(_INIT_FILES) or code == "reset_parameters" or (code == "__init__" and _NN_DIR in name):
+                within = "init"
+            elif _OPTIM_DIR in name:
+                within = "optim"
         f = f.f_back
-    return None
+    return None, within
+
+
+_INIT_FILES = ("torch/nn/init.py",)
+_OPTIM_DIR = "torch/optim/"
+_NN_DIR = "torch/nn/modules/"
 
 
 class Recorder:
@@ -44,7 +61,13 @@ class Recorder:
     def record(self, op: str, inputs, outputs, kind: str = "op", line: int | None = None) -> dict | None:
         if len(self.steps) >= self.limits.max_steps:
             raise Abort("limit", f"the program ran more than {self.limits.max_steps} tensor operations")
-        line = program_line() if line is None else line
+        self.quiet += 1  # reading values runs torch ops of our own: never steps
+        try:
+            return self._record(op, inputs, outputs, kind, program_line() if line is None else line)
+        finally:
+            self.quiet -= 1
+
+    def _record(self, op, inputs, outputs, kind, line):
         # Called from outside the mode's handler too (bind, Function.apply, Variable): the tracer's own
         # torch calls (encoding values, snapshotting saved tensors) must not become steps.
         self.quiet += 1
@@ -143,6 +166,9 @@ class Mode(TorchFunctionMode):
             out = func(*args, **kwargs)
             rec.set_grad(args[0], args[1] if len(args) > 1 else None)
             return out
+        line, within = call_context()
+        if within == "init":  # parameter initialisation inside nn.Module constructors: not the lesson
+            return func(*args, **kwargs)
         out = func(*args, **kwargs)
         if name == "grad.get":
             if isinstance(out, torch.Tensor):
@@ -163,6 +189,8 @@ class Mode(TorchFunctionMode):
             kind = "inplace" if name != "retain_grad" else "annotate"
         else:
             kind = "op"
+        if within == "optim":
+            kind = "optim"
         if outputs or name in ("retain_grad",):
-            rec.record(name, inputs, outputs if name != "retain_grad" else [], kind=kind)
+            rec.record(name, inputs, outputs if name != "retain_grad" else [], kind=kind, line=line)
         return out
