@@ -61,18 +61,10 @@ class Recorder:
     def record(self, op: str, inputs, outputs, kind: str = "op", line: int | None = None) -> dict | None:
         if len(self.steps) >= self.limits.max_steps:
             raise Abort("limit", f"the program ran more than {self.limits.max_steps} tensor operations")
-        self.quiet += 1  # reading values runs torch ops of our own: never steps
-        try:
-            return self._record(op, inputs, outputs, kind, program_line() if line is None else line)
-        finally:
-            self.quiet -= 1
-
-    def _record(self, op, inputs, outputs, kind, line):
-        # Called from outside the mode's handler too (bind, Function.apply, Variable): the tracer's own
-        # torch calls (encoding values, snapshotting saved tensors) must not become steps.
+        # Also called outside the mode's handler (bind, Function.apply, Variable): our own reads are never steps.
         self.quiet += 1
         try:
-            return self._record(op, inputs, outputs, kind, line)
+            return self._record(op, inputs, outputs, kind, program_line() if line is None else line)
         finally:
             self.quiet -= 1
 
