@@ -17,6 +17,14 @@ def _serve(args) -> int:
     return 0
 
 
+def _settings(args) -> int:
+    from .config import Settings
+
+    for name, field in Settings.model_fields.items():
+        print(f"GRADTRACE_{name.upper():<24} default {field.default!s:<34} {field.description}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradtrace", description="See PyTorch's autograd at work.")
     parser.add_argument("--version", action="version", version=f"gradtrace {__version__}")
@@ -27,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8000, or GRADTRACE_PORT)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=_serve)
+    settings = sub.add_parser("settings", help="list every setting, its environment variable and default")
+    settings.set_defaults(func=_settings)
     return parser
 
 
