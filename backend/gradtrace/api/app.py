@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Settings, get_settings
 from ..runner import Runner
-from . import routes
+from . import routes, snippets
 
 log = logging.getLogger("gradtrace")
 
@@ -37,6 +37,9 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
             yield
         finally:
             app.state.runner.close()
+            store = getattr(app.state, "snippets", None)
+            if store is not None:
+                store.close()
 
     app = FastAPI(
         title="gradtrace",
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         return await http_exception_handler(request, exc)
 
     app.include_router(routes.router)
+    app.include_router(snippets.router)
     try:
         from .. import web
     except ImportError:  # the page is optional for API-only use
