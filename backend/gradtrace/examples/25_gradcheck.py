@@ -1,0 +1,19 @@
+# title: gradcheck: test a hand-written backward
+# description: From seed 004's last section. torch.autograd.gradcheck compares a custom Function's backward with small finite differences, in double precision, and returns True when they agree. A wrong backward would make it raise an error.
+import torch
+
+class Sigmoid(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, i):
+        result = 1 / (1 + torch.exp(-i))
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        result, = ctx.saved_tensors
+        return grad_output * result * (1 - result)
+
+x = torch.randn(3, dtype=torch.double, requires_grad=True)
+ok = torch.autograd.gradcheck(Sigmoid.apply, (x,), eps=1e-6, atol=1e-4)
+print(ok)
