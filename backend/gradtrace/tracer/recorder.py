@@ -75,8 +75,12 @@ class Recorder:
         for t in outputs:
             fn = t.grad_fn
             if fn is not None:
+                # Only a grad_fn this step created is its node: `d.mul_(2)` under no_grad (or an op that
+                # returns its input) leaves d's old grad_fn in place, and autograd recorded nothing.
+                new = self.reg.node_id(fn) is None
                 nid = self.reg.node(fn, line, t)
-                node = node or nid
+                if new and torch.is_grad_enabled():
+                    node = node or nid
         step = {
             "op": op, "inputs": in_ids, "outputs": out_ids, "node": node,
             "grad_enabled": torch.is_grad_enabled(), "line": line,
