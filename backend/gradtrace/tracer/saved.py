@@ -15,7 +15,7 @@ def _entry(name: str, value, registry) -> dict | None:
         return {"name": name, "values": scalar, "tensor": None}
     if value is None:
         return None
-    text = repr(value) if isinstance(value, (tuple, list, str, torch.dtype, torch.Size)) else type(value).__name__
+    text = repr(value) if isinstance(value, (bool, tuple, list, str, torch.dtype, torch.Size)) else type(value).__name__
     return {"name": name, "values": None, "tensor": None, "repr": text[:200]}
 
 
