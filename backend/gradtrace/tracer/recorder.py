@@ -183,6 +183,9 @@ class Mode(TorchFunctionMode):
         if is_inplace(name) or name in ("retain_grad",):
             outputs = outputs or inputs[:1]
             kind = "inplace" if name != "retain_grad" else "annotate"
+            if kind == "inplace":  # writing into a view changes its base too (and gives it a CopySlices node)
+                bases = [t._base for t in outputs if t._base is not None and rec.reg.known(t._base) is not None]
+                outputs = outputs + [b for b in bases if all(b is not o for o in outputs)]
         else:
             kind = "op"
         if within == "optim":
