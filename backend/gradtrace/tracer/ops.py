@@ -9,7 +9,7 @@ _DUNDER = {"truediv": "div", "floordiv": "floor_divide", "and": "bitwise_and", "
 
 # Calls that read state or format text: never a step of their own.
 QUIET = {"__repr__", "__str__", "__format__", "__len__", "__bool__", "__iter__", "__hash__", "__array__",
-         "__contains__", "__reduce_ex__", "__deepcopy__", "__dir__", "tolist", "item", "numpy", "size", "dim",
+         "__contains__", "__reduce_ex__", "__deepcopy__", "__dir__", "tolist", "item", "size", "dim",
          "numel", "stride", "data_ptr", "storage_offset", "is_contiguous", "element_size", "untyped_storage",
          "__index__", "__int__", "__float__", "__complex__", "__eq__hash", "get_device", "is_floating_point",
          "is_complex", "nelement", "ndimension", "type", "__getstate__", "__setstate__", "__reversed__"}
