@@ -22,6 +22,15 @@ def _clean(nested):
     return _num(nested)
 
 
+def _values(t: torch.Tensor):
+    """Nested lists of numbers; the slow per-element clean-up only when a NaN or infinity is present."""
+    if t.dtype == torch.bool:
+        return t.to(torch.uint8).tolist()
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        return _clean(t.tolist())
+    return t.tolist()
+
+
 def _plain(t: torch.Tensor) -> torch.Tensor:
     """A dense, real, CPU copy that no user subclass or hook can intercept."""
     t = torch.Tensor._make_subclass(torch.Tensor, t.detach()) if type(t) is not torch.Tensor else t.detach()
@@ -40,18 +49,14 @@ def encode(t, max_elements: int) -> dict | None:
         t = _plain(t)
         shape = list(t.shape)
         n = t.numel()
-        values = _clean(t.tolist()) if n <= max_elements else None
+        values = _values(t) if n <= max_elements else None
         if n == 0:
             return {"shape": shape, "values": values, "min": None, "max": None, "mean": None, "sum": None}
         d = t.to(torch.float64)
-        return {
-            "shape": shape,
-            "values": values,
-            "min": _num(d.min().item()),
-            "max": _num(d.max().item()),
-            "mean": _num(d.mean().item()),
-            "sum": _num(d.sum().item()),
-        }
+        lo, hi = torch.aminmax(d)
+        total = d.sum().item()
+        return {"shape": shape, "values": values, "min": _num(lo.item()), "max": _num(hi.item()),
+                "mean": _num(total / n), "sum": _num(total)}
     except (RuntimeError, TypeError, ValueError, NotImplementedError):
         # Meta, quantized or otherwise unreadable tensors: shape only.
         return {"shape": list(getattr(t, "shape", [])), "values": None, "min": None, "max": None, "mean": None, "sum": None}
