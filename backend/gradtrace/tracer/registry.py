@@ -81,6 +81,9 @@ class Registry:
             rec["name"] = f"{orec['name']}.grad"
 
     def match_saved(self, t: torch.Tensor) -> str | None:
+        rec = self.tensors.get(id(t))  # the very object (a saved leaf often is): not an alias sharing its memory
+        if rec is not None:
+            return rec["id"]
         key = _storage_key(t)
         return self.by_storage.get(key) if key is not None else None
 
