@@ -17,6 +17,25 @@ def _serve(args) -> int:
     return 0
 
 
+def _read_program(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _trace(args) -> int:
+    import json
+
+    from .config import get_settings
+    from .tracer import Limits, trace
+
+    result = trace(_read_program(args.program), seed=args.seed, limits=Limits.from_settings(get_settings()))
+    json.dump(result, sys.stdout, indent=args.indent, allow_nan=False)
+    sys.stdout.write("\n")
+    return 0 if result["status"] == "ok" or not args.check else 1
+
+
 def _settings(args) -> int:
     from .config import Settings
 
@@ -35,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port to listen on (default 8000, or GRADTRACE_PORT)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=_serve)
+    tr = sub.add_parser("trace", help="trace a program and print the trace JSON",
+                        description="Run a program (your own: it runs in this process, unsandboxed) and print its "
+                        "Trace as JSON, the same document POST /api/v1/traces returns.")
+    tr.add_argument("program", help="path of a Python file, or - for standard input")
+    tr.add_argument("--seed", type=int, default=0, help="torch.manual_seed applied first (default 0)")
+    tr.add_argument("--indent", type=int, default=None, help="pretty-print with this indent")
+    tr.add_argument("--check", action="store_true", help="exit 1 when the program itself fails")
+    tr.set_defaults(func=_trace)
     settings = sub.add_parser("settings", help="list every setting, its environment variable and default")
     settings.set_defaults(func=_settings)
     return parser
