@@ -69,8 +69,14 @@ class Recorder:
             self.quiet -= 1
 
     def _record(self, op: str, inputs, outputs, kind: str, line: int | None) -> dict:
+        if op.endswith(".get"):  # a property such as `W.T` (seen as "T.get")
+            op = op[:-len(".get")]
         in_ids = [self.reg.tensor(t, line) for t in inputs]
         out_ids = [self.reg.tensor(t, line) for t in outputs]
+        for t in inputs:
+            if t.grad_fn is not None:
+                self.reg.node(t.grad_fn, None, t)
+        first_new = len(self.reg.node_list)
         node = None
         for t in outputs:
             fn = t.grad_fn
@@ -81,6 +87,9 @@ class Recorder:
                 nid = self.reg.node(fn, line, t)
                 if new and torch.is_grad_enabled():
                     node = node or nid
+        for r in self.reg.node_list[first_new:]:
+            if r["line"] is None and r["kind"] == "op":  # nodes inside one call, e.g. linear's TBackward0
+                r["line"] = line
         step = {
             "op": op, "inputs": in_ids, "outputs": out_ids, "node": node,
             "grad_enabled": torch.is_grad_enabled(), "line": line,
