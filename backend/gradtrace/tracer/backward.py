@@ -122,6 +122,16 @@ def run_pass(rec, func, args, kwargs):
         _after_pass(rec, p)
     if call == "grad":
         p["results"] = [rec.reg.tensor(t, line) for t in tensors_in(out)]
+    if create:  # the pass recorded a graph of its own (for a second derivative): its nodes come from this line
+        first_new = len(rec.reg.node_list)
+        made = tensors_in(out) if call == "grad" else [
+            rec.reg.tensor_list[int(tid[1:]) - 1]["obj"].grad for tid in p["grads_after"]]
+        for g in made:
+            if g is not None and g.grad_fn is not None:
+                rec.reg.node(g.grad_fn, line, g)
+        for r in rec.reg.node_list[first_new:]:
+            if r["line"] is None and r["kind"] == "op":
+                r["line"] = line
     return out
 
 
