@@ -1,0 +1,76 @@
+"""What the Docker image and compose file start, checked without a Docker engine (none runs here)."""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_compose_is_hardened():
+    svc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["gradtrace"]
+    assert svc["read_only"] is True and any(t.startswith("/tmp") for t in svc["tmpfs"])
+    assert "no-new-privileges:true" in svc["security_opt"] and svc["cap_drop"] == ["ALL"]
+    assert svc["mem_limit"] and svc["pids_limit"]
+    db_dir = str(Path(svc["environment"]["GRADTRACE_SNIPPET_DB"]).parent)
+    assert any(v.endswith(":" + db_dir) for v in svc["volumes"])  # the database lives on the volume
+    assert svc["ports"] == ["8000:8000"]
+
+
+def test_dockerfile_runs_unprivileged_with_healthcheck():
+    text = (ROOT / "Dockerfile").read_text()
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert users and users[-1] not in ("root", "0")
+    assert re.search(r"^HEALTHCHECK .*\n?.*?/api/v1/health", text, re.M)
+    assert "torch==2.13.0" in text
+    cmd = json.loads(re.search(r"^CMD (.+)$", text, re.M).group(1))
+    assert cmd[:2] == ["gradtrace", "serve"] and "0.0.0.0" in cmd
+
+
+def test_server_starts_as_the_container_would(tmp_path):
+    """`gradtrace serve` with the container's settings: healthy, serves the page, writes snippets to the volume."""
+    port = _free_port()
+    env = {**os.environ, "GRADTRACE_SNIPPET_DB": str(tmp_path / "data" / "snippets.sqlite3"),
+           "GRADTRACE_FRONTEND_DIR": str(ROOT / "frontend"), "GRADTRACE_WORKERS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gradtrace.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline, status = time.monotonic() + 60, None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as r:
+                    status = r.status
+                    break
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200, proc.stdout.read1().decode() if proc.poll() is not None else "no health in 60 s"
+        req = urllib.request.Request(base + "/api/v1/snippets", data=json.dumps({"code": "x = 1"}).encode(),
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 201
+        assert (tmp_path / "data" / "snippets.sqlite3").exists()
+        with urllib.request.urlopen(base + "/", timeout=5) as r:
+            assert r.status == 200 and b"<html" in r.read().lower()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if proc.returncode not in (0, -15):
+        pytest.fail(f"server exited with {proc.returncode}")
