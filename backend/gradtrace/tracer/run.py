@@ -55,8 +55,8 @@ def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict
     namespace[BIND] = rec.bind
     try:
         compiled = instrument(code, PROGRAM)
-    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in source
-        return build_trace(rec, error_of(exc), "", {}, [])
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes or lone surrogates in the source
+        return build_trace(rec, {**error_of(exc), "kind": "syntax"}, "", {}, [])
     saved_grad, saved_dtype = torch.is_grad_enabled(), torch.get_default_dtype()
     old_out, old_err = sys.stdout, sys.stderr
     caught: list = []
@@ -79,4 +79,9 @@ def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict
         torch.set_grad_enabled(saved_grad)
         torch.set_default_dtype(saved_dtype)
     notes = [{"message": str(w.message)[:500], "line": w.lineno if w.filename == PROGRAM else None} for w in caught[:50]]
-    return build_trace(rec, error, out.text(), namespace, notes, err.text())
+    try:
+        return build_trace(rec, error, out.text(), namespace, notes, err.text())
+    except Exception as exc:  # e.g. a tensor subclass that cannot be read: keep what is safe to report
+        failure = {"kind": "runtime", "type": type(exc).__name__,
+                   "message": f"gradtrace could not record the final state: {exc}"[:2000], "line": None}
+        return build_trace(Recorder(limits), error or failure, out.text(), {}, notes, err.text())
