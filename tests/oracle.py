@@ -1,0 +1,265 @@
+"""An independent plain-torch run of a program, to hold traces against.
+
+`run_plain(code, seed)` executes the program with no tracer: the same seeding as the tracer, then
+`exec` in a fresh namespace. Around every user-level `Tensor.backward`, `torch.autograd.backward`
+and `torch.autograd.grad` call it registers a prehook on each node reachable from the roots and
+records `fn.name()` in the order the engine really ran them. Nothing from `gradtrace` is imported.
+
+`compare(trace, plain)` lists every difference between a Trace and that run (empty list: they agree).
+"""
+import contextlib
+import io
+import math
+import random
+import re
+import sys
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+FILENAME = "<plain-program>"
+
+
+@dataclass
+class PlainPass:
+    call: str                      # "backward" | "grad"
+    order: list[str] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+@dataclass
+class PlainRun:
+    namespace: dict
+    passes: list[PlainPass]
+    stdout: str
+    error: BaseException | None
+    error_line: int | None
+
+
+def _tensors(obj) -> list:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in _tensors(o)]
+    return []
+
+
+def _reachable(roots) -> list:
+    seen, out, stack = set(), [], [t.grad_fn for t in roots if t.grad_fn is not None]
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        out.append(fn)
+        stack.extend(child for child, _ in fn.next_functions)
+    return out
+
+
+@contextlib.contextmanager
+def _recording(passes: list):
+    """Patch the three entry points; record the node order of the outermost call only."""
+    depth = [0]
+    tensor_backward = torch.Tensor.backward
+    autograd_backward = torch.autograd.backward
+    autograd_grad = torch.autograd.grad
+    gc_module = sys.modules["torch.autograd.gradcheck"]
+    checks = {name: getattr(gc_module, name) for name in ("gradcheck", "gradgradcheck")}
+
+    def around(call, roots, run):
+        if depth[0]:
+            return run()
+        p = PlainPass(call)
+        passes.append(p)
+        handles = []
+        for fn in _reachable(roots):
+            handles.append(fn.register_prehook(lambda grad_outputs, fn=fn: p.order.append(fn.name())))
+        depth[0] += 1
+        try:
+            return run()
+        except BaseException as exc:
+            p.error = exc
+            raise
+        finally:
+            depth[0] -= 1
+            for h in handles:
+                h.remove()
+
+    def t_backward(self, *args, **kwargs):
+        return around("backward", [self], lambda: tensor_backward(self, *args, **kwargs))
+
+    def a_backward(*args, **kwargs):
+        tensors = args[0] if args else kwargs.get("tensors")
+        return around("backward", _tensors(tensors), lambda: autograd_backward(*args, **kwargs))
+
+    def a_grad(*args, **kwargs):
+        outputs = args[0] if args else kwargs.get("outputs")
+        return around("grad", _tensors(outputs), lambda: autograd_grad(*args, **kwargs))
+
+    def quiet(original):
+        # gradtrace shows gradcheck as one step: its internal autograd.grad calls are not passes
+        def check(*args, **kwargs):
+            depth[0] += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+        return check
+
+    torch.Tensor.backward = t_backward
+    torch.autograd.backward = a_backward
+    torch.autograd.grad = a_grad
+    for name, original in checks.items():
+        setattr(torch.autograd, name, quiet(original))
+        setattr(gc_module, name, quiet(original))
+    try:
+        yield
+    finally:
+        torch.Tensor.backward = tensor_backward
+        torch.autograd.backward = autograd_backward
+        torch.autograd.grad = autograd_grad
+        for name, original in checks.items():
+            setattr(torch.autograd, name, original)
+            setattr(gc_module, name, original)
+
+
+def run_plain(code: str, seed: int = 0) -> PlainRun:
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    namespace = {"__name__": "__main__"}
+    passes: list[PlainPass] = []
+    out = io.StringIO()
+    error, line = None, None
+    grad_mode, dtype = torch.is_grad_enabled(), torch.get_default_dtype()
+    try:
+        with _recording(passes), contextlib.redirect_stdout(out):
+            exec(compile(code, FILENAME, "exec"), namespace)
+    except Exception as exc:  # the program's own failure is data
+        error = exc
+        if isinstance(exc, SyntaxError):
+            line = exc.lineno
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename == FILENAME:
+                line = lineno
+    finally:
+        torch.set_grad_enabled(grad_mode)
+        torch.set_default_dtype(dtype)
+    return PlainRun(namespace, passes, out.getvalue(), error, line)
+
+
+# --- comparing ---
+
+def decode(values) -> torch.Tensor | None:
+    """A spec Values' full contents as a float64 tensor (None when only a summary was sent)."""
+    if values is None or values.get("values") is None:
+        return None
+
+    def num(v):
+        if isinstance(v, list):
+            return [num(x) for x in v]
+        return {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.get(v, v) if isinstance(v, str) else float(v)
+
+    return torch.tensor(num(values["values"]), dtype=torch.float64).reshape(values["shape"])
+
+
+def _close(a: float | str | None, b: float) -> bool:
+    if isinstance(a, str):
+        a = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}[a]
+    if a is None:
+        return False
+    if math.isnan(b) or math.isnan(a):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6)
+
+
+def values_differ(values: dict | None, t: torch.Tensor | None) -> str | None:
+    """Why `values` does not describe `t`, or None when it does."""
+    if t is None or values is None:
+        return None if t is None and values is None else f"one is missing: values={values is not None}, tensor={t is not None}"
+    t = t.detach()
+    if list(values["shape"]) != list(t.shape):
+        return f"shape {values['shape']} != {list(t.shape)}"
+    got = decode(values)
+    plain = t.to(torch.float64) if not t.is_complex() else t.real.to(torch.float64)
+    if got is not None:
+        if not torch.allclose(got, plain, rtol=1e-5, atol=1e-6, equal_nan=True):
+            return f"values {got.flatten()[:6].tolist()} != {plain.flatten()[:6].tolist()}"
+        return None
+    if plain.numel():
+        finite = plain[torch.isfinite(plain)]
+        for key, want in (("min", plain.min()), ("max", plain.max()), ("mean", plain.mean()), ("sum", plain.sum())):
+            if not _close(values[key], want.item()) and finite.numel() == plain.numel():
+                return f"{key} {values[key]} != {want.item()}"
+    return None
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def normal_stdout(text: str) -> str:
+    return _ADDRESS.sub(" at 0x…", text)
+
+
+def compare(trace: dict, plain: PlainRun) -> list[str]:
+    """Every way `trace` disagrees with the plain run (an empty list when it agrees)."""
+    problems = []
+    tensors = {t["id"]: t for t in trace["tensors"]}
+    nodes = {n["id"]: n for n in trace["nodes"]}
+
+    # status and error
+    if (trace["status"] == "error") != (plain.error is not None):
+        problems.append(f"status {trace['status']} but plain error {plain.error!r}")
+    if plain.error is not None and trace["error"]:
+        err = trace["error"]
+        if err["type"] != type(plain.error).__name__:
+            problems.append(f"error type {err['type']} != {type(plain.error).__name__}")
+        if err["line"] != plain.error_line:
+            problems.append(f"error line {err['line']} != {plain.error_line}")
+        if not isinstance(plain.error, SyntaxError) and err["message"] != str(plain.error)[:2000]:
+            problems.append(f"error message {err['message']!r} != {str(plain.error)!r}")
+
+    # stdout (object addresses differ between runs)
+    if normal_stdout(trace["stdout"]) != normal_stdout(plain.stdout):
+        problems.append(f"stdout differs:\n{trace['stdout']!r}\n!=\n{plain.stdout!r}")
+
+    # variables: the same names, each bound to a tensor that matches
+    plain_vars = {k: v for k, v in plain.namespace.items() if isinstance(v, torch.Tensor) and not k.startswith("__")}
+    if set(trace["variables"]) != set(plain_vars):
+        problems.append(f"variables {sorted(trace['variables'])} != {sorted(plain_vars)}")
+    for name in sorted(set(trace["variables"]) & set(plain_vars)):
+        got, want = tensors[trace["variables"][name]], plain_vars[name]
+        where = f"variable {name}"
+        for attr in ("requires_grad", "is_leaf", "retains_grad"):
+            if got[attr] != getattr(want, attr):
+                problems.append(f"{where}: {attr} {got[attr]} != {getattr(want, attr)}")
+        if got["shape"] != list(want.shape):
+            problems.append(f"{where}: shape {got['shape']} != {list(want.shape)}")
+        if got["dtype"] != str(want.dtype).replace("torch.", ""):
+            problems.append(f"{where}: dtype {got['dtype']} != {want.dtype}")
+        fn_name = nodes[got["grad_fn"]]["name"] if got["grad_fn"] else None
+        want_fn = want.grad_fn.name() if want.grad_fn is not None else None
+        if fn_name != want_fn:
+            problems.append(f"{where}: grad_fn {fn_name} != {want_fn}")
+        why = values_differ(got["data"], want)
+        if why:
+            problems.append(f"{where}: data {why}")
+        want_grad = want.grad if (want.is_leaf or want.retains_grad) else None
+        why = values_differ(got["grad"], want_grad)
+        if why:
+            problems.append(f"{where}: grad {why}")
+
+    # backward passes: count, kind, failure, and the engine's node order
+    if len(trace["backward"]) != len(plain.passes):
+        problems.append(f"{len(trace['backward'])} passes != {len(plain.passes)} in the plain run")
+    for i, (tp, pp) in enumerate(zip(trace["backward"], plain.passes)):
+        if tp["call"] != pp.call:
+            problems.append(f"pass {i}: call {tp['call']} != {pp.call}")
+        if (tp["error"] is not None) != (pp.error is not None):
+            problems.append(f"pass {i}: error {tp['error']} vs plain {pp.error!r}")
+        order = [nodes[s["node"]]["name"] for s in tp["steps"]]
+        if order != pp.order:
+            problems.append(f"pass {i}: node order {order} != {pp.order}")
+    return problems
