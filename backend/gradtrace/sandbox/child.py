@@ -1,0 +1,135 @@
+"""One run, in a process forked from the warm parent: isolate, wait for the program, trace it, hand back
+JSON through the result area, and _exit (no atexit, no __del__, no flush of anything the program left)."""
+import json
+import os
+import sys
+
+from ..tracer import Abort, trace
+from . import channel, watchdog
+from .guards import ast_check, refusals
+from .guards.builtins import REFUSED_TYPE, restricted_builtins
+from .layers import apply_all
+from .results import error_trace
+
+# Bound now, in the warm parent: a program that replaces json.dumps cannot change how its result is encoded.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+EXIT_OK, EXIT_BROKEN = 0, 70
+_HEADROOM_FRAMES = 60  # frames of the tracer and torch's Python layers on top of the program's own
+
+
+def _quiet_stdio() -> None:
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def _close_fds(keep: set) -> None:
+    for fd in range(3, 1024):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def run_program(code: str, seed: int, options) -> dict:
+    """Language guards, soft limits, then the tracer. Always returns a Trace dict."""
+    builtins = None
+    if options.language_guards:
+        try:
+            ast_check.check(code)
+        except ast_check.Refusal as refusal:
+            return error_trace("refused", REFUSED_TYPE, refusal.message, refusal.line)
+        builtins = restricted_builtins()
+    sys.setrecursionlimit(_stack_depth() + options.max_recursion + _HEADROOM_FRAMES)
+    watchdog.arm(options.timeout_s, options.cpu_s)
+    try:
+        return trace(code, seed=seed, limits=options.tracer_limits(), builtins=builtins)
+    except Abort as exc:  # the soft limit struck after the program, while the trace was being built
+        return error_trace(exc.kind, exc.type_name, exc.message)
+    except MemoryError:
+        return error_trace("memory", "MemoryError", "out of memory while building the trace")
+    except BaseException as exc:  # noqa: BLE001 - whatever the program broke, the user gets an error trace
+        return error_trace("runtime", type(exc).__name__, f"the tracer failed: {str(exc)[:500]}")
+    finally:
+        watchdog.disarm()
+
+
+def encode(result: dict, max_bytes: int) -> bytes:
+    try:
+        payload = _encode(result).encode("utf-8", "surrogatepass")
+    except (ValueError, TypeError, RecursionError) as exc:
+        return _encode(error_trace("runtime", type(exc).__name__, f"the trace could not be encoded: {exc}")).encode()
+    except MemoryError:
+        return _encode(error_trace("memory", "MemoryError", "out of memory while encoding the trace")).encode()
+    if len(payload) > max_bytes:
+        stdout = result.get("stdout", "") if isinstance(result.get("stdout"), str) else ""
+        return _encode(error_trace("limit", "LimitExceeded",
+                                   f"the trace is {len(payload)} bytes, more than the limit of {max_bytes}",
+                                   stdout=stdout[:20_000])).encode()
+    return payload
+
+
+def main(options, request_fd: int, area: channel.ResultArea, ruleset_fd: int | None, parent_pid: int,
+         expected: dict | None) -> None:
+    """Entry point right after fork(); never returns."""
+    status = EXIT_BROKEN
+    try:
+        os.setsid()  # own process group and session: no terminal, killable as a group
+        _quiet_stdio()
+        _close_fds({request_fd} | ({ruleset_fd} if ruleset_fd is not None else set()))
+        sys.dont_write_bytecode = True
+        active, errors = apply_all(options, ruleset_fd, parent_pid)
+        if options.language_guards:
+            refusals.install()
+        request = json.loads(channel.read_frame(request_fd))
+        os.close(request_fd)
+        missing = [name for name, on in (expected or {}).items() if on and not active.get(name)]
+        if request.get("op") == "probe":
+            result = {"layers": active, "errors": errors, "checks": _self_checks()}
+        elif missing:
+            result = error_trace("runtime", "SandboxError", "the sandbox could not isolate this run ("
+                                 + "; ".join(f"{m}: {errors.get(m, 'failed')}" for m in missing) + ")")
+        else:
+            result = run_program(request["code"], int(request.get("seed", 0)), options)
+        area.put(encode(result, options.max_trace_bytes))
+        status = EXIT_OK
+    finally:
+        os._exit(status)
+
+
+def _try_fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _try_write():
+    fd = os.open("/tmp/.gradtrace-probe", os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.unlink("/tmp/.gradtrace-probe")
+
+
+def _self_checks() -> dict:
+    """Run once at startup: confirm the layers really stop the basic escapes in this process."""
+    import socket
+
+    checks = {}
+    for name, attempt in (("read_etc_passwd", lambda: open("/etc/passwd", "rb").close()),
+                          ("write_tmp", _try_write), ("socket", lambda: socket.socket().close()),
+                          ("fork", _try_fork)):
+        try:
+            attempt()
+            checks[name] = "ALLOWED"
+        except Exception as exc:  # noqa: BLE001 - any failure means the attempt was stopped
+            checks[name] = f"blocked ({type(exc).__name__})"
+    return checks

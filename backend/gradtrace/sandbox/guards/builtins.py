@@ -1,0 +1,75 @@
+"""The builtins a program sees: the harmless ones, plus guarded import and attribute functions."""
+import builtins as _real
+
+from ...tracer import Abort
+from . import policy
+
+REFUSED_TYPE = "Refused"
+
+_SAFE = [
+    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "classmethod", "complex",
+    "dict", "dir", "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "id", "int",
+    "isinstance", "issubclass", "iter", "len", "list", "map", "max", "min", "next", "object", "oct", "ord", "pow",
+    "print", "property", "range", "repr", "reversed", "round", "set", "slice", "sorted", "staticmethod", "str",
+    "sum", "super", "tuple", "type", "zip", "aiter", "anext", "__build_class__", "Ellipsis", "NotImplemented",
+]
+# Deliberately absent: open, eval, exec, compile, input, breakpoint, globals, locals, vars, help, memoryview,
+# exit, quit, and the real __import__.
+
+
+def refuse(reason: str) -> Abort:
+    return Abort("refused", reason, REFUSED_TYPE)
+
+
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+    if level:
+        raise refuse("relative imports are not allowed")
+    reason = policy.module_reason(name)
+    if reason:
+        raise refuse(reason)
+    for item in fromlist or ():
+        sub = f"{name}.{item}"
+        reason = policy.module_reason(sub) if any(
+            sub == d or sub.startswith(d + ".") for d in policy.DENIED_MODULES) else policy.attr_reason(item)
+        if reason:
+            raise refuse(reason)
+    return _real.__import__(name, globals, locals, fromlist, level)
+
+
+def _check_name(name) -> None:
+    reason = policy.computed_attr_reason(name)
+    if reason:
+        raise refuse(reason)
+
+
+_MISSING = object()
+
+
+def _getattr(obj, name, default=_MISSING):
+    _check_name(name)
+    return _real.getattr(obj, name) if default is _MISSING else _real.getattr(obj, name, default)
+
+
+def _hasattr(obj, name):
+    _check_name(name)
+    return _real.hasattr(obj, name)
+
+
+def _setattr(obj, name, value):
+    _check_name(name)
+    _real.setattr(obj, name, value)
+
+
+def _delattr(obj, name):
+    _check_name(name)
+    _real.delattr(obj, name)
+
+
+def restricted_builtins() -> dict:
+    """A fresh dict for one run's globals; every exception class stays available for try/except."""
+    table = {name: getattr(_real, name) for name in _SAFE}
+    table.update({name: value for name, value in vars(_real).items()
+                  if isinstance(value, type) and issubclass(value, BaseException)})
+    table.update(__import__=_guarded_import, getattr=_getattr, hasattr=_hasattr, setattr=_setattr,
+                 delattr=_delattr, __name__="builtins")
+    return table

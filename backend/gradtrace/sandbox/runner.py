@@ -1,0 +1,154 @@
+"""SandboxRunner: the server's Runner backed by a pool of warm parents, with a bounded queue.
+
+Blocking work (waiting for a worker, talking to it, validating the JSON) happens on a private thread pool
+sized workers + queue_size, so it never blocks the event loop and works from any loop (TestClient, uvicorn).
+"""
+import asyncio
+import logging
+import math
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ..runner import Saturated
+from .options import Options
+from .validate import invalid_result, validated
+from .worker import Worker, WorkerDied
+
+log = logging.getLogger("gradtrace.sandbox")
+
+
+class SandboxRunner:
+    def __init__(self, settings=None, **option_overrides):
+        from ..config import get_settings
+
+        self.settings = settings or get_settings()
+        self.options = Options.from_settings(self.settings, **option_overrides)
+        self.size, self.queue_size = max(1, self.settings.workers), max(0, self.settings.queue_size)
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._workers: list[Worker] = []
+        self._lock = threading.Lock()
+        self._started = False
+        self._closed = False
+        self._inflight = 0
+        self._restarts = 0
+        self._avg_s = 0.1  # moving average of a run's duration, for Retry-After
+        self._executor = ThreadPoolExecutor(self.size + self.queue_size, thread_name_prefix="sandbox")
+        self.layers: dict = {}
+
+    # --- lifecycle ---
+    def start(self) -> None:
+        """Start every warm parent (in parallel) and log which isolation layers are active. Idempotent."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        workers = [Worker(self.options, i) for i in range(self.size)]
+        threads = [threading.Thread(target=self._start_one, args=(w,)) for w in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self._workers = [w for w in workers if w.alive]
+        if not self._workers:
+            raise RuntimeError("no sandbox worker could start; see the log above")
+        self.layers = self._workers[0].report
+        for w in self._workers:
+            self._idle.put(w)
+        log.warning("sandbox: %d worker(s) ready; %s", len(self._workers), describe_layers(self.layers))
+
+    def _start_one(self, worker: Worker) -> None:
+        try:
+            worker.start()
+        except Exception:  # noqa: BLE001 - logged; the pool runs with the workers that did start
+            log.exception("sandbox worker %d failed to start", worker.index)
+
+    def close(self) -> None:
+        self._closed = True
+        for w in list(self._workers):
+            w.kill()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # --- runs ---
+    async def run(self, code: str, seed: int = 0) -> dict:
+        with self._lock:
+            if self._inflight >= self.size + self.queue_size:
+                raise Saturated(self._retry_after())
+            self._inflight += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self.run_sync, code, seed)
+        finally:
+            with self._lock:
+                self._inflight -= 1
+
+    def run_sync(self, code: str, seed: int = 0) -> dict:
+        """Blocking run (also used by the CLI and tests): waits for a free worker, no admission control."""
+        self.start()
+        worker = self._take_worker()
+        started = time.monotonic()
+        try:
+            info, payload = worker.run(code, seed)
+        except WorkerDied as exc:
+            log.error("sandbox worker %d died: %s; replacing it", worker.index, exc)
+            self._replace(worker)
+            worker = None
+            return invalid_result("the sandbox worker running this program failed; please try again")
+        finally:
+            if worker is not None:
+                self._idle.put(worker)
+            self._avg_s = 0.8 * self._avg_s + 0.2 * (time.monotonic() - started)
+        return validated(payload, info)
+
+    def _take_worker(self) -> Worker:
+        while True:
+            try:
+                return self._idle.get(timeout=0.5)
+            except queue.Empty:
+                if self._closed:
+                    raise RuntimeError("the sandbox runner is closed") from None
+
+    def _replace(self, dead: Worker) -> None:
+        def restart():
+            fresh = Worker(self.options, dead.index)
+            while not self._closed:
+                try:
+                    fresh.start()
+                    break
+                except Exception:  # noqa: BLE001
+                    log.exception("sandbox worker %d failed to restart; retrying", dead.index)
+                    time.sleep(1.0)
+            if self._closed:
+                fresh.kill()
+                return
+            with self._lock:
+                self._workers = [w for w in self._workers if w is not dead] + [fresh]
+                self._restarts += 1
+            self._idle.put(fresh)
+
+        dead.kill()
+        threading.Thread(target=restart, daemon=True, name="sandbox-restart").start()
+
+    def _retry_after(self) -> float:
+        waiting = self._inflight - self.size + 1
+        return max(1.0, math.ceil(waiting / self.size * self._avg_s))
+
+    # --- health ---
+    def health(self) -> dict:
+        alive = sum(1 for w in self._workers if w.alive)
+        return {"runner": "sandbox", "ready": self._started and alive > 0, "workers": self.size, "alive": alive,
+                "busy": self.size - self._idle.qsize(), "inflight": self._inflight, "queue_size": self.queue_size,
+                "restarts": self._restarts, "layers": self.layers.get("layers", {}),
+                "checks": self.layers.get("checks", {}), "language_guards": self.layers.get("language_guards")}
+
+
+def describe_layers(report: dict) -> str:
+    layers, errors = report.get("layers", {}), report.get("errors", {})
+    on = [name for name, active in layers.items() if active]
+    off = [f"{name} ({errors.get(name, 'off')})" for name, active in layers.items() if not active]
+    text = "isolation layers active: " + (", ".join(on) or "none")
+    if off:
+        text += "; NOT active: " + ", ".join(off)
+    guards = "on" if report.get("language_guards") else "OFF"
+    return text + f"; language guards {guards}; self-checks: {report.get('checks', {})}"

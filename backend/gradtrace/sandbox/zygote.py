@@ -1,0 +1,143 @@
+"""The warm parent: imports torch once, then serves runs from the server, one fresh forked child each.
+
+Started by the server with an empty environment as `python -I -m gradtrace.sandbox.zygote OPTIONS_JSON`.
+Frames in on stdin, frames out on stdout (moved off fds 0/1 first so no child inherits them).
+A spare child is forked and isolated while the parent waits for the next request, so fork and isolation
+cost no latency. The parent never runs program code and never parses more than the child's JSON bytes.
+"""
+import gc
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+from .options import KILL_GRACE_S, Options
+
+
+def warm_up() -> None:
+    """Import and exercise everything a run may touch, with one thread (forking after OpenMP started
+    its threads deadlocks children)."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    import importlib
+
+    from ..examples import examples
+    from ..tracer import trace
+    from .guards import policy
+
+    for name in sorted(policy.ALLOWED_MODULES):  # children may not be able to read these files later
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    for ex in examples():
+        trace(ex["code"])
+    gc.collect()
+    gc.freeze()  # children then never touch (copy) the warm objects' pages during garbage collection
+
+
+class Spare:
+    """A forked child, isolated and waiting for its one request."""
+
+    def __init__(self, options: Options, ruleset_fd, expected):
+        from . import channel, child
+
+        self.area = channel.ResultArea(options.max_trace_bytes + 4096)
+        read_fd, self.request_fd = os.pipe()
+        parent = os.getpid()
+        self.pid = os.fork()
+        if self.pid == 0:
+            child.main(options, read_fd, self.area, ruleset_fd, parent, expected)
+        os.close(read_fd)
+        self.pidfd = os.pidfd_open(self.pid)
+        self.options = options
+
+    def run(self, request: dict) -> tuple[dict, bytes]:
+        """Hand over the request, wait (hard limit), reap; returns (info, result bytes or None)."""
+        from . import channel
+
+        started = time.monotonic()
+        try:
+            channel.write_frame(self.request_fd, json.dumps(request).encode("utf-8", "surrogatepass"))
+        except OSError:
+            pass  # the child is already gone; its status below says why
+        os.close(self.request_fd)
+        limit = self.options.timeout_s + KILL_GRACE_S
+        ready, _, _ = select.select([self.pidfd], [], [], limit)
+        killed = not ready
+        if killed:
+            os.kill(self.pid, signal.SIGKILL)
+        _, status, usage = os.wait4(self.pid, 0)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)  # anything it managed to start despite the layers
+        except OSError:
+            pass
+        os.close(self.pidfd)
+        payload = None if killed else self.area.take()
+        self.area.close()
+        info = {"status": status, "killed": killed, "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                "wall_s": round(time.monotonic() - started, 4), "maxrss_kb": usage.ru_maxrss}
+        return info, payload
+
+
+def _result(info: dict, payload: bytes | None, options: Options) -> bytes:
+    from .results import death_trace
+
+    if payload is None:  # a complete payload counts even if a limit killed the child just after writing it
+        return json.dumps(death_trace(info["status"], info["cpu_s"], info["killed"], options.death_limits())).encode()
+    return payload
+
+
+def probe(options: Options, ruleset_fd) -> dict:
+    spare = Spare(options, ruleset_fd, None)
+    info, payload = spare.run({"op": "probe"})
+    if payload is None:
+        return {"layers": {}, "errors": {"probe": f"probe child died: {info}"}, "checks": {}}
+    return json.loads(payload)
+
+
+def main() -> None:
+    from . import channel
+    from .layers import landlock
+
+    options = Options(**json.loads(sys.argv[1]))
+    rfd, wfd = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.chdir("/")
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    warm_up()
+    try:
+        ruleset_fd, landlock_info = landlock.create_ruleset(options.read_paths)
+    except OSError as exc:
+        ruleset_fd, landlock_info = None, {"error": str(exc)}
+    report = probe(options, ruleset_fd)
+    report["landlock_info"] = landlock_info
+    report["language_guards"] = options.language_guards
+    report["pid"] = os.getpid()
+    expected = {name: True for name, on in report["layers"].items() if on}
+    channel.write_frame(wfd, json.dumps({"ready": report}).encode())
+    spare = None
+    while True:
+        if spare is None:
+            spare = Spare(options, ruleset_fd, expected)
+        try:
+            request = json.loads(channel.read_frame(rfd))
+        except channel.ChannelClosed:
+            break  # the server went away: so do we (the spare dies with us)
+        if request.get("op") != "run":
+            channel.write_frame(wfd, json.dumps({"pong": True}).encode())
+            continue
+        info, payload = spare.run({"op": "run", "code": request["code"], "seed": request.get("seed", 0)})
+        spare = None
+        channel.write_frame(wfd, json.dumps(info).encode())
+        channel.write_frame(wfd, _result(info, payload, options))
+
+
+if __name__ == "__main__":
+    main()
