@@ -113,6 +113,8 @@ def run_pass(rec, func, args, kwargs):
         out = func(*args, **kwargs)
     except BaseException as exc:
         p["error"] = error_of(exc)
+        if p["error"]["line"] is None:  # raised inside the engine: the call's own line
+            p["error"]["line"] = line
         raise
     finally:
         rec.quiet -= 1
