@@ -132,6 +132,8 @@ class Recorder:
                 if self.reg.known(value) is None:
                     if id(value) in self.pending_sources:
                         self.reg.tensor(value)  # emits the deferred step (e.g. `y2 = y.data`)
+                    elif id(value) in self.reg.grad_owner and self.reg.grad_owner[id(value)][1] is value:
+                        self.record("grad", [self.reg.grad_owner[id(value)][0]], [value], kind="alias")  # g = a.grad
                     else:
                         self.record("tensor", [], [value], kind="source")
                 self.reg.name(value, name)
