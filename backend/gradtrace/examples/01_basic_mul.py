@@ -1,5 +1,5 @@
 # title: c = a * b: gradients of a product
-# description: Two leaf tensors, a product, a square and a sum (seed 001). Backward fills a.grad = 2·c·b and b.grad = 2·c·a through the chain rule.
+# description: Two leaf tensors, a product, a square and a sum. Backward fills a.grad = 2·c·b and b.grad = 2·c·a through the chain rule.
 import torch
 
 a = torch.tensor((1., 2., 3.), requires_grad=True)

@@ -1,5 +1,5 @@
 # title: The old Variable wrapper: data, grad and grad_fn
-# description: From seed 000. Old PyTorch code wraps tensors in Variable; today Variable(t, requires_grad=True) simply returns a tensor that requires grad. Look at .data, .grad and .grad_fn before and after backward: out = sum((a+2)²) gives a.grad = 2·(a+2) = 6.
+# description: Old PyTorch code wraps tensors in Variable; today Variable(t, requires_grad=True) simply returns a tensor that requires grad. Look at .data, .grad and .grad_fn before and after backward: out = sum((a+2)²) gives a.grad = 2·(a+2) = 6.
 import torch
 from torch.autograd import Variable
 

@@ -1,5 +1,5 @@
 # title: One trainable parameter and a loss
-# description: From seed 000. An input image does not need gradients; the trainable parameter does. The loss is the sum of input × parameter, so the chain rule gives the parameter a gradient equal to the input, ready for one gradient-descent update.
+# description: An input image does not need gradients; the trainable parameter does. The loss is the sum of input × parameter, so the chain rule gives the parameter a gradient equal to the input, ready for one gradient-descent update.
 import torch
 from torch.autograd import Variable
 

@@ -1,5 +1,5 @@
 # title: The chain rule on z = (x + y)²
-# description: From seed 004. x asks for gradients, y does not. backward multiplies the local derivatives along the graph, PowBackward0 then AddBackward0, so x.grad equals 2·(x+y). y gets no gradient.
+# description: x asks for gradients, y does not. backward multiplies the local derivatives along the graph, PowBackward0 then AddBackward0, so x.grad equals 2·(x+y). y gets no gradient.
 import torch
 
 x = torch.randn(8, requires_grad=True)

@@ -1,5 +1,5 @@
 # title: backward with a gradient vector (vector-Jacobian product)
-# description: From seed 000. z = 3x² is a vector, not a number, so backward needs a vector to weigh its parts. PyTorch computes vᵀ·J: with v = (0.1, 1, 10) and dz/dx = 6, x.grad is (0.6, 6, 60).
+# description: z = 3x² is a vector, not a number, so backward needs a vector to weigh its parts. PyTorch computes vᵀ·J: with v = (0.1, 1, 10) and dz/dx = 6, x.grad is (0.6, 6, 60).
 import torch
 from torch.autograd import Variable
 

@@ -1,5 +1,5 @@
 # title: A loop that keeps doubling y
-# description: From seed 002. The loop rebinds y = y * 2 until its norm passes 1000, so the graph is a chain of MulBackward0 nodes, one per turn. Every turn doubles the gradient: x.grad = 2^k times the vector passed to backward.
+# description: The loop rebinds y = y * 2 until its norm passes 1000, so the graph is a chain of MulBackward0 nodes, one per turn. Every turn doubles the gradient: x.grad = 2^k times the vector passed to backward.
 import torch
 
 x = torch.randn(3, requires_grad=True)

@@ -1,5 +1,5 @@
 # title: retain_graph: run backward twice and gradients add up
-# description: From seed 001. The first backward keeps the graph (retain_graph=True), so a second backward can run through it again. .grad is not replaced but accumulated: a.grad and b.grad end up twice as large.
+# description: The first backward keeps the graph (retain_graph=True), so a second backward can run through it again. .grad is not replaced but accumulated: a.grad and b.grad end up twice as large.
 import torch
 
 a = torch.tensor((1., 2., 3.), requires_grad=True)

@@ -1,5 +1,5 @@
 # title: Accumulation and .grad.zero_()
-# description: From seed 003. Three backward passes through the same graph, with a gradient vector of ones. The second call adds onto the first; after inp.grad.zero_() the third call gives the first answer again. This is why training loops zero gradients every step.
+# description: Three backward passes through the same graph, with a gradient vector of ones. The second call adds onto the first; after inp.grad.zero_() the third call gives the first answer again. This is why training loops zero gradients every step.
 import torch
 
 inp = torch.eye(4, 5, requires_grad=True)

@@ -1,5 +1,5 @@
 # title: detach cuts the graph (and backward fails)
-# description: From seed 001. one.detach() is a copy with no history: no grad_fn and requires_grad False. Rebinding c to it throws away the path to a and b, so nothing in e requires grad and e.backward() raises a RuntimeError. This example fails on purpose.
+# description: one.detach() is a copy with no history: no grad_fn and requires_grad False. Rebinding c to it throws away the path to a and b, so nothing in e requires grad and e.backward() raises a RuntimeError. This example fails on purpose.
 import torch
 
 one = torch.tensor((1., 1., 1.), requires_grad=True)

@@ -1,5 +1,5 @@
 # title: torch.no_grad and detach: stop tracking
-# description: From seeds 002 and 003. Inside a with torch.no_grad() block nothing is recorded: the result has no grad_fn and does not require grad. detach() gives the same kind of tensor outside the block. Useful when you only evaluate a model.
+# description: Inside a with torch.no_grad() block nothing is recorded: the result has no grad_fn and does not require grad. detach() gives the same kind of tensor outside the block. Useful when you only evaluate a model.
 import torch
 
 x = torch.ones(5)

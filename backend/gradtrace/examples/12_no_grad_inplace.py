@@ -1,5 +1,5 @@
 # title: Changing a tensor in place under no_grad
-# description: From seed 001. d.mul_(2) inside torch.no_grad() doubles d's values but is not recorded, so d keeps grad_fn PowBackward0. PowBackward0 saved c, not d, so the gradients are the same as without the doubling: a.grad = 2·c·b.
+# description: d.mul_(2) inside torch.no_grad() doubles d's values but is not recorded, so d keeps grad_fn PowBackward0. PowBackward0 saved c, not d, so the gradients are the same as without the doubling: a.grad = 2·c·b.
 import torch
 
 a = torch.tensor((1., 2., 3.), requires_grad=True)

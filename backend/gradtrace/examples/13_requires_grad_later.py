@@ -1,5 +1,5 @@
 # title: Switch on gradients later with requires_grad_()
-# description: From seed 002. a is computed without gradients, so it has no history. a.requires_grad_(True) turns it into a leaf that asks for gradients from now on; b = sum(a·a) then gives a.grad = 2a.
+# description: a is computed without gradients, so it has no history. a.requires_grad_(True) turns it into a leaf that asks for gradients from now on; b = sum(a·a) then gives a.grad = 2a.
 import torch
 
 a = torch.randn(2, 2)

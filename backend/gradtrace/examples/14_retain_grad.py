@@ -1,5 +1,5 @@
 # title: retain_grad: keep the gradient of an intermediate result
-# description: From seeds 001 and 004. Only leaves keep .grad after backward. Calling retain_grad() on an intermediate tensor (d, price) asks PyTorch to keep its gradient too.
+# description: Only leaves keep .grad after backward. Calling retain_grad() on an intermediate tensor (d, price) asks PyTorch to keep its gradient too.
 import torch
 
 a = torch.tensor((1., 2., 3.), requires_grad=True)

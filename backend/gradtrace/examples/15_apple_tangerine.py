@@ -1,5 +1,5 @@
 # title: Apples and tangerines: a branching graph
-# description: The shopping example of seed 004: two products meet in a sum and a tax multiplies the total. retain_grad() keeps the gradients of the intermediate prices; watch the engine's real order through the branches.
+# description: Shopping: two products meet in a sum and a tax multiplies the total. retain_grad() keeps the gradients of the intermediate prices; watch the engine's real order through the branches.
 import torch
 
 apple = torch.tensor([100.], requires_grad=True)

@@ -1,5 +1,5 @@
 # title: A hook that changes a gradient
-# description: From seed 001. d.register_hook(modify_grad) runs modify_grad on d's gradient during backward. It prints the gradient and returns its negative, so everything upstream of d, and a.grad and b.grad, flips sign.
+# description: d.register_hook(modify_grad) runs modify_grad on d's gradient during backward. It prints the gradient and returns its negative, so everything upstream of d, and a.grad and b.grad, flips sign.
 import torch
 
 def modify_grad(grad):

@@ -1,5 +1,5 @@
 # title: A custom autograd Function that keeps inputs on ctx
-# description: From seed 001. custom_function multiplies x and y, stores them as ctx attributes and writes its own backward. That backward is deliberately odd: it returns -x·grad for x and -y·grad for y (not the true derivative), and autograd trusts it.
+# description: custom_function multiplies x and y, stores them as ctx attributes and writes its own backward. That backward is deliberately odd: it returns -x·grad for x and -y·grad for y (not the true derivative), and autograd trusts it.
 import torch
 
 class custom_function(torch.autograd.Function):

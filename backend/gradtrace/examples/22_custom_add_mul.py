@@ -1,5 +1,5 @@
 # title: Custom Add2 and Mul2 with save_for_backward
-# description: From seed 004. Add2 passes the gradient on unchanged to both inputs; Mul2 saves its inputs with ctx.save_for_backward and sends each input the other one, so x.grad equals y2 and y2.grad equals x.
+# description: Add2 passes the gradient on unchanged to both inputs; Mul2 saves its inputs with ctx.save_for_backward and sends each input the other one, so x.grad equals y2 and y2.grad equals x.
 import torch
 
 class Add2(torch.autograd.Function):

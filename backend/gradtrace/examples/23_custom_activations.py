@@ -1,5 +1,5 @@
 # title: ReLU and sigmoid, built-in and hand-made
-# description: From seed 004. torch.relu lets the gradient through only where x > 0. Relu2 does the same by saving a mask; Sigmoid saves its result s and sends back s·(1-s). At the end numpy computes the same sigmoid on a tensor that needs no gradient.
+# description: torch.relu lets the gradient through only where x > 0. Relu2 does the same by saving a mask; Sigmoid saves its result s and sends back s·(1-s). At the end numpy computes the same sigmoid on a tensor that needs no gradient.
 import numpy as np
 import torch
 

@@ -1,5 +1,5 @@
 # title: An affine layer by hand: x @ W + b, then with Mm2
-# description: From seed 004. For result = x @ W + b with a gradient of ones, x.grad = Wx.grad @ Wᵀ, W.grad = xᵀ @ Wx.grad and b.grad sums Wx.grad over the batch. A custom Mm2 and Add2 rebuild the same layer and give the same gradients.
+# description: For result = x @ W + b with a gradient of ones, x.grad = Wx.grad @ Wᵀ, W.grad = xᵀ @ Wx.grad and b.grad sums Wx.grad over the batch. A custom Mm2 and Add2 rebuild the same layer and give the same gradients.
 import torch
 
 class Add2(torch.autograd.Function):

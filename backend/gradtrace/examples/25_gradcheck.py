@@ -1,5 +1,5 @@
 # title: gradcheck: test a hand-written backward
-# description: From seed 004's last section. torch.autograd.gradcheck compares a custom Function's backward with small finite differences, in double precision, and returns True when they agree. WrongSigmoid forgets a factor in its backward, and gradcheck catches it.
+# description: torch.autograd.gradcheck compares a custom Function's backward with small finite differences, in double precision, and returns True when they agree. WrongSigmoid forgets a factor in its backward, and gradcheck catches it.
 import torch
 
 class Sigmoid(torch.autograd.Function):

@@ -1,5 +1,5 @@
 # title: A one-layer network with a loss
-# description: From seed 003. z = x·w + b is a tiny layer with weights w and bias b; binary_cross_entropy_with_logits compares z with the target y. loss.backward() fills w.grad and b.grad, the directions a training step would move them.
+# description: z = x·w + b is a tiny layer with weights w and bias b; binary_cross_entropy_with_logits compares z with the target y. loss.backward() fills w.grad and b.grad, the directions a training step would move them.
 import torch
 
 x = torch.ones(5)     # input
