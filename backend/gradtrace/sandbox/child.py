@@ -78,6 +78,30 @@ def encode(result: dict, max_bytes: int) -> bytes:
     return payload
 
 
+def _fallback(kind: str, type_name: str, message: str) -> bytes:
+    return _encode(error_trace(kind, type_name, message)).encode()
+
+
+# Made in the warm parent, so handing back an error needs no memory even after the program used it all.
+_OUT_OF_MEMORY = _fallback("memory", "MemoryError", "the program used all the memory it may use")
+_INTERNAL = _fallback("runtime", "SandboxError", "the sandboxed process failed before returning a trace")
+
+
+def serve(request: dict, options) -> bytes:
+    """The program's trace as JSON bytes, whatever the program did to this process."""
+    try:
+        result = run_program(request["code"], int(request.get("seed", 0)), options)
+    except BaseException as exc:  # noqa: BLE001 - e.g. the soft limit striking between trace() and disarm()
+        watchdog.disarm()
+        kind = exc.kind if isinstance(exc, Abort) else "memory" if isinstance(exc, MemoryError) else "runtime"
+        result = error_trace(kind, getattr(exc, "type_name", type(exc).__name__), str(exc)[:500] or kind)
+    try:
+        return encode(result, options.max_trace_bytes)
+    except MemoryError:
+        result = None
+        return _OUT_OF_MEMORY
+
+
 def main(options, request_fd: int, area: channel.ResultArea, ruleset_fd: int | None, parent_pid: int,
          expected: dict | None) -> None:
     """Entry point right after fork(); never returns."""
@@ -94,14 +118,16 @@ def main(options, request_fd: int, area: channel.ResultArea, ruleset_fd: int | N
         os.close(request_fd)
         missing = [name for name, on in (expected or {}).items() if on and not active.get(name)]
         if request.get("op") == "probe":
-            result = {"layers": active, "errors": errors, "checks": _self_checks()}
+            payload = _encode({"layers": active, "errors": errors, "checks": _self_checks()}).encode()
         elif missing:
-            result = error_trace("runtime", "SandboxError", "the sandbox could not isolate this run ("
-                                 + "; ".join(f"{m}: {errors.get(m, 'failed')}" for m in missing) + ")")
+            payload = _encode(error_trace("runtime", "SandboxError", "the sandbox could not isolate this run ("
+                                          + "; ".join(f"{m}: {errors.get(m, 'failed')}" for m in missing) + ")")).encode()
         else:
-            result = run_program(request["code"], int(request.get("seed", 0)), options)
-        area.put(encode(result, options.max_trace_bytes))
+            payload = serve(request, options)
+        area.put(payload)
         status = EXIT_OK
+    except BaseException:  # noqa: BLE001 - never let anything escape into the warm parent's code
+        area.put(_INTERNAL)
     finally:
         os._exit(status)
 

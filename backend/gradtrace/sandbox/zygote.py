@@ -15,6 +15,14 @@ import time
 
 from .options import KILL_GRACE_S, Options
 
+# Standard-library modules torch, numpy or Python import on first use (codecs for socket addresses and
+# str.encode, DataLoader's worker machinery): loaded here, because a child runs as an unprivileged uid
+# that may not be able to read the Python installation (e.g. a pyenv under /root).
+LAZY_IMPORTS = {"encodings.idna", "encodings.utf_16", "encodings.utf_32", "encodings.latin_1", "encodings.ascii",
+                "encodings.unicode_escape", "encodings.raw_unicode_escape", "encodings.cp437", "stringprep",
+                "unicodedata", "multiprocessing.queues", "multiprocessing.connection", "multiprocessing.synchronize",
+                "multiprocessing.popen_fork", "queue", "difflib"}
+
 
 def warm_up() -> None:
     """Import and exercise everything a run may touch, with one thread (forking after OpenMP started
@@ -29,7 +37,7 @@ def warm_up() -> None:
     from ..tracer import trace
     from .guards import policy
 
-    for name in sorted(policy.ALLOWED_MODULES):  # children may not be able to read these files later
+    for name in sorted(policy.ALLOWED_MODULES | LAZY_IMPORTS):  # a child may not be able to read them later
         try:
             importlib.import_module(name)
         except ImportError:
