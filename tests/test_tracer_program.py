@@ -289,3 +289,20 @@ def test_a_trace_leaves_torch_as_it_found_it():
     y = torch.ones(2, requires_grad=True)
     (y * 2).sum().backward()          # plain torch still works, nothing recorded anywhere
     assert y.grad.tolist() == [2.0, 2.0]
+
+
+def test_a_step_limit_ends_the_run_with_a_partial_trace():
+    from gradtrace.tracer import Limits, trace
+    code = src("""
+    import torch
+    x = torch.ones(1, requires_grad=True)
+    y = x
+    for i in range(100):
+        y = y * 1.01
+    y.backward()
+    """)
+    t = trace(code, limits=Limits(max_steps=50))
+    assert t["status"] == "error"
+    assert t["error"]["kind"] == "limit" and t["error"]["line"] == 5
+    assert len(t["forward"]) == 50 and t["backward"] == []
+    assert t["variables"]["y"] == t["forward"][-1]["outputs"][0]     # the last binding that happened
