@@ -102,12 +102,18 @@ class SandboxRunner:
         return validated(payload, info)
 
     def _take_worker(self) -> Worker:
+        """The next idle, living worker; one that died while idle is replaced and never handed a program."""
         while True:
             try:
-                return self._idle.get(timeout=0.5)
+                worker = self._idle.get(timeout=0.5)
             except queue.Empty:
                 if self._closed:
                     raise RuntimeError("the sandbox runner is closed") from None
+                continue
+            if worker.alive:
+                return worker
+            log.error("sandbox worker %d died while idle; replacing it", worker.index)
+            self._replace(worker)
 
     def _replace(self, dead: Worker) -> None:
         def restart():
