@@ -1,0 +1,101 @@
+"""The web page: `/` from frontend/templates/index.html and `/static/...` from frontend/static/.
+
+A plain APIRouter (no mounts: include_router drops them), so the app factory only needs
+`app.include_router(web.router)`. Every page response carries a strict Content-Security-Policy.
+"""
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from . import __version__
+from .config import get_settings
+
+# Only the app's own scripts run; inline scripts, eval, plugins, framing by others and
+# foreign connections are all refused. The one inline <style> allowed is CodeMirror's,
+# which carries the per-response nonce (EditorView.cspNonce).
+CSP_TEMPLATE = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'nonce-{nonce}'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+])
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+def frontend_dir() -> Path:
+    return Path(get_settings().frontend_dir)
+
+
+@lru_cache(maxsize=4)
+def _templates(folder: str) -> Jinja2Templates:
+    return Jinja2Templates(directory=folder)
+
+
+@lru_cache(maxsize=4)
+def _static(folder: str) -> StaticFiles:
+    return StaticFiles(directory=folder, check_dir=False)
+
+
+def csp(nonce: str) -> str:
+    return CSP_TEMPLATE.format(nonce=nonce)
+
+
+def page_config(request: Request, nonce: str) -> dict:
+    """What the page needs before its first fetch, embedded as JSON (never as script)."""
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    return {
+        "styleNonce": nonce,
+        "version": __version__,
+        "api": "/api/v1",
+        "maxCodeBytes": settings.max_code_bytes,
+        "defaultExample": "basic-mul",
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request):
+    """The app: editor, gallery, graph and timeline."""
+    templates = _templates(str(frontend_dir() / "templates"))
+    nonce = secrets.token_urlsafe(16)
+    response = templates.TemplateResponse(
+        request, "index.html", {"config": page_config(request, nonce), "version": __version__}
+    )
+    response.headers.update(SECURITY_HEADERS)
+    response.headers["Content-Security-Policy"] = csp(nonce)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@router.get("/static/{path:path}")
+async def static(path: str, request: Request) -> Response:
+    """Vendored libraries, our ES modules, CSS and icons (ETag/304 handled by StaticFiles)."""
+    files = _static(str(frontend_dir() / "static"))
+    try:
+        response = await files.get_response(path, request.scope)
+    except HTTPException:
+        raise
+    except Exception as exc:  # StaticFiles raises its own HTTPException subclass for 404/405
+        raise HTTPException(404) from exc
+    if path.endswith(".js"):
+        response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.setdefault("Cache-Control", "no-cache")
+    return response

@@ -1,0 +1,58 @@
+// Box sizes of drawn nodes, estimated from text length so layout can run without a DOM.
+import { fmtValues, fmtShape, displayMode } from "./format.js";
+
+export const FONT = { mono: 12, name: 14, small: 11 };
+const MONO_W = 0.61; // DejaVu Sans Mono advance width per em
+const SANS_W = 0.6;
+export const ROW = 18;
+export const PAD = 8;
+export const GLYPH_W = 132; // heatmap / sparkline width
+export const GLYPH_H = 26;
+
+export function textWidth(text, size = FONT.mono, mono = true) {
+  return String(text ?? "").length * size * (mono ? MONO_W : SANS_W);
+}
+
+/** Rows a tensor box shows: header, data, and a grad row when it can ever get a gradient. */
+export function tensorRows(d) {
+  const t = d.tensor;
+  const dataMode = displayMode(t.data);
+  const hasGrad = t.requires_grad || t.grad != null || d.kind === "grad";
+  return { dataMode, hasGrad };
+}
+
+export function tensorHeader(d) {
+  const t = d.tensor;
+  return { name: d.label ?? `#${t.id}`, meta: `${fmtShape(t.shape)} ${t.dtype}` };
+}
+
+const GLYPH_MODES = ["heatmap", "sparkline", "stats"];
+const rowHeight = (vs) => (vs.some((v) => GLYPH_MODES.includes(displayMode(v))) ? GLYPH_H + 4 : ROW);
+const rowWidth = (vs) => Math.max(0, ...vs.map((v) => (GLYPH_MODES.includes(displayMode(v)) ? GLYPH_W + 62 : textWidth(fmtValues(v), FONT.mono))));
+
+/**
+ * Width/height of a drawable node (tensor box, op pill, AccumulateGrad tag). `hint` lists every
+ * Values a tensor's rows will show ({data: [], grad: []}); without it the final values are used.
+ */
+export function nodeSize(d, hint = null) {
+  if (d.type === "tensor") {
+    const t = d.tensor;
+    const { hasGrad } = tensorRows(d);
+    const h = tensorHeader(d);
+    const dataVals = hint?.data?.length ? hint.data : [t.data];
+    const gradVals = hint?.grad?.length ? hint.grad : [t.grad ?? t.data];
+    const header = textWidth(h.name, FONT.name, false) + 12 + textWidth(h.meta, FONT.small);
+    const grad = hasGrad ? 40 + Math.max(rowWidth(gradVals), textWidth("None")) : 0;
+    const w = Math.min(380, Math.max(86, header, rowWidth(dataVals), grad) + 2 * PAD);
+    const height = 22 + rowHeight(dataVals) + (hasGrad ? rowHeight(gradVals) + 2 : 0) + 5;
+    return { width: Math.round(w), height: Math.round(height) };
+  }
+  if (d.type === "op") {
+    if (d.kind === "accumulate") return { width: Math.round(textWidth("AccumulateGrad", FONT.small) + 20), height: 26 };
+    const w = Math.max(textWidth(d.label, FONT.mono), textWidth(d.op ?? "", FONT.small)) + 28;
+    return { width: Math.round(Math.min(300, w)), height: d.op ? 40 : 30 };
+  }
+  if (d.type === "stub") return { width: Math.round(textWidth(`↪ ${d.label}`, FONT.small) + 16), height: 22 };
+  if (d.type === "group") return { width: Math.round(Math.max(120, textWidth(d.label, FONT.mono) + 60)), height: 44 };
+  return { width: 60, height: 30 };
+}

@@ -1,0 +1,99 @@
+// Drawing tensor boxes and autograd-node pills, and refreshing them for a timeline state.
+import { fmtValues, displayMode } from "../model/format.js";
+import { flat, numel } from "../model/values.js";
+import { tensorHeader, tensorRows, ROW, GLYPH_H, PAD, FONT, textWidth } from "../model/sizes.js";
+import { drawGlyph } from "./glyphs.js";
+
+const GLYPHS = new Set(["heatmap", "sparkline", "stats"]);
+
+/** Create the static parts of a node's <g>; `p` is its layout box. */
+export function drawNode(g, d, p, chipId) {
+  g.attr("class", nodeClass(d)).attr("data-key", d.key)
+    .attr(d.type === "tensor" ? "data-tensor-id" : "data-node-id", d.id)
+    .attr("transform", `translate(${p.x - p.width / 2},${p.y - p.height / 2})`);
+  if (d.type === "tensor") drawTensor(g, d, p, chipId);
+  else drawOp(g, d, p);
+}
+
+export function nodeClass(d) {
+  return d.type === "tensor" ? `node tensor ${d.kind}` : `node op ${d.kind}${d.hidden ? " hidden" : ""}`;
+}
+
+function drawTensor(g, d, p, chipId) {
+  const h = tensorHeader(d);
+  const { hasGrad } = tensorRows(d);
+  g.append("rect").attr("class", "box").attr("width", p.width).attr("height", p.height).attr("rx", 7);
+  g.append("text").attr("class", "name").attr("x", PAD).attr("y", 17).text(truncate(h.name, p.width - 60, FONT.name, false));
+  g.append("text").attr("class", "meta mono").attr("x", p.width - PAD).attr("y", 16).attr("text-anchor", "end").text(h.meta);
+  g.append("g").attr("class", "datarow").attr("transform", "translate(0,22)");
+  if (hasGrad) {
+    const row = g.append("g").attr("class", "gradrow none");
+    if (chipId) row.attr("data-tensor-id", chipId).attr("data-grad-of", d.id);
+    row.append("rect").attr("class", "gradbg").attr("x", 3).attr("width", p.width - 6).attr("rx", 4);
+    row.append("text").attr("class", "lbl").attr("x", PAD);
+    row.append("text").attr("class", "fanin").attr("text-anchor", "end").attr("x", p.width - PAD);
+  }
+}
+
+function drawOp(g, d, p) {
+  const rx = d.kind === "accumulate" ? 5 : p.height / 2;
+  g.append("rect").attr("class", "box").attr("width", p.width).attr("height", p.height).attr("rx", rx);
+  if (d.kind === "custom") g.append("rect").attr("class", "box2").attr("x", 3).attr("y", 3)
+    .attr("width", p.width - 6).attr("height", p.height - 6).attr("rx", rx - 3);
+  const sub = d.op && d.kind !== "accumulate";
+  g.append("text").attr("class", d.kind === "accumulate" ? "opsub" : "opname").attr("text-anchor", "middle")
+    .attr("x", p.width / 2).attr("y", sub ? p.height / 2 - 2 : p.height / 2 + 4).text(d.label);
+  if (sub) g.append("text").attr("class", "opsub").attr("text-anchor", "middle").attr("x", p.width / 2)
+    .attr("y", p.height / 2 + 12).text(d.kind === "custom" ? `${d.op}.apply` : d.op);
+}
+
+/** Refresh a tensor's value and gradient rows; `look` = {data, grad, flow, fan, hooked}. */
+export function updateTensor(g, d, p, look) {
+  const dataRow = g.select(".datarow");
+  const dataH = drawValues(dataRow, look.data, p.width);
+  g.attr("data-value", compact(look.data));
+  const row = g.select(".gradrow");
+  if (row.empty()) return;
+  row.attr("transform", `translate(0,${22 + dataH + 2})`);
+  const v = look.grad ?? look.flow;
+  const cls = look.grad ? "stored" : look.flow ? "flow" : "none";
+  row.attr("class", `gradrow ${cls}`);
+  row.select(".gradbg").attr("y", -1).attr("height", Math.max(ROW, v && GLYPHS.has(displayMode(v)) ? GLYPH_H + 4 : ROW));
+  row.select(".lbl").attr("y", 13).text(look.grad ? "grad" : look.flow ? "dL/d" : "grad");
+  row.select(".fanin").attr("y", 13).text(look.fan > 1 && !look.grad ? `Σ${look.fan}` : look.hooked ? "hook" : "");
+  let vals = row.select("g.vals");
+  if (vals.empty()) vals = row.append("g").attr("class", "vals").attr("transform", "translate(40,0)");
+  if (v) drawValues(vals, v, p.width - 40);
+  else { vals.selectAll("*").remove(); vals.append("text").attr("class", "val").attr("x", 0).attr("y", 13).text("None"); }
+  g.attr("data-grad", look.grad ? compact(look.grad) : null);
+  if (!row.attr("data-tensor-id")) return;
+  row.attr("data-value", look.grad ? compact(look.grad) : null);
+}
+
+// Numbers as text for small tensors, a glyph for big ones; returns the row height used.
+function drawValues(sel, v, width) {
+  const mode = v ? displayMode(v) : "none";
+  const key = v ? `${mode}|${JSON.stringify(v.values ?? [v.min, v.max, v.mean])}|${width}` : "none";
+  if (sel.attr("data-drawn") === key) return GLYPHS.has(mode) ? GLYPH_H + 4 : ROW;
+  sel.attr("data-drawn", key).selectAll("*").remove();
+  if (!v) return ROW;
+  if (GLYPHS.has(mode)) {
+    drawGlyph(sel.append("g").attr("class", "glyph").attr("transform", `translate(${PAD},2)`), v, mode);
+    return GLYPH_H + 4;
+  }
+  sel.append("text").attr("class", "val").attr("x", PAD).attr("y", 13).text(truncate(fmtValues(v), width - 2 * PAD, FONT.mono, true));
+  return ROW;
+}
+
+function truncate(text, width, size, mono) {
+  const s = String(text ?? "");
+  const max = Math.max(3, Math.floor(width / (textWidth("x", size, mono) || 7)));
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/** Values as a short JSON attribute (tests and tools read it); omitted for big tensors. */
+export function compact(v) {
+  if (!v) return null;
+  if (numel(v.shape) > 64 || v.values === null) return null;
+  return JSON.stringify(v.shape.length ? flat(v) : flat(v)[0]);
+}
