@@ -56,6 +56,7 @@ class Recorder:
         self.active_pass: dict | None = None
         self.module_names: dict[int, tuple] = {}
         self.pending_hooks: list[dict] = []
+        self.alias_of: dict[int, tuple] = {}  # id(x.data result) -> (that result, x): it shares x's memory
 
     # --- forward steps ---
     def record(self, op: str, inputs, outputs, kind: str = "op", line: int | None = None) -> dict | None:
@@ -96,7 +97,7 @@ class Recorder:
             "values": [encode(t, self.limits.max_tensor_elements) for t in outputs],
             "kind": kind, "module": self.module_stack[-1] if self.module_stack else None,
         }
-        grads = self._grad_changes(outputs)
+        grads = self._grad_changes(outputs) if kind in ("inplace", "optim") else None
         if grads:
             step["grad_changes"] = grads
         self.steps.append(step)
@@ -106,22 +107,31 @@ class Recorder:
         """When a step writes into some tensor's `.grad` (e.g. `x.grad.zero_()`), the owner's new grad."""
         changes = {}
         for t in outputs:
-            owner = self.reg.grad_owner.get(id(t))
-            if owner is not None and owner[0].grad is t:
-                changes[self.reg.tensor(owner[0])] = encode(t, self.limits.max_tensor_elements)
+            for g in (t, self.alias_base(t)):  # `w.grad.data.zero_()` writes into w.grad too
+                owner = self.reg.grad_owner.get(id(g)) if g is not None else None
+                if owner is not None and owner[0].grad is g:
+                    changes[self.reg.tensor(owner[0])] = encode(g, self.limits.max_tensor_elements)
         return changes
+
+    def alias_base(self, t) -> torch.Tensor | None:
+        """The tensor whose `.data` `t` is, if any."""
+        entry = self.alias_of.get(id(t))
+        return entry[1] if entry is not None and entry[0] is t else None
 
     def defer(self, op: str, inputs, out: torch.Tensor) -> None:
         """A step worth showing only if its result is used later (e.g. `x.data`)."""
         if self.reg.known(out) is None:
-            self.pending_sources[id(out)] = (op, list(inputs), out, program_line(), torch.is_grad_enabled())
+            # The value as it is now: by the time the alias is first used, an in-place op may have changed it.
+            snapshot = encode(out, self.limits.max_tensor_elements)
+            self.pending_sources[id(out)] = (op, list(inputs), out, program_line(), torch.is_grad_enabled(), snapshot)
 
     def _emit_pending(self, t) -> None:
         pending = self.pending_sources.pop(id(t), None)
         if pending is not None:
-            op, inputs, out, line, enabled = pending
+            op, inputs, out, line, enabled, snapshot = pending
             with torch.set_grad_enabled(enabled):
-                self.record(op, inputs, [out], kind="alias", line=line)
+                step = self.record(op, inputs, [out], kind="alias", line=line)
+            step["values"] = [snapshot]
 
     def bind(self, *pairs) -> None:
         """Called by the instrumented program after each assignment."""
@@ -182,6 +192,7 @@ class Mode(TorchFunctionMode):
                 rec.reg.note_grad(args[0], out)
             return out
         if name == "data.get":
+            rec.alias_of[id(out)] = (out, args[0])
             rec.defer("data", [args[0]], out)
             return out
         inputs = tensors_in(list(args) + list(kwargs.values()))
@@ -196,6 +207,8 @@ class Mode(TorchFunctionMode):
             kind = "inplace" if name != "retain_grad" else "annotate"
             if kind == "inplace":  # writing into a view changes its base too (and gives it a CopySlices node)
                 bases = [t._base for t in outputs if t._base is not None and rec.reg.known(t._base) is not None]
+                # `w.data -= …` changes w itself: show the new value on w, not only on the alias
+                bases += [b for b in map(rec.alias_base, outputs) if b is not None and rec.reg.known(b) is not None]
                 outputs = outputs + [b for b in bases if all(b is not o for o in outputs)]
         else:
             kind = "op"
