@@ -64,6 +64,8 @@ def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict
         _seed(seed)
         with warnings.catch_warnings(record=True) as caught, patched(rec), Mode(rec):
             warnings.simplefilter("always")
+            # numpy 2 warns about torch's own __array_wrap__ signature: not the student's doing
+            warnings.filterwarnings("ignore", message=r".*__array_wrap__", category=DeprecationWarning)
             sys.stdout, sys.stderr = out, err
             try:
                 exec(compiled, namespace)
