@@ -87,27 +87,42 @@ def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
     stack.callback(h2.remove)
 
 
+# Library routines that run many autograd calls of their own: one step each, their result its output.
+_WHOLE_CALLS = {
+    "torch.autograd.gradcheck": ("gradcheck", "gradgradcheck"),
+    "torch.autograd.functional": ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"),
+}
+
+
 def _patch_checks(rec, stack: contextlib.ExitStack) -> None:
-    """gradcheck/gradgradcheck: one step each; their finite differences and dozens of internal
-    autograd.grad calls are not the student's program."""
-    module = sys.modules["torch.autograd.gradcheck"]
-    for name in ("gradcheck", "gradgradcheck"):
-        original = getattr(module, name)
+    """gradcheck, jacobian & co: their finite differences and dozens of internal autograd.grad calls
+    are not the student's program."""
+    for module_name, names in _WHOLE_CALLS.items():
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        for name in names:
+            original = getattr(module, name, None)
+            if original is None:
+                continue
 
-        def check(*args, _original=original, _name=name, **kwargs):
-            if rec.quiet:
-                return _original(*args, **kwargs)
-            rec.quiet += 1
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                rec.quiet -= 1
-                rec.record(_name, tensors_in(list(args) + list(kwargs.values())), [], kind="op")
+            def whole(*args, _original=original, _name=name, **kwargs):
+                if rec.quiet:
+                    return _original(*args, **kwargs)
+                rec.quiet += 1
+                out = None
+                try:
+                    out = _original(*args, **kwargs)
+                    return out
+                finally:
+                    rec.quiet -= 1
+                    rec.record(_name, tensors_in(list(args) + list(kwargs.values())), tensors_in(out), kind="op")
 
-        functools.update_wrapper(check, original)
-        for owner in (torch.autograd, module):
-            stack.callback(setattr, owner, name, getattr(owner, name))
-            setattr(owner, name, check)
+            functools.update_wrapper(whole, original)
+            owners = [module] + ([torch.autograd] if getattr(torch.autograd, name, None) is original else [])
+            for owner in owners:
+                stack.callback(setattr, owner, name, original)
+                setattr(owner, name, whole)
 
 
 @contextlib.contextmanager
