@@ -21,7 +21,7 @@ export async function startApp(doc = document) {
   const $ = (id) => doc.getElementById(id);
   const root = $("graph");
   let inflight = null;
-  const app = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", selected: null, follow: true };
+  const app = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true };
 
   initTheme($("theme"));
   drawLegend($("legend"));
@@ -40,7 +40,7 @@ export async function startApp(doc = document) {
   toggle($("follow"), (on) => { app.follow = on; });
   $("direction").addEventListener("click", () => {
     app.rankdir = app.rankdir === "LR" ? "TB" : "LR";
-    $("direction").textContent = app.rankdir === "LR" ? "→" : "↓";
+    app.autoDir = false;
     relayout();
   });
   $("modules").addEventListener("click", () => {
@@ -104,12 +104,19 @@ export async function startApp(doc = document) {
     if (!app.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
     player.load(app.tl.total, trace.status === "error" ? app.tl.total : 0);
     root.dataset.loadMs = String(Math.round(performance.now() - t0));
+    root.dataset.loads = String(Number(root.dataset.loads || 0) + 1); // tests wait on this
   }
 
   function relayout() {
     if (!app.graph) return;
     const t0 = performance.now();
-    const layout = layoutGraph(app.graph, { collapsed: app.collapsed, rankdir: app.rankdir, hints: app.tl?.hints });
+    const opts = { collapsed: app.collapsed, hints: app.tl?.hints };
+    let layout = layoutGraph(app.graph, { ...opts, rankdir: app.rankdir });
+    if (app.autoDir && app.graph.nodes.size < 250) { // small graphs: take whichever direction fits the pane bigger
+      const other = layoutGraph(app.graph, { ...opts, rankdir: app.rankdir === "LR" ? "TB" : "LR" });
+      if (view.fitScale(other) > view.fitScale(layout) * 1.05) { layout = other; app.rankdir = app.rankdir === "LR" ? "TB" : "LR"; }
+    }
+    $("direction").textContent = app.rankdir === "LR" ? "→" : "↓";
     root.dataset.layoutMs = String(Math.round(performance.now() - t0));
     view.setModel(app.graph, layout);
     $("modules").setAttribute("aria-pressed", String(app.collapsed.size > 0));

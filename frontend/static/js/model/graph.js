@@ -1,5 +1,5 @@
 // Trace → drawable graph: tensor and autograd-node boxes, edges, gradient routes and module groups.
-import { opKind, shortNodeName } from "./names.js";
+import { opKind, shortNodeName, tensorName, nameIndex } from "./names.js";
 
 const T = (id) => `t:${id}`;
 const N = (id) => `n:${id}`;
@@ -15,10 +15,14 @@ export function buildGraph(trace) {
   const g = { nodes: new Map(), edges: new Map(), routes: new Map(), groups: new Map(), gradChip: new Map(), tensors, tnodes };
 
   const stepOfNode = new Map();
-  const feeds = new Set(); // tensors some step computes another tensor from
+  // Tensors some step computes another tensor from (updating a .grad's own owner, as optimizers do, doesn't count).
+  const feeds = new Set();
   forward.forEach((s, i) => {
     if (s.node != null && !stepOfNode.has(s.node)) stepOfNode.set(s.node, i);
-    for (const t of s.inputs || []) if ((s.outputs || []).some((o) => o !== t)) feeds.add(t);
+    for (const t of s.inputs || []) {
+      const owner = tensors.get(t)?.grad_of;
+      if ((s.outputs || []).some((o) => o !== t && o !== owner)) feeds.add(t);
+    }
   });
   const roots = new Set((trace.backward || []).map((p) => p.root));
   const consumed = new Set(forward.flatMap((s) => s.inputs || []));
@@ -34,11 +38,16 @@ export function buildGraph(trace) {
   forward.forEach((s) => s.node != null && (s.outputs || []).forEach((o) => addProducer(o, s.node)));
 
   // Tensors: a .grad tensor nobody computes with is drawn as a chip on its owner, not as a box.
+  const names = nameIndex(trace);
   for (const t of tensors.values()) {
-    if (t.grad_of && tensors.has(t.grad_of) && !feeds.has(t.id)) { g.gradChip.set(t.grad_of, t.id); continue; }
+    if (t.grad_of && tensors.has(t.grad_of) && !feeds.has(t.id)) {
+      if (!g.gradChip.has(t.grad_of)) g.gradChip.set(t.grad_of, []);
+      g.gradChip.get(t.grad_of).push(t.id); // several when .grad was replaced (e.g. zero_grad(set_to_none))
+      continue;
+    }
     g.nodes.set(T(t.id), {
       key: T(t.id), type: "tensor", id: t.id, kind: tensorKind(t, roots, consumed),
-      label: t.name ?? (t.grad_of && tensors.get(t.grad_of)?.name ? `${tensors.get(t.grad_of).name}.grad` : null),
+      label: tensorName(trace, names, t.id, 1), derived: !t.name, // unnamed: the expression that made it
       tensor: t, seq: Infinity, group: null,
     });
   }
@@ -79,7 +88,7 @@ export function buildGraph(trace) {
     if (s.node != null || !(s.inputs || []).length || /_like$/.test(s.op)) return; // ones_like(x) only reads a shape
     const cut = !s.grad_enabled || s.inputs.some((t) => tensors.get(t)?.requires_grad) || /detach/.test(s.op);
     for (const i of s.inputs) for (const o of s.outputs || []) {
-      if (i !== o) addEdge(T(i), T(o), cut ? "untracked" : "plain", { op: s.op });
+      if (i !== o && tensors.get(i)?.grad_of !== o) addEdge(T(i), T(o), cut ? "untracked" : "plain", { op: s.op });
     }
   });
 

@@ -4,7 +4,7 @@ import dagre from "../../vendor/dagre.js";
 import { nodeSize } from "./sizes.js";
 import { groupChain } from "./graph.js";
 
-export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: 400, maxSpan: 8, stubAbove: 60, nodesep: 18, ranksep: 30, chunkGap: 70 };
+export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: 400, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70 };
 const ATTACH_GAP = 10; // AccumulateGrad tags sit this far under their leaf
 
 /**
@@ -149,13 +149,14 @@ function longestPathRanks(order, ledges) {
 }
 
 function layoutChunk(g, c, ci, o, collapsed, out) {
-  const dg = new dagre.graphlib.Graph({ multigraph: false, compound: true });
+  const grouped = c.nodes.some((n) => n.group || n.type === "group");
+  const dg = new dagre.graphlib.Graph({ multigraph: false, compound: grouped }); // compound mode costs time: only when needed
   dg.setGraph({ rankdir: o.rankdir, nodesep: o.nodesep, ranksep: o.ranksep, edgesep: 10, marginx: 16, marginy: 16 });
   dg.setDefaultEdgeLabel(() => ({}));
   for (const n of c.nodes) dg.setNode(n.key, { width: n.width, height: n.height });
   for (const s of c.stubs) dg.setNode(s.key, { width: s.width, height: s.height });
   // Expanded module groups become dagre clusters so their members stay together.
-  for (const n of c.nodes) {
+  for (const n of grouped ? c.nodes : []) {
     const chain = (n.type === "group" ? ancestors(g, n.key) : groupChain(g, n.key)).filter((k) => !collapsed.has(k));
     let child = n.key;
     for (const grp of chain) {

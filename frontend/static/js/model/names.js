@@ -21,19 +21,36 @@ export function shortNodeName(name) {
 export function tensorName(trace, index, tid, depth = 2) {
   const t = index.tensors.get(tid);
   if (!t) return "?";
-  if (t.name) return t.name;
+  if (t.name) return index.versions.has(tid) ? `${t.name}${subscript(index.versions.get(tid))}` : t.name;
   if (t.grad_of) return `${tensorName(trace, index, t.grad_of, depth)}.grad`;
   const s = index.producedBy.get(tid);
-  if (s === undefined || depth <= 0) return `t${tid}`.replace(/^tt/, "t");
+  if (s === undefined) return `tensor ${tid}`;
+  if (depth <= 0) return "…";
   const step = trace.forward[s];
   const args = (step.inputs || []).map((i) => tensorName(trace, index, i, depth - 1));
   return `${step.op}(${args.join(", ")})`;
 }
 
-/** Lookup tables tensorName needs: tensors by id and the forward step that first output each. */
+/**
+ * Lookup tables tensorName needs: tensors by id, the forward step that first output each, and a
+ * version number for names several tensors share (x = x * w in a loop gives x₀, x₁, …).
+ */
 export function nameIndex(trace) {
   const tensors = new Map((trace.tensors || []).map((t) => [t.id, t]));
   const producedBy = new Map();
   (trace.forward || []).forEach((s, i) => (s.outputs || []).forEach((o) => producedBy.has(o) || producedBy.set(o, i)));
-  return { tensors, producedBy };
+  const byName = new Map();
+  for (const t of tensors.values()) if (t.name) byName.set(t.name, [...(byName.get(t.name) || []), t.id]);
+  const versions = new Map();
+  for (const ids of byName.values()) {
+    if (ids.length < 2) continue;
+    ids.sort((a, b) => (producedBy.get(a) ?? -1) - (producedBy.get(b) ?? -1));
+    ids.forEach((id, i) => versions.set(id, i));
+  }
+  return { tensors, producedBy, versions };
+}
+
+const SUB = "₀₁₂₃₄₅₆₇₈₉";
+function subscript(n) {
+  return String(n).split("").map((c) => SUB[Number(c)]).join("");
 }

@@ -14,7 +14,8 @@ export function drawEdge(g, e, lay) {
   g.append("path").attr("d", edgePathD(lay?.points)).attr("marker-end", "url(#gt-arrow)");
   if (e.kind === "untracked" && lay?.points?.length) {
     const mid = lay.points[Math.floor(lay.points.length / 2)];
-    g.append("text").attr("class", "cut").attr("x", mid.x).attr("y", mid.y - 5).attr("text-anchor", "middle").text(`✂ ${e.op ?? ""}`);
+    g.append("text").attr("class", "cut").attr("x", mid.x).attr("y", mid.y - 4).attr("text-anchor", "middle").text("✂")
+      .append("title").text(`${e.op ?? "op"}: not recorded by autograd`);
   }
 }
 

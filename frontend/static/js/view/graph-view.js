@@ -4,6 +4,8 @@ import { drawNode, updateTensor } from "./nodes.js";
 import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 
+const LOD = 0.42; // below this scale text is unreadable, so it is hidden
+
 export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {} } = {}) {
   const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph");
   defineMarkers(svg);
@@ -14,7 +16,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   const zoom = d3.zoom().scaleExtent([0.02, 4]).on("zoom", (ev) => {
     transform = ev.transform;
     viewport.attr("transform", transform);
-    svg.classed("lod-low", transform.k < 0.42);
+    svg.classed("lod-low", transform.k < LOD);
   });
   svg.call(zoom).on("dblclick.zoom", null);
 
@@ -132,8 +134,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const r = visibleRect();
     const m = 12 / transform.k;
     const inside = p.x - p.width / 2 > r.x0 + m && p.x + p.width / 2 < r.x1 - m && p.y - p.height / 2 > r.y0 + m && p.y + p.height / 2 < r.y1 - m;
-    if (inside && transform.k >= 0.3) return;
-    focus(key, duration, transform.k >= 0.3 ? transform.k : 0.8); // pan only, unless too far out to read
+    if (inside && transform.k >= LOD) return;
+    focus(key, duration, transform.k >= LOD ? transform.k : 0.85); // pan only, unless too far out to read
   }
 
   /** Center a node, at scale k (default: zoom in to a readable scale if we are far out). */
@@ -144,17 +146,23 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     svg.transition("view").duration(duration).call(zoom.transform, t);
   }
 
+  const TOP = 50; // room for the toolbar over the graph
+  function fitScale(l = lay) {
+    const w = root.clientWidth || 800, h = root.clientHeight || 500;
+    return Math.max(0.02, Math.min(1.4, 0.97 * Math.min(w / (l.width || 1), (h - TOP) / (l.height || 1))));
+  }
+
   function fit(duration = 0) {
     if (!lay) return;
     const w = root.clientWidth || 800, h = root.clientHeight || 500;
-    const top = 50;
-    const k = Math.max(0.02, Math.min(1.4, 0.97 * Math.min(w / (lay.width || 1), (h - top) / (lay.height || 1))));
+    const top = TOP;
+    const k = fitScale();
     const t = d3.zoomIdentity.translate((w - lay.width * k) / 2, top + (h - top - lay.height * k) / 2).scale(k);
     (duration ? svg.transition("view").duration(duration) : svg).call(zoom.transform, t);
   }
 
   return {
-    setModel, update, fit, focus,
+    setModel, update, fit, focus, fitScale,
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
     select(key) { selected = key; for (const { el, d } of els.values()) el.classed("selected", d.key === key); },
     get transform() { return transform; },

@@ -7,11 +7,11 @@ import { drawGlyph } from "./glyphs.js";
 const GLYPHS = new Set(["heatmap", "sparkline", "stats"]);
 
 /** Create the static parts of a node's <g>; `p` is its layout box. */
-export function drawNode(g, d, p, chipId) {
+export function drawNode(g, d, p, chipIds) {
   g.attr("class", nodeClass(d)).attr("data-key", d.key)
     .attr(d.type === "tensor" ? "data-tensor-id" : "data-node-id", d.id)
     .attr("transform", `translate(${p.x - p.width / 2},${p.y - p.height / 2})`);
-  if (d.type === "tensor") drawTensor(g, d, p, chipId);
+  if (d.type === "tensor") drawTensor(g, d, p, chipIds || []);
   else drawOp(g, d, p);
 }
 
@@ -19,16 +19,19 @@ export function nodeClass(d) {
   return d.type === "tensor" ? `node tensor ${d.kind}` : `node op ${d.kind}${d.hidden ? " hidden" : ""}`;
 }
 
-function drawTensor(g, d, p, chipId) {
+function drawTensor(g, d, p, chipIds) {
   const h = tensorHeader(d);
   const { hasGrad } = tensorRows(d);
   g.append("rect").attr("class", "box").attr("width", p.width).attr("height", p.height).attr("rx", 7);
-  g.append("text").attr("class", "name").attr("x", PAD).attr("y", 17).text(truncate(h.name, p.width - 60, FONT.name, false));
+  g.append("text").attr("class", d.derived ? "name derived" : "name").attr("x", PAD).attr("y", 17)
+    .text(truncate(h.name, p.width - textWidth(h.meta, FONT.small) - 2 * PAD - 6, FONT.name, false));
   g.append("text").attr("class", "meta mono").attr("x", p.width - PAD).attr("y", 16).attr("text-anchor", "end").text(h.meta);
   g.append("g").attr("class", "datarow").attr("transform", "translate(0,22)");
   if (hasGrad) {
     const row = g.append("g").attr("class", "gradrow none");
-    if (chipId) row.attr("data-tensor-id", chipId).attr("data-grad-of", d.id);
+    // The .grad tensor(s) of this tensor live here, as its grad row (every trace tensor id is in the DOM once).
+    if (chipIds.length) row.attr("data-tensor-id", chipIds[chipIds.length - 1]).attr("data-grad-of", d.id);
+    for (const older of chipIds.slice(0, -1)) row.append("g").attr("class", "grad-alias").attr("data-tensor-id", older).attr("data-grad-of", d.id);
     row.append("rect").attr("class", "gradbg").attr("x", 3).attr("width", p.width - 6).attr("rx", 4);
     row.append("text").attr("class", "lbl").attr("x", PAD);
     row.append("text").attr("class", "fanin").attr("text-anchor", "end").attr("x", p.width - PAD);
