@@ -3,14 +3,16 @@ child request), and the result area a child fills after the program has ended.
 
 The result area is a shared anonymous mapping made by the warm parent before the fork: it is not a file
 descriptor, so nothing the program writes to stdout, stderr or any fd can land in it, and the parent reads
-it only after the child is dead. Its header is written last, so a child killed mid-write leaves no result.
+a snapshot of it, either once the child is dead or as soon as a complete result shows up (header written
+last, with a checksum, so a torn or half-written result is never taken).
 """
 import mmap
 import os
 import struct
+import zlib
 
 MAGIC = b"GTRACE01"
-_HEADER = struct.Struct("<8sQ")  # magic, payload length
+_HEADER = struct.Struct("<8sQI4x")  # magic, payload length, crc32 of the payload
 _LEN = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
@@ -56,15 +58,16 @@ class ResultArea:
         if len(payload) > self.capacity:
             return False
         self.map[_HEADER.size:_HEADER.size + len(payload)] = payload
-        self.map[:_HEADER.size] = _HEADER.pack(MAGIC, len(payload))
+        self.map[:_HEADER.size] = _HEADER.pack(MAGIC, len(payload), zlib.crc32(payload))
         return True
 
     def take(self) -> bytes | None:
-        """Parent side, after the child exited: the payload, or None when the child wrote none."""
-        magic, n = _HEADER.unpack(self.map[:_HEADER.size])
+        """Parent side: a snapshot of a complete payload, or None when there is none (yet)."""
+        magic, n, crc = _HEADER.unpack(self.map[:_HEADER.size])
         if magic != MAGIC or n > self.capacity:
             return None
-        return bytes(self.map[_HEADER.size:_HEADER.size + n])
+        payload = bytes(self.map[_HEADER.size:_HEADER.size + n])
+        return payload if zlib.crc32(payload) == crc else None
 
     def close(self) -> None:
         self.map.close()

@@ -5,8 +5,8 @@ import os
 import sys
 
 from ..tracer import Abort, trace
-from . import channel, watchdog
-from .guards import ast_check, refusals
+from . import channel, pretouch, watchdog
+from .guards import ast_check
 from .guards.builtins import REFUSED_TYPE, restricted_builtins
 from .layers import apply_all
 from .results import error_trace
@@ -25,12 +25,11 @@ def _quiet_stdio() -> None:
 
 
 def _close_fds(keep: set) -> None:
-    for fd in range(3, 1024):
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
 
 
 def _stack_depth() -> int:
@@ -112,8 +111,8 @@ def main(options, request_fd: int, area: channel.ResultArea, ruleset_fd: int | N
         _close_fds({request_fd} | ({ruleset_fd} if ruleset_fd is not None else set()))
         sys.dont_write_bytecode = True
         active, errors = apply_all(options, ruleset_fd, parent_pid)
-        if options.language_guards:
-            refusals.install()
+        if expected is not None:  # not for the startup probe
+            pretouch.run(request_fd, run_program, options)
         request = json.loads(channel.read_frame(request_fd))
         os.close(request_fd)
         missing = [name for name, on in (expected or {}).items() if on and not active.get(name)]

@@ -36,6 +36,7 @@ def warm_up() -> None:
     from ..examples import examples
     from ..tracer import trace
     from .guards import policy
+    from .guards.builtins import restricted_builtins
 
     for name in sorted(policy.ALLOWED_MODULES | LAZY_IMPORTS):  # a child may not be able to read them later
         try:
@@ -43,7 +44,7 @@ def warm_up() -> None:
         except ImportError:
             pass
     for ex in examples():
-        trace(ex["code"])
+        trace(ex["code"], builtins=restricted_builtins())
     gc.collect()
     gc.freeze()  # children then never touch (copy) the warm objects' pages during garbage collection
 
@@ -65,44 +66,57 @@ class Spare:
         self.options = options
 
     def run(self, request: dict) -> tuple[dict, bytes]:
-        """Hand over the request, wait (hard limit), reap; returns (info, result bytes or None)."""
+        """Hand over the request and wait for a result, the child's death, or the hard limit.
+        Returns (info, result bytes or None); the child is dead or dying afterwards (see reap)."""
         from . import channel
 
         started = time.monotonic()
         try:
             channel.write_frame(self.request_fd, json.dumps(request).encode("utf-8", "surrogatepass"))
         except OSError:
-            pass  # the child is already gone; its status below says why
+            pass  # the child is already gone; its status says why
         os.close(self.request_fd)
-        limit = self.options.timeout_s + KILL_GRACE_S
-        ready, _, _ = select.select([self.pidfd], [], [], limit)
-        killed = not ready
-        if killed:
-            os.kill(self.pid, signal.SIGKILL)
+        deadline = started + self.options.timeout_s + KILL_GRACE_S
+        payload, exited = None, False
+        while payload is None and not exited:
+            # A child exits only after its result is written; peeking at the result area first saves the
+            # few milliseconds its address space takes to tear down.
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            poll = 0.0005 if time.monotonic() - started < 0.2 else 0.01  # fine-grained while runs are typical
+            exited = bool(select.select([self.pidfd], [], [], min(poll, remaining))[0])
+            payload = self.area.take()
+        self.killed = payload is None and not exited
+        if not exited:
+            os.kill(self.pid, signal.SIGKILL)  # its work is done (or its time is up)
+        self.info = {"wall_s": round(time.monotonic() - started, 4), "killed": self.killed}
+        return self.info, payload
+
+    def reap(self) -> dict:
+        """Collect the dead child (after the answer went out, so its teardown costs no latency)."""
         _, status, usage = os.wait4(self.pid, 0)
         try:
             os.killpg(self.pid, signal.SIGKILL)  # anything it managed to start despite the layers
         except OSError:
             pass
         os.close(self.pidfd)
-        payload = None if killed else self.area.take()
         self.area.close()
-        info = {"status": status, "killed": killed, "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-                "wall_s": round(time.monotonic() - started, 4), "maxrss_kb": usage.ru_maxrss}
-        return info, payload
+        self.info.update(status=status, cpu_s=round(usage.ru_utime + usage.ru_stime, 3), maxrss_kb=usage.ru_maxrss)
+        return self.info
 
 
-def _result(info: dict, payload: bytes | None, options: Options) -> bytes:
+def _explain(spare: Spare, options: Options) -> bytes:
     from .results import death_trace
 
-    if payload is None:  # a complete payload counts even if a limit killed the child just after writing it
-        return json.dumps(death_trace(info["status"], info["cpu_s"], info["killed"], options.death_limits())).encode()
-    return payload
+    info = spare.reap()
+    return json.dumps(death_trace(info["status"], info["cpu_s"], info["killed"], options.death_limits())).encode()
 
 
 def probe(options: Options, ruleset_fd) -> dict:
     spare = Spare(options, ruleset_fd, None)
     info, payload = spare.run({"op": "probe"})
+    info = spare.reap()
     if payload is None:
         return {"layers": {}, "errors": {"probe": f"probe child died: {info}"}, "checks": {}}
     return json.loads(payload)
@@ -129,22 +143,45 @@ def main() -> None:
     report["language_guards"] = options.language_guards
     report["pid"] = os.getpid()
     expected = {name: True for name, on in report["layers"].items() if on}
+    if options.language_guards:
+        from .guards import refusals
+
+        refusals.install()  # once here rather than in every child; the warm parent runs no more torch code
     channel.write_frame(wfd, json.dumps({"ready": report}).encode())
-    spare = None
+    serve(options, rfd, wfd, ruleset_fd, expected)
+
+
+def serve(options: Options, rfd: int, wfd: int, ruleset_fd, expected: dict) -> None:
+    """Request loop. Finished children are reaped while waiting for the next request, not before
+    answering, so their teardown overlaps the server's work."""
+    from . import channel
+
+    spare, dying = None, []
     while True:
         if spare is None:
             spare = Spare(options, ruleset_fd, expected)
+        while True:
+            ready = select.select([rfd] + [d.pidfd for d in dying], [], [])[0]
+            for done in [d for d in dying if d.pidfd in ready]:
+                done.reap()
+                dying.remove(done)
+            if rfd in ready:
+                break
         try:
             request = json.loads(channel.read_frame(rfd))
         except channel.ChannelClosed:
-            break  # the server went away: so do we (the spare dies with us)
+            return  # the server went away: so do we (the spare dies with us)
         if request.get("op") != "run":
             channel.write_frame(wfd, json.dumps({"pong": True}).encode())
             continue
         info, payload = spare.run({"op": "run", "code": request["code"], "seed": request.get("seed", 0)})
-        spare = None
+        if payload is None:  # no result: the child's exit status says what happened
+            payload = _explain(spare, options)
+        else:
+            dying.append(spare)
         channel.write_frame(wfd, json.dumps(info).encode())
-        channel.write_frame(wfd, _result(info, payload, options))
+        channel.write_frame(wfd, payload)
+        spare = None
 
 
 if __name__ == "__main__":

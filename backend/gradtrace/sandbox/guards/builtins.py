@@ -1,5 +1,6 @@
 """The builtins a program sees: the harmless ones, plus guarded import and attribute functions."""
 import builtins as _real
+import functools
 
 from ...tracer import Abort
 from . import policy
@@ -65,8 +66,10 @@ def _delattr(obj, name):
     _real.delattr(obj, name)
 
 
+@functools.lru_cache(maxsize=1)
 def restricted_builtins() -> dict:
-    """A fresh dict for one run's globals; every exception class stays available for try/except."""
+    """The builtins dict of a run's globals; every exception class stays available for try/except.
+    Built once in the warm parent: each run has a freshly forked copy, so no run sees another's changes."""
     table = {name: getattr(_real, name) for name in _SAFE}
     table.update({name: value for name, value in vars(_real).items()
                   if isinstance(value, type) and issubclass(value, BaseException)})
