@@ -223,3 +223,14 @@ def test_dead_worker_is_replaced(caplog):
         assert runner.health()["restarts"] == 1
     finally:
         runner.close()
+
+
+def test_library_imports_on_the_programs_behalf_work(sandbox):
+    code = ("import numpy as np\nimport time\nimport torch\nprint(np.linalg.inv(np.eye(2) * 2).sum())\n"
+            "print(time.strptime('2020', '%Y').tm_year)\ntorch.set_num_threads(4)\n"
+            "print((torch.randn(300, 300) @ torch.randn(300, 300)).shape)\n")
+    result = sandbox.run_sync(code)
+    assert result["status"] == "ok", result["error"]
+    assert result["stdout"] == "1.0\n2020\ntorch.Size([300, 300])\n"
+    refused = sandbox.run_sync("import numpy\nimport os\n")
+    assert refused["error"]["kind"] == "refused" and refused["error"]["line"] == 2

@@ -5,7 +5,7 @@ import os
 import sys
 
 from ..tracer import Abort, trace
-from . import channel, pretouch, watchdog
+from . import channel, pretouch, stdlib_finder, watchdog
 from .guards import ast_check
 from .guards.builtins import REFUSED_TYPE, restricted_builtins
 from .layers import apply_all
@@ -110,6 +110,7 @@ def main(options, request_fd: int, area: channel.ResultArea, ruleset_fd: int | N
         _quiet_stdio()
         _close_fds({request_fd} | ({ruleset_fd} if ruleset_fd is not None else set()))
         sys.dont_write_bytecode = True
+        stdlib_finder.install()
         active, errors = apply_all(options, ruleset_fd, parent_pid)
         if expected is not None:  # not for the startup probe
             pretouch.run(request_fd, run_program, options)

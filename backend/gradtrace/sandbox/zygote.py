@@ -16,8 +16,7 @@ import time
 from .options import KILL_GRACE_S, Options
 
 # Standard-library modules torch, numpy or Python import on first use (codecs for socket addresses and
-# str.encode, DataLoader's worker machinery): loaded here, because a child runs as an unprivileged uid
-# that may not be able to read the Python installation (e.g. a pyenv under /root).
+# str.encode, DataLoader's worker machinery): loaded once here rather than in every child.
 LAZY_IMPORTS = {"encodings.idna", "encodings.utf_16", "encodings.utf_32", "encodings.latin_1", "encodings.ascii",
                 "encodings.unicode_escape", "encodings.raw_unicode_escape", "encodings.cp437", "stringprep",
                 "unicodedata", "multiprocessing.queues", "multiprocessing.connection", "multiprocessing.synchronize",

@@ -1,11 +1,14 @@
 """The builtins a program sees: the harmless ones, plus guarded import and attribute functions."""
 import builtins as _real
+import dis
 import functools
+import sys
 
 from ...tracer import Abort
 from . import policy
 
 REFUSED_TYPE = "Refused"
+_IMPORT_NAME = dis.opmap["IMPORT_NAME"]
 
 _SAFE = [
     "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "classmethod", "complex",
@@ -22,7 +25,19 @@ def refuse(reason: str) -> Abort:
     return Abort("refused", reason, REFUSED_TYPE)
 
 
+def _is_import_statement() -> bool:
+    """True when the program's own `import`/`from` statement is running, False when a library's C code
+    imports on its behalf (numpy's ndarray.sum importing numpy._core._methods, time.strptime importing
+    _strptime): C code looks up __import__ in the calling frame's builtins, which are these."""
+    frame = sys._getframe(2)
+    offset = frame.f_lasti if sys.version_info >= (3, 11) else frame.f_lasti * 2
+    code = frame.f_code
+    return code.co_filename != "<program>" or code.co_code[offset] == _IMPORT_NAME
+
+
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+    if not _is_import_statement():
+        return _real.__import__(name, globals, locals, fromlist, level)
     if level:
         raise refuse("relative imports are not allowed")
     reason = policy.module_reason(name)

@@ -26,6 +26,11 @@ def _stub(reason: str):
     return refused
 
 
+def _one_thread(n: int) -> None:
+    """torch.set_num_threads: accepted and ignored. A run has one thread (new threads are blocked, and
+    OpenMP would exit the process when it cannot start its workers)."""
+
+
 def install() -> int:
     """Install every stub; returns how many entry points were replaced."""
     replaced = []
@@ -39,6 +44,7 @@ def install() -> int:
     replaced.append((torch.classes, "load_library", "torch.classes.load_library loads native code"))
     for name in _NUMPY:
         replaced.append((numpy, name, f"numpy.{name} reads or writes files"))
+    torch.set_num_threads = _one_thread
     count = 0
     for owner, name, reason in replaced:
         if hasattr(owner, name):
