@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     cpu_s: int = Field(5, description="CPU-time limit of one run, in seconds (kind 'timeout').")
     memory_mb: int = Field(1536, description="Address-space limit of one run, in MiB (kind 'memory').")
     max_recursion: int = Field(200, description="Python recursion limit inside a run.")
+    sandbox_uid: int = Field(
+        65534, description="Unprivileged uid and gid each run switches to when the server runs as root "
+        "(default nobody; best a uid no other process uses).")
 
 
 @lru_cache

@@ -37,7 +37,8 @@ class Options:
     def from_settings(cls, settings, **overrides) -> "Options":
         return cls(timeout_s=settings.timeout_s, cpu_s=settings.cpu_s, memory_mb=settings.memory_mb,
                    max_recursion=settings.max_recursion, max_trace_bytes=settings.max_trace_bytes,
-                   limits=asdict(Limits.from_settings(settings)), **overrides)
+                   limits=asdict(Limits.from_settings(settings)), uid=settings.sandbox_uid,
+                   gid=settings.sandbox_uid, **overrides)
 
     def tracer_limits(self) -> Limits:
         return Limits(**self.limits)
