@@ -234,3 +234,19 @@ def test_library_imports_on_the_programs_behalf_work(sandbox):
     assert result["stdout"] == "1.0\n2020\ntorch.Size([300, 300])\n"
     refused = sandbox.run_sync("import numpy\nimport os\n")
     assert refused["error"]["kind"] == "refused" and refused["error"]["line"] == 2
+
+
+def test_api_runs_the_gallery_through_the_sandbox_by_default():
+    from fastapi.testclient import TestClient
+
+    from gradtrace.api.app import create_app
+
+    with TestClient(create_app(Settings(**SETTINGS))) as client:  # the lifespan starts (and closes) the pool
+        health = client.get("/api/v1/health").json()
+        assert health["status"] == "ok" and health["runner"]["runner"] == "sandbox"
+        for ex in client.get("/api/v1/examples").json():
+            response = client.post("/api/v1/traces", json={"code": ex["code"]})
+            assert response.status_code == 200
+            Trace.model_validate(response.json())
+        refused = client.post("/api/v1/traces", json={"code": "import os\n"}).json()
+        assert refused["error"]["kind"] == "refused"
