@@ -90,7 +90,23 @@ def latency(host, port, gallery, rounds: int, pause: float) -> dict:
             "max_ms": max(times), "per_example_p50_ms": {k: statistics.median(v) for k, v in per_example.items()}}
 
 
-def throughput(host, port, gallery, clients: int, requests: int) -> dict:
+def tree_cpu_s(pid: int | None) -> float:
+    """CPU seconds of a process, its children, and their reaped children (the sandbox's forked runs)."""
+    if pid is None:
+        return 0.0
+    total, tck = 0.0, os.sysconf("SC_CLK_TCK")
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += sum(int(x) for x in fields[11:15]) / tck  # utime stime cutime cstime
+        for task in os.listdir(f"/proc/{pid}/task"):
+            for child in open(f"/proc/{pid}/task/{task}/children").read().split():
+                total += tree_cpu_s(int(child))
+    except OSError:
+        pass
+    return total
+
+
+def throughput(host, port, gallery, clients: int, requests: int, server_pid: int | None = None) -> dict:
     times, statuses, lock, counter = [], {}, threading.Lock(), iter(range(requests))
 
     def worker():
@@ -106,14 +122,19 @@ def throughput(host, port, gallery, clients: int, requests: int) -> dict:
                 statuses[status] = statuses.get(status, 0) + 1
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
+    cpu0, own0 = tree_cpu_s(server_pid), sum(os.times()[:2])
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    server_ms = (tree_cpu_s(server_pid) - cpu0) / requests * 1000
+    client_ms = (sum(os.times()[:2]) - own0) / requests * 1000
     return {"clients": clients, "requests": requests, "seconds": wall, "traces_per_s": requests / wall,
-            "statuses": statuses, "p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95)}
+            "statuses": statuses, "p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95),
+            "server_cpu_ms_per_trace": server_ms if server_pid else None, "client_cpu_ms_per_trace": client_ms,
+            "load_average": os.getloadavg()}
 
 
 def main() -> int:
@@ -138,7 +159,7 @@ def main() -> int:
         health = wait_ready(host, port)
         _, gallery = Client(host, port).get("/api/v1/examples")
         lat = latency(host, port, gallery, args.rounds, args.pause)
-        thr = throughput(host, port, gallery, args.clients, args.requests)
+        thr = throughput(host, port, gallery, args.clients, args.requests, server.pid if server else None)
     finally:
         if server is not None:
             server.terminate()
@@ -154,6 +175,11 @@ def main() -> int:
               f"p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms, bad {lat['bad']}")
         print(f"throughput ({thr['clients']} clients, {thr['requests']} requests): {thr['traces_per_s']:.1f} traces/s, "
               f"p50 {thr['p50_ms']:.1f} ms, p95 {thr['p95_ms']:.1f} ms, statuses {thr['statuses']}")
+        if thr["server_cpu_ms_per_trace"]:
+            per = thr["server_cpu_ms_per_trace"] + thr["client_cpu_ms_per_trace"]
+            print(f"CPU per trace: server + sandbox {thr['server_cpu_ms_per_trace']:.1f} ms, client "
+                  f"{thr['client_cpu_ms_per_trace']:.1f} ms -> at most {os.cpu_count() / per * 1000:.0f} traces/s "
+                  f"on {os.cpu_count()} idle cores (load average during the run: {thr['load_average'][0]:.1f})")
         for ex_id, ms in lat["per_example_p50_ms"].items():
             print(f"  {ex_id:24s} {ms:6.1f} ms")
     return 0
