@@ -20,6 +20,6 @@ def validated(payload: bytes, info: dict | None = None) -> dict:
     try:
         Trace.model_validate_json(payload)
         return json.loads(payload)
-    except (ValidationError, ValueError) as exc:
+    except (ValidationError, ValueError, RecursionError) as exc:
         log.warning("sandbox: child returned an invalid trace (%s); run info %s", str(exc)[:300], info)
         return invalid_result("the program's sandboxed process returned a malformed trace")
