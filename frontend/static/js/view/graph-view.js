@@ -5,6 +5,7 @@ import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
+const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
 
 export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {} } = {}) {
   const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph");
@@ -13,10 +14,15 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   const layer = {};
   for (const name of ["groups", "edges", "stubs", "nodes", "pulses"]) layer[name] = viewport.append("g").attr("class", name);
   let transform = d3.zoomIdentity;
-  const zoom = d3.zoom().scaleExtent([0.02, 4]).on("zoom", (ev) => {
+  let lodLow = false;
+  // Plain interpolation: following a step pans at a constant scale. (The default "smooth zoom" zooms out
+  // mid-flight, and every scale change makes Chromium re-lay out all SVG text.)
+  const zoom = d3.zoom().scaleExtent([0.02, 4]).interpolate(d3.interpolate).on("zoom", (ev) => {
     transform = ev.transform;
     viewport.attr("transform", transform);
-    svg.classed("lod-low", transform.k < LOD);
+    const low = transform.k < LOD;
+    if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
+    cull(); // before the frame renders: only what is in view gets laid out
   });
   svg.call(zoom).on("dblclick.zoom", null);
 
@@ -38,7 +44,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
           .text(b.collapsed ? `▸ ${grp.path}  (${count} inside)` : `▾ ${grp.path}`)
           .on("click", (ev) => { ev.stopPropagation(); onToggleGroup(gk); });
         if (b.collapsed) el.on("click", () => onToggleGroup(gk));
-        groupEls.push({ el, members: memberKeys(g, gk) });
+        groupEls.push({ el, parent: layer.groups.node(), members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height] });
       }
     }
     edgeEls = new Map();
@@ -47,7 +53,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       if (!le?.points?.length) continue;
       const el = layer.edges.append("g");
       drawEdge(el, e, le);
-      edgeEls.set(e.key, el);
+      const xs = le.points.map((q) => q.x), ys = le.points.map((q) => q.y);
+      edgeEls.set(e.key, { el, e, parent: layer.edges.node(), box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] });
     }
     stubEls = [];
     for (const [sk, s] of layout.stubs) {
@@ -57,7 +64,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       el.append("rect").attr("width", s.width).attr("height", s.height).attr("rx", s.height / 2);
       el.append("text").attr("x", 8).attr("y", 15).text(`↪ ${s.label}`);
       el.on("click", (ev) => { ev.stopPropagation(); focus(s.source, 500); onSelect(s.source); });
-      stubEls.push({ el, s });
+      stubEls.push({ el, s, parent: layer.stubs.node(), box: [s.x - s.width / 2, s.y - s.height / 2, s.x + s.width / 2, s.y + s.height / 2] });
     }
     els = new Map();
     for (const d of g.nodes.values()) {
@@ -65,9 +72,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       if (!p) continue;
       const el = layer.nodes.append("g");
       drawNode(el, d, p, d.type === "tensor" ? g.gradChip.get(d.id) : null);
-      if (p.owner !== d.key) el.classed("folded", true).attr("display", "none");
+      const folded = p.owner !== d.key;
+      if (folded) el.classed("folded", true).attr("display", "none");
       el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });
-      els.set(d.key, { el, d, p });
+      els.set(d.key, { el, d, p, folded, parent: layer.nodes.node(), box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] });
     }
     svg.on("click", () => onSelect(null));
   }
@@ -77,12 +85,19 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     if (!graph) return;
     layer.pulses.selectAll("*").interrupt().remove();
     const act = activity(graph, state);
-    for (const { el, d, p } of els.values()) {
+    for (const item of els.values()) {
+      const { el, d, p } = item;
       const vis = state.visible(d.key);
-      el.classed("future", !vis).classed("active", act.active.has(d.key)).classed("touched", act.touched.has(d.key))
-        .classed("ran", d.type === "op" && !!state.flow?.done.has(d.id))
-        .classed("pending", d.type === "op" && !!state.flow?.pending.has(d.id) && !act.active.has(d.key))
-        .classed("selected", selected === d.key).classed("arriving", false);
+      const flags = (vis ? 0 : 1) | (act.active.has(d.key) ? 2 : 0) | (act.touched.has(d.key) ? 4 : 0)
+        | (d.type === "op" && state.flow?.done.has(d.id) ? 8 : 0)
+        | (d.type === "op" && state.flow?.pending.has(d.id) && !act.active.has(d.key) ? 16 : 0)
+        | (selected === d.key ? 32 : 0);
+      if (flags !== item.flags || item.arriving) { // touch the DOM only where something changed (big graphs)
+        el.classed("future", !vis).classed("active", !!(flags & 2)).classed("touched", !!(flags & 4))
+          .classed("ran", !!(flags & 8)).classed("pending", !!(flags & 16)).classed("selected", !!(flags & 32)).classed("arriving", false);
+        item.flags = flags;
+        item.arriving = false;
+      }
       if (d.type !== "tensor" || !vis) continue;
       const tf = state.flow?.tensorFlow.get(d.id);
       const look = { data: state.data(d.id), grad: state.grad(d.id), flow: tf?.sum ?? null, fan: tf?.parts.length ?? 0, hooked: act.hooked.has(d.id) };
@@ -92,25 +107,34 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
         looks.set(d.key, look);
       }
     }
-    for (const [ek, el] of edgeEls) {
-      const e = graph.edges.get(ek);
-      const fut = !state.visible(e.source) || !state.visible(e.target);
-      const flowed = !!state.flow?.edgeGrad.has(ek);
-      el.classed("future", fut).classed("flowed", flowed).classed("sending", act.sending.has(ek)).classed("feeding", act.feeding.has(ek));
-      el.select("path").attr("marker-end", flowed ? "url(#gt-arrow-flow)" : "url(#gt-arrow)");
+    for (const item of edgeEls.values()) {
+      const e = item.e;
+      const flowed = !!state.flow?.edgeGrad.has(e.key);
+      const flags = (!state.visible(e.source) || !state.visible(e.target) ? 1 : 0) | (flowed ? 2 : 0)
+        | (act.sending.has(e.key) ? 4 : 0) | (act.feeding.has(e.key) ? 8 : 0);
+      if (flags === item.flags) continue;
+      item.el.classed("future", !!(flags & 1)).classed("flowed", flowed).classed("sending", !!(flags & 4)).classed("feeding", !!(flags & 8));
+      if (((item.flags ?? 0) & 2) !== (flags & 2)) item.el.select("path").attr("marker-end", flowed ? "url(#gt-arrow-flow)" : "url(#gt-arrow)");
+      item.flags = flags;
     }
-    for (const { el, s } of stubEls) el.classed("future", !state.visible(s.source) || !state.visible(s.target));
-    for (const { el, members } of groupEls) el.classed("future", !members.some((k) => state.visible(k)));
+    for (const item of stubEls) {
+      const fut = !state.visible(item.s.source) || !state.visible(item.s.target);
+      if (fut !== item.fut) { item.el.classed("future", fut); item.fut = fut; }
+    }
+    for (const item of groupEls) {
+      const fut = !item.members.some((k) => state.visible(k));
+      if (fut !== item.fut) { item.el.classed("future", fut); item.fut = fut; }
+    }
     if (animate) animateStep(state, act, duration);
     if (follow && act.focus) focusIfHidden(act.focus, Math.min(450, duration));
   }
 
   function animateStep(state, act, duration) {
-    const legOf = (ek, reverse) => ({ path: edgeEls.get(ek)?.select("path").node() ?? null, reverse });
+    const legOf = (ek, reverse) => ({ path: edgeEls.get(ek)?.el.select("path").node() ?? null, reverse });
     if (state.flow && state.entry?.kind === "backward") {
       for (const s of state.flow.sent) {
         const via = s.route?.via ? els.get(`t:${s.route.via}`) : null;
-        if (via) via.el.classed("arriving", true);
+        if (via) { via.el.classed("arriving", true); via.arriving = true; }
         pulse(layer.pulses, (s.route?.edges || []).map((ek) => legOf(ek, true)), {
           duration: duration * 0.8, label: s.values,
           onEnd: () => via?.el.classed("arriving", false).classed("updated", false).classed("updated", true),
@@ -119,6 +143,31 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     } else {
       for (const ek of act.feeding) pulse(layer.pulses, [legOf(ek, false)], { duration: duration * 0.6, cls: "fwd" });
     }
+  }
+
+  // Off-screen elements get display:none, so only what is in view is painted. In big graphs they are
+  // taken out of the DOM instead: Chromium walks every SVG element, display:none or not, on each relayout.
+  function cull() {
+    if (!graph) return;
+    const r = visibleRect();
+    const m = 300 / transform.k;
+    const x0 = r.x0 - m, y0 = r.y0 - m, x1 = r.x1 + m, y1 = r.y1 + m;
+    const detach = els.size > VIRTUAL_ABOVE;
+    const apply = (item) => {
+      if (item.folded) return;
+      const [a, b, c, d] = item.box;
+      const show = c >= x0 && a <= x1 && d >= y0 && b <= y1;
+      if (show === (item.shown ?? true)) return;
+      item.shown = show;
+      const node = item.el.node();
+      if (!detach) item.el.attr("display", show ? null : "none");
+      else if (show) item.parent.appendChild(node);
+      else node.remove();
+    };
+    els.forEach(apply);
+    edgeEls.forEach(apply);
+    stubEls.forEach(apply);
+    groupEls.forEach(apply);
   }
 
   function visibleRect() {
@@ -142,6 +191,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   function focus(key, duration = 400, k = Math.max(transform.k, 0.8)) {
     const p = els.get(key)?.p;
     if (!p) return;
+    if (Math.abs(k - transform.k) > 0.01) duration = 0; // animated rescaling re-lays out every visible text each frame
     const t = d3.zoomIdentity.translate(root.clientWidth / 2, root.clientHeight / 2).scale(k).translate(-p.x, -p.y);
     svg.transition("view").duration(duration).call(zoom.transform, t);
   }
@@ -164,7 +214,11 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   return {
     setModel, update, fit, focus, fitScale,
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
-    select(key) { selected = key; for (const { el, d } of els.values()) el.classed("selected", d.key === key); },
+    select(key) {
+      if (selected && els.get(selected)) { els.get(selected).el.classed("selected", false); els.get(selected).flags = -1; }
+      selected = key;
+      if (key && els.get(key)) { els.get(key).el.classed("selected", true); els.get(key).flags = -1; }
+    },
     get transform() { return transform; },
     svg: svg.node(),
   };
