@@ -1,5 +1,6 @@
 """Hostile and benign programs at the same time: every benign one succeeds; a full queue answers 503."""
 import asyncio
+import concurrent.futures
 import time
 
 import pytest
@@ -10,6 +11,13 @@ from gradtrace.runner import Saturated
 from gradtrace.sandbox import SandboxRunner
 
 from .conftest import BENIGN, security_settings
+
+
+def _run(coro):
+    """asyncio.run on its own thread: a session-wide Playwright loop may own this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 pytestmark = pytest.mark.security
 
@@ -34,7 +42,7 @@ def test_hostile_and_benign_together(sandbox):
         return await asyncio.gather(*(sandbox.run(code) for code in programs))
 
     started = time.monotonic()
-    results = asyncio.run(main())
+    results = _run(main())
     elapsed = time.monotonic() - started
     for i, (code, result) in enumerate(zip(programs, results)):
         if code in HOSTILE:
@@ -59,7 +67,7 @@ def test_saturation_gives_503_with_retry_after(world):
             done = await asyncio.gather(*first)
             return done, await runner.run(BENIGN)
 
-        done, after = asyncio.run(main())
+        done, after = _run(main())
         assert [r["status"] for r in done] == ["ok", "ok"]  # the queued one ran after the first
         assert after["status"] == "ok"
 
@@ -74,7 +82,7 @@ def test_saturation_gives_503_with_retry_after(world):
             await asyncio.gather(*hold)
             return response
 
-        response = asyncio.run(over_http())
+        response = _run(over_http())
         assert response.status_code == 503
         assert int(response.headers["Retry-After"]) >= 1
         assert client.post("/api/v1/traces", json={"code": BENIGN}).json()["status"] == "ok"
