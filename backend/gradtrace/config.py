@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_nodes: int = Field(5_000, description="Most autograd nodes recorded before the run stops with kind 'limit'.")
     max_backward_steps: int = Field(20_000, description="Most node executions recorded over all backward passes.")
     max_stdout_chars: int = Field(20_000, description="Printed output kept; the rest is cut with a marker.")
+    max_tensor_mb: int = Field(
+        256, description="Most MiB of tensor data the trace may keep alive (it holds every tensor it shows); more ends "
+        "the run with kind 'limit'.")
     max_trace_bytes: int = Field(4_000_000, description="Largest serialized trace; a larger one ends with kind 'limit'.")
 
     # --- sandbox ---
@@ -37,7 +40,8 @@ class Settings(BaseSettings):
     queue_size: int = Field(16, description="Requests allowed to wait for a worker; more get HTTP 503 with Retry-After.")
     timeout_s: float = Field(5.0, description="Wall-clock limit of one run, in seconds (kind 'timeout').")
     cpu_s: int = Field(5, description="CPU-time limit of one run, in seconds (kind 'timeout').")
-    memory_mb: int = Field(1536, description="Address-space limit of one run, in MiB (kind 'memory').")
+    memory_mb: int = Field(
+        1536, description="Address-space limit of one run, in MiB (kind 'memory'); torch itself takes about 700 of it.")
     max_recursion: int = Field(200, description="Python recursion limit inside a run.")
     sandbox_uid: int = Field(
         65534, description="Unprivileged uid and gid each run switches to when the server runs as root "

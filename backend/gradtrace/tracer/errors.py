@@ -34,4 +34,4 @@ def error_of(exc: BaseException) -> dict:
         kind, type_name, message = "memory", type(exc).__name__, _message(exc) or "out of memory"
     else:
         kind, type_name, message = "runtime", type(exc).__name__, _message(exc)
-    return {"kind": kind, "type": type_name[:200], "message": message, "line": program_line_of(exc)}
+    return {"kind": kind, "type": type_name[:200], "message": message or type_name, "line": program_line_of(exc)}

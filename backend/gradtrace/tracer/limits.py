@@ -11,6 +11,7 @@ class Limits:
     max_nodes: int = 5_000
     max_backward_steps: int = 20_000
     max_stdout_chars: int = 20_000
+    max_tensor_mb: int = 256
 
     @classmethod
     def from_settings(cls, settings) -> "Limits":

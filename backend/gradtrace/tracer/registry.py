@@ -27,6 +27,8 @@ class Registry:
         self.by_storage: dict[tuple, str] = {}
         self.grad_owner: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.pending_names: dict[int, tuple[object, str]] = {}
+        self.storages: set[int] = set()
+        self.kept_bytes = 0
         self.on_new_tensor = None  # set by the tracer: emits a deferred step (e.g. `.data`) before first use
 
     # --- tensors ---
@@ -39,6 +41,7 @@ class Registry:
             rec = self.tensors.get(id(t))
             if rec is not None:
                 return rec["id"]
+        self._count_bytes(t)
         rec = {"id": f"t{len(self.tensor_list) + 1}", "obj": t, "name": None, "grad_of": None, "line": line}
         self.tensors[id(t)] = rec
         self.tensor_list.append(rec)
@@ -52,6 +55,21 @@ class Registry:
         if key is not None:
             self.by_storage.setdefault(key, rec["id"])
         return rec["id"]
+
+    def _count_bytes(self, t: torch.Tensor) -> None:
+        """Every registered tensor stays alive until the trace is built: bound the memory that pins."""
+        try:
+            storage = t.untyped_storage()
+            key, size = storage.data_ptr(), storage.nbytes()
+        except (RuntimeError, NotImplementedError):
+            return
+        if key in self.storages:
+            return
+        self.storages.add(key)
+        self.kept_bytes += size
+        if self.kept_bytes > self.limits.max_tensor_mb * 2**20:
+            raise Abort("limit", f"the program keeps more than {self.limits.max_tensor_mb} MiB of tensors alive "
+                                 "(gradtrace holds every tensor it shows until the program ends)")
 
     def known(self, t) -> dict | None:
         return self.tensors.get(id(t))
