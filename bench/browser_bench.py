@@ -52,7 +52,7 @@ def serve():
 LOAD = """async ([trace, code]) => {
   const g = window.gradtrace;
   const t0 = performance.now();
-  g.load(trace, code);
+  await g.load(trace, code);
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   return { ms: performance.now() - t0, layout: Number(document.getElementById('graph').dataset.layoutMs),
            drawn: document.querySelectorAll('#graph [data-key]').length };

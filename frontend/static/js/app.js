@@ -3,7 +3,7 @@
 import { buildGraph } from "./model/graph.js";
 import { buildTimeline, stateAt } from "./model/timeline.js";
 import { narrate } from "./model/narration.js";
-import { layoutGraph } from "./model/layout.js";
+import { createLayoutClient } from "./layout-client.js";
 import { Player } from "./model/player.js";
 import { fetchExamples, runTrace } from "./api.js";
 import { createEditor } from "./view/editor.js";
@@ -25,8 +25,12 @@ export async function startApp(doc = document) {
 
   initTheme($("theme"));
   drawLegend($("legend"));
-  const editor = createEditor($("editor"), { onRun: () => run(), nonce: config.styleNonce });
+  const editor = createEditor($("editor"), {
+    onRun: () => run(), nonce: config.styleNonce,
+    onEdit: () => { if ($("gallery").value) { $("gallery").value = ""; $("example-description").textContent = ""; } },
+  });
   const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup });
+  const layouts = createLayoutClient();
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
   const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
 
@@ -87,41 +91,52 @@ export async function startApp(doc = document) {
     }
   }
 
-  /** Show a trace (also the entry point for tests and future embeds). */
-  function load(trace, code) {
+  /** Show a trace (also the entry point for tests and future embeds); resolves once it is drawn. */
+  async function load(trace, code) {
     const t0 = performance.now();
     app.trace = trace; app.code = code;
     app.graph = buildGraph(trace);
     app.tl = buildTimeline(trace, app.graph);
+    app.layout = null;
+    app.autoDir = true;
     app.collapsed = app.graph.nodes.size > BIG ? new Set(app.graph.groups.keys()) : new Set();
+    layouts.newTrace();
     $("modules").hidden = app.graph.groups.size === 0;
     select(null);
-    relayout();
-    drawPassMarks($("scrub-marks"), app.tl);
     showRunResult(doc, trace, editor);
+    drawPassMarks($("scrub-marks"), app.tl);
     root.dataset.steps = String(app.tl.total);
     $("graph-empty").hidden = app.graph.nodes.size > 0;
     if (!app.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
     player.load(app.tl.total, trace.status === "error" ? app.tl.total : 0);
+    await relayout();
     root.dataset.loadMs = String(Math.round(performance.now() - t0));
     root.dataset.loads = String(Number(root.dataset.loads || 0) + 1); // tests wait on this
   }
 
-  function relayout() {
+  let layoutSeq = 0;
+  async function relayout() {
     if (!app.graph) return;
+    const seq = ++layoutSeq;
     const t0 = performance.now();
-    const opts = { collapsed: app.collapsed, hints: app.tl?.hints };
-    let layout = layoutGraph(app.graph, { ...opts, rankdir: app.rankdir });
+    const opts = { collapsed: app.collapsed, hints: app.tl.hints };
+    const big = app.graph.nodes.size > 600;
+    if (big) setStatus(doc, `Laying out ${app.graph.nodes.size.toLocaleString()} nodes…`, "busy");
+    let layout = await layouts.layout(app.trace, app.graph, { ...opts, rankdir: app.rankdir });
     if (app.autoDir && app.graph.nodes.size < 250) { // small graphs: take whichever direction fits the pane bigger
-      const other = layoutGraph(app.graph, { ...opts, rankdir: app.rankdir === "LR" ? "TB" : "LR" });
-      if (view.fitScale(other) > view.fitScale(layout) * 1.05) { layout = other; app.rankdir = app.rankdir === "LR" ? "TB" : "LR"; }
+      const flip = app.rankdir === "LR" ? "TB" : "LR";
+      const other = await layouts.layout(app.trace, app.graph, { ...opts, rankdir: flip });
+      if (view.fitScale(other) > view.fitScale(layout) * 1.05) { layout = other; app.rankdir = flip; }
     }
-    $("direction").textContent = app.rankdir === "LR" ? "→" : "↓";
+    if (seq !== layoutSeq) return; // a newer trace or toggle won
+    if (big) showRunResult(doc, app.trace, editor);
     root.dataset.layoutMs = String(Math.round(performance.now() - t0));
+    $("direction").textContent = app.rankdir === "LR" ? "→" : "↓";
+    app.layout = layout;
     view.setModel(app.graph, layout);
     $("modules").setAttribute("aria-pressed", String(app.collapsed.size > 0));
     view.fit();
-    if (app.tl) render(player.step, "layout");
+    render(player.step, "layout");
   }
 
   function toggleGroup(gk) {
@@ -131,11 +146,11 @@ export async function startApp(doc = document) {
   }
 
   function render(k, why) {
-    if (!app.tl) return;
+    if (!app.tl || !app.layout) return;
     const state = stateAt(app.tl, k);
     app.state = state;
     const animate = why === "play" || why === "forward";
-    view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: app.follow && why !== "layout" });
+    view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: app.follow && (why !== "layout" || k > 0) });
     const n = narrate(app.tl, k, { source: app.code });
     $("narration-title").textContent = n.title;
     $("narration").textContent = n.text;

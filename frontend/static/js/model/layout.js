@@ -4,7 +4,7 @@ import dagre from "../../vendor/dagre.js";
 import { nodeSize } from "./sizes.js";
 import { groupChain } from "./graph.js";
 
-export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: 400, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70 };
+export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: null, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70 };
 const ATTACH_GAP = 10; // AccumulateGrad tags sit this far under their leaf
 
 /**
@@ -40,8 +40,10 @@ export function layoutGraph(g, options = {}) {
   const attached = attachAccumulators(lnodes, ledges);
   const order = [...lnodes.values()].sort((a, b) => (a.seq - b.seq) || (a.key < b.key ? -1 : 1));
   const chunkOf = new Map();
-  const nChunks = Math.max(1, Math.ceil(order.length / o.chunkSize));
-  order.forEach((n, i) => chunkOf.set(n.key, Math.min(nChunks - 1, Math.floor(i / o.chunkSize))));
+  // Rows of ~4·√n nodes keep a long chain's overview near the pane's aspect (and dagre's input small).
+  const chunkSize = o.chunkSize ?? Math.max(80, Math.min(400, Math.round(4 * Math.sqrt(order.length))));
+  const nChunks = order.length > 150 ? Math.max(1, Math.ceil(order.length / chunkSize)) : 1;
+  order.forEach((n, i) => chunkOf.set(n.key, Math.min(nChunks - 1, Math.floor(i / chunkSize))));
   const rank = longestPathRanks(order, ledges);
   const useStubs = order.length > o.stubAbove;
 

@@ -19,16 +19,38 @@ export function shortNodeName(name) {
  * ("sum(mul(a, b))"), so narration can talk about unnamed intermediates.
  */
 export function tensorName(trace, index, tid, depth = 2) {
+  for (let d = depth; d >= 1; d--) {
+    const text = describe(trace, index, tid, d);
+    if (text.length <= MAX_NAME) return text;
+  }
+  const s = index.producedBy.get(tid);
+  const t = index.tensors.get(tid);
+  return t?.name || t?.grad_of || s === undefined ? describe(trace, index, tid, 1) : `${trace.forward[s].op}(…)`; // long expressions collapse
+}
+
+const MAX_NAME = 28;
+
+function describe(trace, index, tid, depth) {
   const t = index.tensors.get(tid);
   if (!t) return "?";
   if (t.name) return index.versions.has(tid) ? `${t.name}${subscript(index.versions.get(tid))}` : t.name;
-  if (t.grad_of) return `${tensorName(trace, index, t.grad_of, depth)}.grad`;
+  if (t.grad_of) return `${describe(trace, index, t.grad_of, depth)}.grad`;
   const s = index.producedBy.get(tid);
   if (s === undefined) return `tensor ${tid}`;
   if (depth <= 0) return "…";
   const step = trace.forward[s];
-  const args = (step.inputs || []).map((i) => tensorName(trace, index, i, depth - 1));
+  const args = (step.inputs || []).map((i) => describe(trace, index, i, depth - 1));
+  const infix = INFIX[step.op];
+  if (infix && args.length === 2) return args.map(paren).join(` ${infix} `);
   return `${step.op}(${args.join(", ")})`;
+}
+
+const INFIX = { add: "+", sub: "-", mul: "*", div: "/", matmul: "@", mm: "@", pow: "**" };
+const paren = (x) => (/ /.test(x) ? `(${x})` : x);
+
+/** "dL/dx" for a plain name, "dL/d(W @ x + b)" for an expression. */
+export function gradOf(name) {
+  return `dL/d${/[ (]/.test(name) ? `(${name})` : name}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // One plain-words caption per timeline step, with the numbers ("MulBackward0 (c = a * b) receives …").
 import { entryAt, flowAt, gradAt } from "./timeline.js";
 import { fmtValues, fmtNum } from "./format.js";
-import { nameIndex, opKind, shortNodeName, tensorName } from "./names.js";
+import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "./names.js";
 import { flat, numel, isZero } from "./values.js";
 import { localRule } from "./formulas.js";
 
@@ -113,8 +113,7 @@ function backwardText(tl, ctx, e, k) {
   const step = pass.steps[e.index];
   const node = tl.graph.tnodes.get(step.node);
   const flow = flowAt(tl, k);
-  const L = "L"; // the brief's notation: L is whatever backward started from (named in the pass intro)
-  const d = (tid) => `d${L}/d${tid ? ctx.name(tid) : "?"}`;
+  const d = (tid) => gradOf(tid ? ctx.name(tid) : "?"); // L is whatever backward started from (named in the pass intro)
   const parts = [];
   if (e.index === 0) parts.push(passIntro(ctx, pass));
   for (const h of step.hooks || []) {

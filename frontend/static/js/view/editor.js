@@ -51,7 +51,7 @@ const highlight = HighlightStyle.define([
 ]);
 
 /** Mount an editor in `parent`; `onRun` is called on Ctrl/Cmd+Enter. */
-export function createEditor(parent, { doc = "", onRun = () => {}, nonce = "" } = {}) {
+export function createEditor(parent, { doc = "", onRun = () => {}, onEdit = () => {}, nonce = "" } = {}) {
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -61,6 +61,7 @@ export function createEditor(parent, { doc = "", onRun = () => {}, nonce = "" } 
         basicSetup, python(), lineField, theme, Prec.high(syntaxHighlighting(highlight)),
         EditorView.contentAttributes.of({ "aria-label": "Python program" }),
         EditorView.cspNonce.of(nonce), // its <style> element is allowed by the page's CSP nonce
+        EditorView.updateListener.of((u) => { if (u.docChanged && u.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete"))) onEdit(); }),
       ],
     }),
   });
