@@ -39,9 +39,9 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       for (const b of boxes) {
         const el = layer.groups.append("g").attr("class", `group${b.collapsed ? " collapsed" : ""}`).attr("data-group", gk);
         el.append("rect").attr("x", b.x).attr("y", b.y).attr("width", b.width).attr("height", b.height).attr("rx", 10);
-        const count = grp.members.length;
+        const count = memberKeys(g, gk).length;
         el.append("text").attr("x", b.x + 10).attr("y", b.collapsed ? b.y + b.height / 2 + 4 : b.y + 14)
-          .text(b.collapsed ? `▸ ${grp.path}  (${count} inside)` : `▾ ${grp.path}`)
+          .text(b.collapsed ? `▸ ${grp.path}  (${count} nodes)` : `▾ ${grp.path}`)
           .on("click", (ev) => { ev.stopPropagation(); onToggleGroup(gk); });
         if (b.collapsed) el.on("click", () => onToggleGroup(gk));
         groupEls.push({ el, parent: layer.groups.node(), members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height] });
