@@ -101,5 +101,9 @@ test("hooks and retain_grad show up at their step", () => {
   const { trace, tl } = model("register-hook");
   const k = tl.entries.findIndex((e) => e.kind === "backward" && trace.backward[e.pass].steps[e.index].hooks?.length) + 1;
   assert.ok(k > 0);
-  assert.ok(stateAt(tl, k).stepData.hooks.length);
+  const s = stateAt(tl, k);
+  const hook = s.stepData.hooks[0];
+  const f = s.flow.tensorFlow.get(hook.tensor);
+  assert.deepEqual(f.sum, hook.grad_out, "the tensor shows the gradient after its hook");
+  assert.deepEqual(f.hook.before, hook.grad_in);
 });

@@ -198,3 +198,18 @@ def test_page_loads_offline_with_only_own_resources(page, base_url):
     wait_first_load(page)
     urls = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
     assert urls and all(u.startswith(base_url) for u in urls), urls
+
+
+def test_every_gallery_example_draws_and_steps(page):
+    """Each gallery example: all nodes drawn, the last step reached with End, no page errors."""
+    wait_first_load(page)
+    ids = page.eval_on_selector_all("#gallery option", "os => os.map(o => o.value).filter(Boolean)")
+    assert len(ids) >= 10
+    for ex in ids:
+        trace = run_example(page, ex)
+        assert_graph_matches(page, trace)
+        page.locator("#graph svg.graph-svg").click(position={"x": 5, "y": 300})
+        page.keyboard.press("End")
+        expect(page.locator("#graph")).to_have_attribute("data-step", str(steps(page)))
+        assert_final_grads(page, trace)
+        assert page.inner_text("#narration").strip(), ex

@@ -43,7 +43,7 @@ export function nodeSize(d, hint = null) {
     const gradVals = hint?.grad?.length ? hint.grad : [t.grad ?? t.data];
     const header = textWidth(h.name, FONT.name, false) + 12 + textWidth(h.meta, FONT.small);
     const grad = hasGrad ? 40 + Math.max(rowWidth(gradVals), textWidth("None")) : 0;
-    const w = Math.min(380, Math.max(86, header, rowWidth(dataVals), grad) + 2 * PAD);
+    const w = Math.min(380, Math.max(86, header, rowWidth(dataVals), grad) + 2 * PAD + 4);
     const height = 22 + rowHeight(dataVals) + (hasGrad ? rowHeight(gradVals) + 2 : 0) + 5;
     return { width: Math.round(w), height: Math.round(height) };
   }

@@ -149,6 +149,10 @@ function startFlow(tl, p) {
 
 function applyStep(tl, st, step) {
   const node = tl.graph.tnodes.get(step.node);
+  for (const h of step.hooks || []) { // a tensor hook replaced the gradient before this node ran
+    const prev = st.tensorFlow.get(h.tensor);
+    st.tensorFlow.set(h.tensor, { sum: h.grad_out, parts: prev?.parts ?? [], hook: { before: h.grad_in, after: h.grad_out } });
+  }
   st.done.add(step.node);
   st.pending.delete(step.node);
   st.sent = [];

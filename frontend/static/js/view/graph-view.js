@@ -100,7 +100,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       }
       if (d.type !== "tensor" || !vis) continue;
       const tf = state.flow?.tensorFlow.get(d.id);
-      const look = { data: state.data(d.id), grad: state.grad(d.id), flow: tf?.sum ?? null, fan: tf?.parts.length ?? 0, hooked: act.hooked.has(d.id) };
+      const look = { data: state.data(d.id), grad: state.grad(d.id), flow: tf?.sum ?? null, fan: tf?.parts.length ?? 0, hooked: !!tf?.hook };
       const prev = looks.get(d.key);
       if (!prev || prev.data !== look.data || prev.grad !== look.grad || prev.flow !== look.flow || prev.fan !== look.fan || prev.hooked !== look.hooked) {
         updateTensor(el, d, p, look);

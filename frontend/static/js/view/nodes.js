@@ -34,8 +34,10 @@ function drawTensor(g, d, p, chipIds) {
     for (const older of chipIds.slice(0, -1)) row.append("g").attr("class", "grad-alias").attr("data-tensor-id", older).attr("data-grad-of", d.id);
     row.append("rect").attr("class", "gradbg").attr("x", 3).attr("width", p.width - 6).attr("rx", 4);
     row.append("text").attr("class", "lbl").attr("x", PAD);
-    row.append("text").attr("class", "fanin").attr("text-anchor", "end").attr("x", p.width - PAD);
   }
+  const badge = g.append("g").attr("class", "badge").attr("display", "none").attr("transform", `translate(${p.width - 4},-7)`);
+  badge.append("rect").attr("height", 15).attr("rx", 7.5);
+  badge.append("text").attr("y", 11);
 }
 
 function drawOp(g, d, p) {
@@ -63,7 +65,7 @@ export function updateTensor(g, d, p, look) {
   row.attr("class", `gradrow ${cls}`);
   row.select(".gradbg").attr("y", -1).attr("height", Math.max(ROW, v && GLYPHS.has(displayMode(v)) ? GLYPH_H + 4 : ROW));
   row.select(".lbl").attr("y", 13).text(look.grad ? "grad" : look.flow ? "dL/d" : "grad");
-  row.select(".fanin").attr("y", 13).text(look.fan > 1 && !look.grad ? `Σ${look.fan}` : look.hooked ? "hook" : "");
+  setBadge(g, look.hooked ? "hook changed it" : look.fan > 1 ? `Σ ${look.fan} paths` : "");
   let vals = row.select("g.vals");
   if (vals.empty()) vals = row.append("g").attr("class", "vals").attr("transform", "translate(40,0)");
   if (v) drawValues(vals, v, p.width - 40);
@@ -71,6 +73,16 @@ export function updateTensor(g, d, p, look) {
   g.attr("data-grad", look.grad ? compact(look.grad) : null);
   if (!row.attr("data-tensor-id")) return;
   row.attr("data-value", look.grad ? compact(look.grad) : null);
+}
+
+// A small pill on the box's top-right corner: fan-in count or a hook that changed the gradient.
+function setBadge(g, text) {
+  const b = g.select(".badge");
+  b.attr("display", text ? null : "none");
+  if (!text) return;
+  const w = textWidth(text, 10.5, false) + 12;
+  b.select("rect").attr("x", -w).attr("width", w);
+  b.select("text").attr("x", -w + 6).text(text);
 }
 
 // Numbers as text for small tensors, a glyph for big ones; returns the row height used.
@@ -90,7 +102,7 @@ function drawValues(sel, v, width) {
 
 function truncate(text, width, size, mono) {
   const s = String(text ?? "");
-  const max = Math.max(3, Math.floor(width / (textWidth("x", size, mono) || 7)));
+  const max = Math.max(3, Math.floor(width / (textWidth("x", size, mono) || 7) + 0.5));
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
