@@ -42,6 +42,11 @@ export async function startApp(doc = document) {
   $("help").addEventListener("click", () => $("help-dialog").showModal());
   toggle($("legend-toggle"), (on) => { $("legend").hidden = !on; });
   toggle($("follow"), (on) => { app.follow = on; });
+  toggle($("toggle-code"), (on) => {
+    doc.body.classList.toggle("code-hidden", on);
+    $("toggle-code").setAttribute("aria-label", on ? "Show code" : "Hide code");
+    view.fit(250);
+  });
   $("direction").addEventListener("click", () => {
     app.rankdir = app.rankdir === "LR" ? "TB" : "LR";
     app.autoDir = false;

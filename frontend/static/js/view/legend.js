@@ -12,7 +12,7 @@ const ITEMS = [
 ];
 
 export function drawLegend(el) {
-  const svg = d3.select(el).append("svg").attr("width", 250).attr("height", ITEMS.length * 24 + 3 * 22 + 6);
+  const svg = d3.select(el).append("svg").attr("width", 290).attr("height", ITEMS.length * 24 + 3 * 22 + 6);
   ITEMS.forEach(([cls, text], i) => {
     const g = svg.append("g").attr("class", `node ${cls}`).attr("transform", `translate(4,${4 + i * 24})`);
     const pill = cls.startsWith("op");
