@@ -39,36 +39,17 @@ export function layoutGraph(g, options = {}) {
 
   const attached = attachAccumulators(lnodes, ledges);
   const order = [...lnodes.values()].sort((a, b) => (a.seq - b.seq) || (a.key < b.key ? -1 : 1));
-  const chunkOf = new Map();
-  // Rows of ~4·√n nodes keep a long chain's overview near the pane's aspect (and dagre's input small).
-  const chunkSize = o.chunkSize ?? Math.max(80, Math.min(400, Math.round(4 * Math.sqrt(order.length))));
-  const nChunks = order.length > 150 ? Math.max(1, Math.ceil(order.length / chunkSize)) : 1;
-  order.forEach((n, i) => chunkOf.set(n.key, Math.min(nChunks - 1, Math.floor(i / chunkSize))));
-  const rank = longestPathRanks(order, ledges);
-  const useStubs = order.length > o.stubAbove;
-
-  const chunks = Array.from({ length: nChunks }, () => ({ nodes: [], edges: [], stubs: [] }));
-  order.forEach((n) => chunks[chunkOf.get(n.key)].nodes.push(n));
-  for (const e of ledges.values()) {
-    const cs = chunkOf.get(e.source), ct = chunkOf.get(e.target);
-    const span = rank.get(e.target) - rank.get(e.source);
-    if (cs !== ct || (useStubs && span > o.maxSpan)) {
-      const src = lnodes.get(e.source);
-      const stub = { key: `stub:${e.key}`, type: "stub", label: src.label ?? src.key, source: e.source, target: e.target, edge: e };
-      Object.assign(stub, nodeSize(stub));
-      chunks[ct].stubs.push(stub);
-    } else chunks[cs].edges.push(e);
+  // Rows of ~4·√n nodes keep a long chain's overview near the pane's aspect (and dagre's input small);
+  // a mid-size graph that comes out very long or very tall (a chain, 40 parallel iterations) is cut too.
+  const n = order.length;
+  const size = o.chunkSize ?? Math.max(80, Math.min(400, Math.round(4 * Math.sqrt(n))));
+  let res = placeChunks(g, o, collapsed, lnodes, ledges, order, n > 150 ? Math.ceil(n / size) : 1, size);
+  const ratio = res.out.width / Math.max(1, res.out.height);
+  if (res.out.chunks === 1 && n > 60 && (ratio < 0.5 || ratio > 5)) {
+    const small = Math.max(24, Math.round(2 * Math.sqrt(n)));
+    res = placeChunks(g, o, collapsed, lnodes, ledges, order, Math.ceil(n / small), small);
   }
-
-  const out = { nodes: new Map(), edges: new Map(), stubs: new Map(), groups: new Map(), width: 0, height: 0, chunks: nChunks };
-  let offset = 0;
-  for (const [ci, c] of chunks.entries()) {
-    const box = layoutChunk(g, c, ci, o, collapsed, out);
-    shift(out, c, ci, o.rankdir === "LR" ? 0 : offset, o.rankdir === "LR" ? offset : 0);
-    offset += (o.rankdir === "LR" ? box.height : box.width) + o.chunkGap;
-    out.width = Math.max(out.width, o.rankdir === "LR" ? box.width : offset);
-    out.height = Math.max(out.height, o.rankdir === "LR" ? offset : box.height);
-  }
+  const { out, chunkOf } = res;
   placeAttached(attached, out);
   // Nodes folded into a collapsed group sit at the group's box (so gradients can still "arrive" there).
   for (const d of g.nodes.values()) {
@@ -115,6 +96,29 @@ function placeAttached(attached, out) {
     out.nodes.set(acc.key, { x: p.x, y: ay, width: acc.width, height: acc.height, owner: acc.key, chunk: p.chunk, type: acc.type, label: acc.label });
     edge.points = [{ x: p.x, y: ay - acc.height / 2 }, { x: p.x, y: ay - acc.height / 2 - ATTACH_GAP / 2 }, { x: p.x, y: top + leafHeight }];
   }
+}
+
+function placeChunks(g, o, collapsed, lnodes, ledges, order, nChunks, chunkSize) {
+  const chunkOf = new Map();
+  order.forEach((n, i) => chunkOf.set(n.key, Math.min(nChunks - 1, Math.floor(i / chunkSize))));
+  const rank = longestPathRanks(order, ledges);
+  const useStubs = order.length > o.stubAbove;
+  const chunks = Array.from({ length: nChunks }, () => ({ nodes: [], edges: [], stubs: [] }));
+  order.forEach((n) => chunks[chunkOf.get(n.key)].nodes.push(n));
+  for (const e of ledges.values()) {
+    const cs = chunkOf.get(e.source), ct = chunkOf.get(e.target);
+    const span = rank.get(e.target) - rank.get(e.source);
+    if (cs !== ct || (useStubs && span > o.maxSpan)) {
+      const src = lnodes.get(e.source);
+      const stub = { key: `stub:${e.key}`, type: "stub", label: src.label ?? src.key, source: e.source, target: e.target, edge: e };
+      Object.assign(stub, nodeSize(stub));
+      chunks[ct].stubs.push(stub);
+    } else chunks[cs].edges.push(e);
+  }
+  const out = { nodes: new Map(), edges: new Map(), stubs: new Map(), groups: new Map(), width: 0, height: 0, chunks: nChunks };
+  const boxes = chunks.map((c, ci) => layoutChunk(g, c, ci, o, collapsed, out));
+  packChunks(boxes, o, (ci, dx, dy) => shift(out, chunks[ci], ci, dx, dy), out);
+  return { out, chunkOf };
 }
 
 function ownerOf(g, collapsed) {
@@ -186,6 +190,25 @@ function layoutChunk(g, c, ci, o, collapsed, out) {
   }
   for (const e of c.edges) e.points = dg.edge(e.source, e.target)?.points ?? [];
   return { width: w, height: h };
+}
+
+// Shelf-pack the chunks in program order (reading order: along the rank direction, then wrap) into
+// a block about `aspect` times wider than tall, whether chunks came out long and flat or tall and thin.
+function packChunks(boxes, o, move, out) {
+  const gap = o.chunkGap, aspect = o.aspect ?? 1.6;
+  const lr = o.rankdir === "LR";
+  const area = boxes.reduce((a, b) => a + (b.width + gap) * (b.height + gap), 0);
+  const limit = lr ? Math.sqrt(area * aspect) : Math.sqrt(area / aspect); // shelf length along the rank axis
+  let along = 0, across = 0, shelf = 0;
+  for (const [ci, b] of boxes.entries()) {
+    const len = lr ? b.width : b.height, thick = lr ? b.height : b.width;
+    if (along > 0 && along + len > limit) { across += shelf + gap; along = 0; shelf = 0; }
+    move(ci, lr ? along : across, lr ? across : along);
+    along += len + gap;
+    shelf = Math.max(shelf, thick);
+    out.width = Math.max(out.width, lr ? along - gap : across + thick);
+    out.height = Math.max(out.height, lr ? across + thick : along - gap);
+  }
 }
 
 function ancestors(g, groupKey) {
