@@ -2,7 +2,8 @@
 // The output is committed, so running the app never needs npm or the network.
 import { build } from "esbuild";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -51,3 +52,27 @@ writeFileSync(join(vendor, "VERSIONS.txt"),
   "# Built by frontend/build/build.mjs with esbuild from package-lock.json; do not edit by hand.\n" +
   manifest.join("\n") + "\n");
 console.log(manifest.join("\n"));
+
+// The standalone HTML file's script and style (gradtrace.export inlines them): one IIFE, so it runs from
+// file:// and inside an <iframe srcdoc>, where ES modules and Workers from other files cannot load.
+// Its inputs' hashes are recorded, so a test can tell when the committed bundle is older than its sources.
+const dist = join(root, "frontend", "static", "dist");
+const bundled = ["d3", "internmap", "delaunator", "robust-predicates", "@dagrejs/dagre", "@dagrejs/graphlib"];
+const notices = bundled.map((name) => `${name}:\n${readFileSync(join(vendor, `LICENSE.${name.replace("@", "").replace("/", "-")}.txt`), "utf8").trim()}`);
+const sa = await build({
+  entryPoints: { standalone: join(here, "standalone-entry.js") },
+  outdir: dist,
+  bundle: true,
+  format: "iife",
+  minify: true,
+  legalComments: "none", // replaced by the full license texts below
+  banner: { js: `/* gradtrace standalone player. Bundled third-party code and its licenses:\n\n${notices.join("\n\n").replaceAll("*/", "* /")}\n*/` },
+  target: ["es2020"],
+  metafile: true,
+  logLevel: "warning",
+});
+const hash = (f) => createHash("sha256").update(readFileSync(join(root, f))).digest("hex");
+const inputs = Object.keys(sa.metafile.inputs).map((f) => relative(root, resolve(f))).sort();
+writeFileSync(join(dist, "standalone.inputs.json"),
+  JSON.stringify({ note: "sha256 of every source of standalone.js/.css; rebuild with `npm run build`", inputs: Object.fromEntries(inputs.map((f) => [f, hash(f)])) }, null, 1) + "\n");
+for (const [f, o] of Object.entries(sa.metafile.outputs)) console.log(`${relative(root, resolve(f))}  ${o.bytes} bytes`);
