@@ -51,3 +51,11 @@ def test_zeroing_grad_data_resets_the_owner_grad():
     assert all(s["grad_changes"][w_id]["values"] == [0.0, 0.0] for s in zeros)
     expected = 2 * _plain_w_history()[0]  # d/dw sum(w²) at the once-updated w
     assert torch.allclose(torch.tensor(t["backward"][1]["grads_after"][w_id]["values"]), expected)
+
+
+def test_each_pass_says_where_it_falls_among_the_forward_steps():
+    t = trace(CODE)
+    ops_before = [[s["op"] for s in t["forward"][:p["after_forward"]]] for p in t["backward"]]
+    assert [ops.count("sum") for ops in ops_before] == [1, 2]  # pass k follows the k-th loss
+    assert all(p["line"] == 5 for p in t["backward"])
+    assert t["forward"][t["backward"][0]["after_forward"]]["line"] == 6  # the update comes right after

@@ -101,6 +101,8 @@ class BackwardPass(_Model):
     results: list[str] | None = Field(None, description="Extension: tensors `torch.autograd.grad` returned.")
     grads_after: dict[str, Values] | None = Field(None, description="Extension: every `.grad` after this call.")
     truncated: bool | None = Field(None, description="Extension: steps past the recording limit were not kept.")
+    after_forward: int | None = Field(
+        None, description="Extension: forward steps recorded before this call (it ran between forward[k-1] and forward[k]).")
 
 
 class Warning_(_Model):

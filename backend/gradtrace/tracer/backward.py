@@ -98,7 +98,8 @@ def run_pass(rec, func, args, kwargs):
         rec.reg.node(t.grad_fn, None, t)
     p = {"call": call, "line": line, "root": root_ids[0] if root_ids else None,
          "gradient": encode(grads[0], rec.limits.max_tensor_elements) if grads else None,
-         "retain_graph": retain, "create_graph": create, "steps": [], "error": None}
+         "retain_graph": retain, "create_graph": create, "steps": [], "error": None,
+         "after_forward": len(rec.steps)}
     if inputs:
         p["inputs"] = [rec.reg.tensor(t) for t in inputs]
     fns = _reachable(roots)
