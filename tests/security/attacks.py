@@ -100,7 +100,7 @@ ATTACKS = [
     A("torch_C", 'import torch\nprint(torch._C._get_tracing_state())'),
     # --- exhaust memory, CPU, time, processes, output ---
     A("huge_tensor", 'import torch\nx = torch.ones(10**10)', ("memory",)),
-    A("memory_creep", 'import torch\nxs = []\nwhile True:\n    xs.append(torch.ones(10**7))', ("memory", "timeout")),
+    A("memory_creep", 'import torch\nxs = []\nwhile True:\n    xs.append(torch.ones(10**7))', ("memory", "timeout", "limit")),
     A("python_memory", 's = "x" * 10**11', ("memory",)),
     A("list_memory", 'x = [0] * 10**10', ("memory",)),
     A("busy_loop", 'while True:\n    pass', ("timeout",)),
