@@ -18,7 +18,9 @@ def _bind_stmt(names: list[str], where: ast.AST) -> ast.stmt:
     # __gradtrace_bind__(("c", c), ("d", d)) — one call per statement keeps the overhead small.
     pairs = [ast.Tuple([ast.Constant(n), ast.Name(n, ast.Load())], ast.Load()) for n in names]
     call = ast.Expr(ast.Call(ast.Name(BIND, ast.Load()), pairs, []))
-    return ast.copy_location(call, where)
+    for node in ast.walk(call):  # cheaper than fix_missing_locations over the whole tree
+        ast.copy_location(node, where)
+    return call
 
 
 class _Binder(ast.NodeTransformer):
@@ -27,9 +29,7 @@ class _Binder(ast.NodeTransformer):
         names = [n for n in dict.fromkeys(names) if n != BIND]
         if not names:
             return node
-        bind = _bind_stmt(names, node)
-        ast.fix_missing_locations(bind)
-        return [node, bind]
+        return [node, _bind_stmt(names, node)]
 
     def visit_Assign(self, node):
         return self._after(node, [n for t in node.targets for n in _names(t)])
@@ -44,9 +44,7 @@ class _Binder(ast.NodeTransformer):
         node = self.generic_visit(node)
         names = _names(node.target)
         if names:
-            bind = _bind_stmt(names, node.target)
-            ast.fix_missing_locations(bind)
-            node.body.insert(0, bind)
+            node.body.insert(0, _bind_stmt(names, node.target))
         return node
 
     visit_For = _loop
@@ -56,15 +54,11 @@ class _Binder(ast.NodeTransformer):
         node = self.generic_visit(node)
         names = [n for item in node.items if item.optional_vars is not None for n in _names(item.optional_vars)]
         if names:
-            bind = _bind_stmt(names, node)
-            ast.fix_missing_locations(bind)
-            node.body.insert(0, bind)
+            node.body.insert(0, _bind_stmt(names, node))
         return node
 
 
 def instrument(code: str, filename: str):
     """Parse (raising SyntaxError as Python would), add name bindings, compile."""
     tree = ast.parse(code, filename=filename, mode="exec")
-    tree = _Binder().visit(tree)
-    ast.fix_missing_locations(tree)
-    return compile(tree, filename, "exec")
+    return compile(_Binder().visit(tree), filename, "exec")

@@ -40,7 +40,9 @@ class _Out(io.TextIOBase):
 
 
 def _seed(seed: int) -> None:
-    torch.manual_seed(seed)
+    # torch.manual_seed(seed) for the CPU generator, without the CUDA/XPU/MTIA lazy-seed bookkeeping
+    # (it formats a stack trace per device: 0.7 ms of a 4 ms trace); CPU-only here, so the same effect.
+    torch.default_generator.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
 
