@@ -44,7 +44,8 @@ def test_huge_body_refused_before_parsing(api):
     assert r.status_code == 413
 
 
-@pytest.mark.parametrize("body", [{}, {"code": 3}, {"code": "x", "seed": "abc"}, {"code": "x", "seed": 2**70}, []])
+@pytest.mark.parametrize("body", [{}, {"code": 3}, {"code": "x", "seed": "abc"}, {"code": "x", "seed": 2**70}, [],
+                                  {"code": "x", "seed": False}, {"code": "x", "seed": 1.5}, {"code": "x", "seed": "1"}])
 def test_malformed_is_422(api, body):
     assert api.post("/api/v1/traces", json=body).status_code == 422
 

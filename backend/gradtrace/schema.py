@@ -125,6 +125,8 @@ class Trace(_Model):
 
 
 class TraceRequest(BaseModel):
+    model_config = ConfigDict(strict=True)  # `"seed": false` or `1.5` is a malformed request, not seed 0/1
+
     code: str = Field(description="The Python/PyTorch program, as typed.")
     seed: int = Field(0, ge=-(2**63), le=2**64 - 1, description="`torch.manual_seed(seed)` before the program runs.")
 

@@ -4,13 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..snippets import SnippetStore
 from .deps import SettingsDep
 
 
 class SnippetIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     code: str = Field(description="The program to store.")
     seed: int = Field(0, ge=-(2**63), le=2**64 - 1)
 

@@ -86,7 +86,7 @@ export async function startApp(doc = document) {
     setStatus(doc, "Running…", "busy");
     $("run").disabled = true;
     try {
-      const trace = await runTrace(config.api, code, Number($("seed").value) || 0, ctrl.signal);
+      const trace = await runTrace(config.api, code, Math.trunc(Number($("seed").value)) || 0, ctrl.signal);
       if (ctrl.signal.aborted) return;
       load(trace, code);
     } catch (err) {
