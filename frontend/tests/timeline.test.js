@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { model, flatOf } from "./helpers.js";
-import { stateAt, entryAt } from "../static/js/model/timeline.js";
+import { stateAt, entryAt, buildTimeline } from "../static/js/model/timeline.js";
+import { buildGraph } from "../static/js/model/graph.js";
+import { placePasses } from "../static/js/model/order.js";
+import { narrate } from "../static/js/model/narration.js";
 
 const byName = (trace, name) => trace.tensors.find((t) => t.name === name);
 
@@ -91,10 +94,15 @@ test("seeking backwards and forwards gives the same state as stepping", () => {
   for (let k = tl.total; k >= 0; k--) assert.equal(snap(k), forward[k]);
 });
 
-test("an error trace still has a timeline of what ran", () => {
+test("an error trace still has a timeline of what ran, ending with the failed backward call", () => {
   const { trace, tl } = model("detach-error");
   assert.equal(trace.status, "error");
-  assert.equal(tl.total, trace.forward.length);
+  assert.equal(tl.total, trace.forward.length + 1);
+  assert.deepEqual(entryAt(tl, tl.total), { kind: "error", pass: 0 });
+  const n = narrate(tl, tl.total, { source: "" });
+  assert.match(n.title, /failed/);
+  assert.match(n.text, /fails before any node ran\. The program stopped: RuntimeError: element 0 of tensors does not require grad/);
+  assert.equal(stateAt(tl, tl.total).line, trace.backward[0].line);
 });
 
 test("hooks and retain_grad show up at their step", () => {
@@ -106,4 +114,59 @@ test("hooks and retain_grad show up at their step", () => {
   const f = s.flow.tensorFlow.get(hook.tensor);
   assert.deepEqual(f.sum, hook.grad_out, "the tensor shows the gradient after its hook");
   assert.deepEqual(f.hook.before, hook.grad_in);
+});
+
+test("after_forward places every pass exactly: it ran between forward[k-1] and forward[k]", () => {
+  for (const name of ["zero-grad", "retain-grad", "mlp-training-step", "second-derivative", "caught-errors", "doubling-loop"]) {
+    const { trace, tl } = model(name);
+    assert.deepEqual(tl.positions, trace.backward.map((p) => p.after_forward - 1), name);
+    trace.backward.forEach((p, i) => { // the entry just before the pass's first one is forward[after_forward - 1]
+      const first = tl.entries.findIndex((e) => e.kind !== "forward" && e.pass === i);
+      const before = tl.entries.slice(0, first).filter((e) => e.kind === "forward").length;
+      assert.equal(before, p.after_forward, `${name} pass ${i}`);
+    });
+  }
+});
+
+test("after_forward wins over the line guess; without it the guess is used; call order is kept", () => {
+  const { trace } = model("zero-grad");
+  const seq = (g) => (id) => g.nodes.get(`n:${id}`)?.seq ?? Infinity;
+  const g = buildGraph(trace);
+  const stripped = { ...trace, backward: trace.backward.map(({ after_forward, ...p }) => p) };
+  const guessed = placePasses(stripped, seq(g));
+  assert.deepEqual(guessed, trace.backward.map((p) => p.after_forward - 1), "the guess agrees on straight-line code");
+  const moved = { ...trace, backward: trace.backward.map((p, i) => ({ ...p, after_forward: i === 1 ? trace.forward.length : p.after_forward })) };
+  const pos = placePasses(moved, seq(g));
+  assert.equal(pos[1], trace.forward.length - 1);
+  assert.equal(pos[2], trace.forward.length - 1, "a later pass never moves before an earlier one");
+  const tl = buildTimeline(moved, g);
+  assert.equal(tl.total, trace.forward.length + trace.backward.reduce((a, p) => a + p.steps.length, 0));
+});
+
+test("a caught backward error is one timeline step with the error in the narration", () => {
+  const { trace, tl, code } = model("caught-errors");
+  const failed = trace.backward.map((p, i) => [p, i]).filter(([p]) => p.error);
+  assert.equal(failed.length, 2);
+  const expected = trace.forward.length + trace.backward.reduce((a, p) => a + p.steps.length + (p.error ? 1 : 0), 0);
+  assert.equal(tl.total, expected);
+  for (const [p, i] of failed) {
+    const ks = tl.entries.map((e, j) => [e, j + 1]).filter(([e]) => e.pass === i && e.kind !== "forward");
+    assert.equal(ks.length, p.steps.length + 1, "its nodes, then the error");
+    const [last, k] = ks[ks.length - 1];
+    assert.equal(last.kind, "error");
+    const n = narrate(tl, k, { source: code });
+    assert.match(n.title, new RegExp(`Backward pass ${i + 1}/${trace.backward.length} · failed`));
+    assert.ok(n.text.includes(p.error.message), n.text);
+    assert.match(n.text, /caught the error and went on/);
+    const s = stateAt(tl, k);
+    assert.equal(s.flow, null);
+    assert.equal(s.line, p.line);
+    assert.equal(tl.passRange[i].end, k);
+  }
+  const zero = failed.find(([p]) => !p.steps.length);
+  assert.ok(zero, "the fixture has a pass that failed before any node ran");
+  assert.match(narrate(tl, tl.passRange[zero[1]].start, { source: code }).text, /before any node ran/);
+  assert.equal(tl.passRange[zero[1]].start, tl.passRange[zero[1]].end);
+  const x = byName(trace, "x"); // the caught passes left x.grad as the first backward made it until z.backward()
+  assert.deepEqual(stateAt(tl, tl.total).grad(x.id).values, x.grad.values);
 });

@@ -14,7 +14,7 @@ def assert_graph_matches(page, trace):
     assert drawn_tensor_ids(page) == {t["id"] for t in trace["tensors"]}
     assert page.locator("#graph [data-node-id]").count() == len(trace["nodes"])
     assert page.locator("#graph [data-tensor-id]").count() == len(trace["tensors"])
-    total = len(trace["forward"]) + sum(len(p["steps"]) for p in trace["backward"])
+    total = len(trace["forward"]) + sum(len(p["steps"]) + bool(p.get("error")) for p in trace["backward"])  # a failed call is a step
     assert steps(page) == total
 
 

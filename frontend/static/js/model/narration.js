@@ -12,6 +12,7 @@ export function narrate(tl, k, { source = "" } = {}) {
   const ctx = context(tl, source);
   const e = entryAt(tl, k);
   if (!e) return { title: "Ready", text: intro(tl, ctx) };
+  if (e.kind === "error") return failedPass(tl, ctx, e.pass, k);
   const body = e.kind === "forward" ? forwardText(tl, ctx, e.index) : backwardText(tl, ctx, e, k);
   const title = e.kind === "forward"
     ? `Forward ${e.index + 1}/${tl.trace.forward.length}`
@@ -143,6 +144,20 @@ function backwardText(tl, ctx, e, k) {
   const t = ctx.idx.tensors.get(tid);
   if (t?.retains_grad && !t.is_leaf) parts.push(`${ctx.name(tid)}.retain_grad() keeps it: ${ctx.name(tid)}.grad = ${V(gradAt(tl, tid, k))}.`);
   return parts.join(" ");
+}
+
+// The step of a backward call that raised: what failed, and whether the program went on.
+function failedPass(tl, ctx, p, k) {
+  const pass = tl.trace.backward[p];
+  const err = pass.error;
+  const ran = pass.steps?.length || 0;
+  const call = pass.call === "grad" ? "torch.autograd.grad()" : `${pass.root ? ctx.name(pass.root) : "the output"}.backward()`;
+  const where = pass.line ? ` (line ${pass.line})` : "";
+  const when = ran ? ` after ${ran} node${ran === 1 ? "" : "s"} ran` : " before any node ran";
+  const title = `Backward pass ${p + 1}/${tl.trace.backward.length} · failed`;
+  if (tl.trace.status === "error" && k === tl.total) return { title, text: `${call}${where} fails${when}. ${ending(tl)}` };
+  const next = `The program caught the error and went on${ran ? "" : "; this call changed no .grad"}.`;
+  return { title, text: `${call}${where} fails${when}: ${err.type}: ${err.message} ${next}` };
 }
 
 function passIntro(ctx, pass) {

@@ -33,6 +33,11 @@ export function buildTimeline(trace, graph) {
         if (owner && v) setGrad(owner, k, v); // e.g. a.grad.zero_() or an in-place update of .grad
       });
       if (s.op === "grad.set" && s.inputs?.length) setGrad(s.inputs[0], k, s.values?.[0] ?? null); // x.grad = None
+    } else if (e.kind === "error") { // a pass that raised: one step of its own, after any nodes it ran
+      const r = passRange[e.pass];
+      if (r.start === null) r.start = k;
+      r.end = k;
+      for (const [t, v] of Object.entries(trace.backward[e.pass].grads_after || {})) setGrad(t, k, v);
     } else {
       const pass = trace.backward[e.pass];
       const r = passRange[e.pass];
@@ -176,8 +181,8 @@ export function stateAt(tl, k) {
   k = Math.max(0, Math.min(tl.total, k));
   const entry = entryAt(tl, k);
   const flow = flowAt(tl, k);
-  const stepData = !entry ? null : entry.kind === "forward"
-    ? tl.trace.forward[entry.index] : tl.trace.backward[entry.pass].steps[entry.index];
+  const stepData = !entry ? null : entry.kind === "forward" ? tl.trace.forward[entry.index]
+    : entry.kind === "error" ? tl.trace.backward[entry.pass] : tl.trace.backward[entry.pass].steps[entry.index];
   return {
     k, total: tl.total, entry, flow, stepData,
     visible: (key) => isVisible(tl, key, k),
@@ -191,6 +196,7 @@ export function stateAt(tl, k) {
 export function lineOf(tl, entry) {
   if (!entry) return null;
   if (entry.kind === "forward") return tl.trace.forward[entry.index].line ?? null;
+  if (entry.kind === "error") return tl.trace.backward[entry.pass].error?.line ?? tl.trace.backward[entry.pass].line ?? null;
   const step = tl.trace.backward[entry.pass].steps[entry.index];
   return tl.graph.tnodes.get(step.node)?.line ?? tl.trace.backward[entry.pass].line ?? null;
 }

@@ -25,6 +25,11 @@ export function activity(graph, state) {
     out.focus = [...out.active].find((k) => k.startsWith("t:")) ?? node ?? [...out.touched][0] ?? null;
     return out;
   }
+  if (e.kind === "error") { // a failed backward call: point at the tensor it started from
+    const k = state.stepData?.root ? keyOf(state.stepData.root) : null;
+    if (k) { out.touched.add(k); out.focus = k; }
+    return out;
+  }
   const step = state.flow?.current;
   if (!step) return out;
   const node = `n:${step.node}`;
