@@ -17,7 +17,7 @@ from .config import get_settings
 
 # Only the app's own scripts run; inline scripts, eval, plugins, framing by others and
 # foreign connections are all refused. The one inline <style> allowed is CodeMirror's,
-# which carries the per-response nonce (EditorView.cspNonce).
+# which carries the per-response nonce (EditorView.cspNonce). Only /embed may be framed by other sites.
 CSP_TEMPLATE = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
@@ -29,7 +29,7 @@ CSP_TEMPLATE = "; ".join([
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
-    "frame-ancestors 'self'",
+    "frame-ancestors {ancestors}",
 ])
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -54,8 +54,8 @@ def _static(folder: str) -> StaticFiles:
     return StaticFiles(directory=folder, check_dir=False)
 
 
-def csp(nonce: str) -> str:
-    return CSP_TEMPLATE.format(nonce=nonce)
+def csp(nonce: str, ancestors: str = "'self'") -> str:
+    return CSP_TEMPLATE.format(nonce=nonce, ancestors=ancestors)
 
 
 def page_config(request: Request, nonce: str) -> dict:
@@ -70,18 +70,30 @@ def page_config(request: Request, nonce: str) -> dict:
     }
 
 
-@router.get("/", response_class=HTMLResponse)
-async def index(request: Request):
-    """The app: editor, gallery, graph and timeline."""
+def _page(request: Request, template: str, *, embeddable: bool) -> Response:
     templates = _templates(str(frontend_dir() / "templates"))
     nonce = secrets.token_urlsafe(16)
     response = templates.TemplateResponse(
-        request, "index.html", {"config": page_config(request, nonce), "version": __version__}
+        request, template, {"config": page_config(request, nonce), "version": __version__}
     )
     response.headers.update(SECURITY_HEADERS)
-    response.headers["Content-Security-Policy"] = csp(nonce)
+    response.headers["Content-Security-Policy"] = csp(nonce, "*" if embeddable else "'self'")
+    if not embeddable:  # the same rule for browsers that predate frame-ancestors
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request):
+    """The app: editor, gallery, graph and timeline. Only this origin may frame it."""
+    return _page(request, "index.html", embeddable=False)
+
+
+@router.get("/embed", response_class=HTMLResponse)
+async def embed(request: Request):
+    """Graph, controls and narration for an <iframe> anywhere: the program comes from the URL fragment."""
+    return _page(request, "embed.html", embeddable=True)
 
 
 @router.get("/static/{path:path}")

@@ -27,13 +27,17 @@ def wait_first_load(page: Page) -> None:
 
 
 def code_of(page: Page, example_id: str) -> str:
-    r = page.request.get(page.url.rstrip("/") + "/api/v1/examples")
+    r = page.request.get(origin(page) + "/api/v1/examples")
     return next(e["code"] for e in r.json() if e["id"] == example_id)
 
 
+def origin(page: Page) -> str:
+    """scheme://host:port of the page (its URL also carries a path and the share fragment)."""
+    return "/".join(page.url.split("/", 3)[:3])
+
+
 def fetch_trace(page: Page, code: str, seed: int = 0) -> dict:
-    base = page.url.split("/", 3)[:3]
-    r = page.request.post("/".join(base) + "/api/v1/traces", data=json.dumps({"code": code, "seed": seed}),
+    r = page.request.post(origin(page) + "/api/v1/traces", data=json.dumps({"code": code, "seed": seed}),
                           headers={"Content-Type": "application/json"})
     assert r.ok, r.status
     return r.json()

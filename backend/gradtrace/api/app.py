@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Settings, get_settings
 from ..runner import Runner
-from . import routes, snippets
+from . import export_html, routes, snippets
 
 log = logging.getLogger("gradtrace")
 
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
 
     app.include_router(routes.router)
     app.include_router(snippets.router)
+    app.include_router(export_html.router)
     try:
         from .. import web
     except ImportError:  # the page is optional for API-only use

@@ -23,3 +23,34 @@ export async function runTrace(base, code, seed, signal) {
   }
   throw new ApiError(`The server refused the request (HTTP ${r.status}).`);
 }
+
+/** A stored program (short link) or null when the id is unknown. */
+export async function fetchSnippet(base, id) {
+  const r = await fetch(`${base}/snippets/${encodeURIComponent(id)}`, { headers: { Accept: "application/json" } });
+  if (r.status === 404) return null;
+  if (!r.ok) throw new ApiError(`Could not open the short link (HTTP ${r.status}).`);
+  return r.json();
+}
+
+/** Store a program; resolves to {id, url} (url is a path on this server). */
+export async function createSnippet(base, code, seed) {
+  const r = await fetch(`${base}/snippets`, {
+    method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ code, seed }),
+  });
+  if (r.status === 413) throw new ApiError("The program is too long to store.");
+  if (!r.ok) throw new ApiError(`Could not make a short link (HTTP ${r.status}).`);
+  return r.json();
+}
+
+/** The standalone HTML file of a program, as a Blob (the server traces it again: traces are deterministic). */
+export async function exportHtml(base, { code, seed, step, theme, title }) {
+  const r = await fetch(`${base}/export/html`, {
+    method: "POST", headers: { "Content-Type": "application/json", Accept: "text/html" },
+    body: JSON.stringify({ code, seed, step, theme, title: title || null }),
+  });
+  if (r.status === 429 || r.status === 503) throw new ApiError("The server is busy; try the download again shortly.");
+  if (!r.ok) throw new ApiError(`The server could not export the file (HTTP ${r.status}).`);
+  const name = /filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "")?.[1] || "gradtrace.html";
+  return { blob: await r.blob(), name };
+}

@@ -81,7 +81,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   }
 
   /** Restyle everything for `state` (from stateAt); animate the step's flow when asked. */
-  function update(state, { animate = false, duration = 600, follow = false } = {}) {
+  function update(state, { animate = false, duration = 600, follow = false, minScale = 0 } = {}) {
     if (!graph) return;
     layer.pulses.selectAll("*").interrupt().remove();
     const act = activity(graph, state);
@@ -126,7 +126,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       if (fut !== item.fut) { item.el.classed("future", fut); item.fut = fut; }
     }
     if (animate) animateStep(state, act, duration);
-    if (follow && act.focus) focusIfHidden(act.focus, Math.min(450, duration));
+    if (follow && act.focus) focusIfHidden(act.focus, Math.min(450, duration), minScale);
   }
 
   function animateStep(state, act, duration) {
@@ -177,14 +177,16 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     return { x0, y0, x1, y1 };
   }
 
-  function focusIfHidden(key, duration) {
+  // minScale: presenter mode asks for text readable from afar, so following zooms in to at least that.
+  function focusIfHidden(key, duration, minScale = 0) {
     const p = els.get(key)?.p ?? null;
     if (!p) return;
     const r = visibleRect();
     const m = 12 / transform.k;
+    const readable = Math.max(LOD, minScale);
     const inside = p.x - p.width / 2 > r.x0 + m && p.x + p.width / 2 < r.x1 - m && p.y - p.height / 2 > r.y0 + m && p.y + p.height / 2 < r.y1 - m;
-    if (inside && transform.k >= LOD) return;
-    focus(key, duration, transform.k >= LOD ? transform.k : 0.85); // pan only, unless too far out to read
+    if (inside && transform.k >= readable) return;
+    focus(key, duration, transform.k >= readable ? transform.k : Math.max(0.85, minScale)); // pan only, unless too far out to read
   }
 
   /** Center a node, at scale k (default: zoom in to a readable scale if we are far out). */
@@ -214,6 +216,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   return {
     setModel, update, fit, focus, fitScale,
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
+    /** Go back to a transform read earlier from `.transform` (e.g. after an export fitted the graph). */
+    restore: (t) => svg.call(zoom.transform, t),
     select(key) {
       if (selected && els.get(selected)) { els.get(selected).el.classed("selected", false); els.get(selected).flags = -1; }
       selected = key;

@@ -1,0 +1,147 @@
+// The graph stage shared by the page and /embed: trace → graph, timeline, layout, player, narration,
+// graph tools and details panel. Pages differ only in where programs come from and what sits around it.
+import { buildGraph } from "./model/graph.js";
+import { buildTimeline, stateAt } from "./model/timeline.js";
+import { narrate } from "./model/narration.js";
+import { Player } from "./model/player.js";
+import { createGraphView } from "./view/graph-view.js";
+import { bindControls, drawPassMarks } from "./view/controls.js";
+import { renderPanel } from "./view/panel.js";
+import { drawLegend } from "./view/legend.js";
+
+const BIG = 300; // drawn nodes past which module groups start collapsed
+const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
+
+/**
+ * `layouts`: a layout client. Hooks: `status(text)` for slow layouts, `loaded(trace)` once a trace is in
+ * (and again after a slow layout), `lines({step})` to mark the current line, `rendered(k)` after each step.
+ */
+export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {} }) {
+  const $ = (id) => doc.getElementById(id);
+  const root = $("graph");
+  const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null };
+  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup });
+  const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
+  const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
+  wireTools();
+
+  function wireTools() {
+    const on = (id, f) => $(id)?.addEventListener("click", f);
+    if ($("legend")) drawLegend($("legend"));
+    on("fit", () => view.fit(300));
+    on("zoom-in", () => view.zoomBy(1.3));
+    on("zoom-out", () => view.zoomBy(1 / 1.3));
+    on("panel-close", () => select(null));
+    toggle($("legend-toggle"), (v) => { $("legend").hidden = !v; });
+    toggle($("follow"), (v) => { st.follow = v; });
+    on("direction", () => { st.rankdir = st.rankdir === "LR" ? "TB" : "LR"; st.autoDir = false; relayout(); });
+    on("modules", () => { st.collapsed = st.collapsed.size ? new Set() : new Set(st.graph.groups.keys()); relayout(); });
+    doc.defaultView.addEventListener("resize", () => st.graph && view.fit());
+  }
+
+  /**
+   * Show a trace; resolves once it is drawn. `restore` (from a link) may set {step, collapsed, rankdir}:
+   * step null means the start (or the end of a failed run).
+   */
+  async function load(trace, code, restore = {}) {
+    const t0 = performance.now();
+    st.trace = trace; st.code = code;
+    st.graph = buildGraph(trace);
+    st.tl = buildTimeline(trace, st.graph);
+    st.layout = null;
+    st.autoDir = !restore.rankdir;
+    if (restore.rankdir) st.rankdir = restore.rankdir;
+    st.collapsed = Array.isArray(restore.collapsed) ? new Set(restore.collapsed.filter((k) => st.graph.groups.has(k)))
+      : st.graph.nodes.size > BIG ? new Set(st.graph.groups.keys()) : new Set();
+    layouts.newTrace();
+    if ($("modules")) $("modules").hidden = st.graph.groups.size === 0;
+    select(null);
+    loaded(trace);
+    drawPassMarks($("scrub-marks"), st.tl);
+    root.dataset.steps = String(st.tl.total);
+    $("graph-empty").hidden = st.graph.nodes.size > 0;
+    if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
+    const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
+    player.load(st.tl.total, start);
+    await relayout();
+    root.dataset.loadMs = String(Math.round(performance.now() - t0));
+    root.dataset.loads = String(Number(root.dataset.loads || 0) + 1); // tests wait on this
+  }
+
+  let layoutSeq = 0;
+  async function relayout() {
+    if (!st.graph) return;
+    const seq = ++layoutSeq;
+    const t0 = performance.now();
+    const opts = { collapsed: st.collapsed, hints: st.tl.hints };
+    const big = st.graph.nodes.size > 600;
+    if (big) status(`Laying out ${st.graph.nodes.size.toLocaleString()} nodes…`);
+    let layout = await layouts.layout(st.trace, st.graph, { ...opts, rankdir: st.rankdir });
+    if (st.autoDir && st.graph.nodes.size < 250) { // small graphs: take whichever direction fits the pane bigger
+      const flip = st.rankdir === "LR" ? "TB" : "LR";
+      const other = await layouts.layout(st.trace, st.graph, { ...opts, rankdir: flip });
+      if (view.fitScale(other) > view.fitScale(layout) * 1.05) { layout = other; st.rankdir = flip; }
+    }
+    if (seq !== layoutSeq) return; // a newer trace or toggle won
+    if (big) loaded(st.trace);
+    root.dataset.layoutMs = String(Math.round(performance.now() - t0));
+    if ($("direction")) $("direction").textContent = st.rankdir === "LR" ? "→" : "↓";
+    st.layout = layout;
+    view.setModel(st.graph, layout);
+    $("modules")?.setAttribute("aria-pressed", String(st.collapsed.size > 0));
+    view.fit();
+    render(player.step, "layout");
+  }
+
+  function toggleGroup(gk) {
+    st.collapsed = new Set(st.collapsed);
+    st.collapsed.has(gk) ? st.collapsed.delete(gk) : st.collapsed.add(gk);
+    relayout();
+  }
+
+  function render(k, why) {
+    if (!st.tl || !st.layout) return;
+    const state = (st.state = stateAt(st.tl, k));
+    const animate = why === "play" || why === "forward";
+    const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;
+    view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale });
+    const n = narrate(st.tl, k, { source: st.code });
+    $("narration-title").textContent = n.title;
+    $("narration").textContent = n.text;
+    root.dataset.step = String(k);
+    lines({ step: state.line });
+    if (st.selected) showPanel();
+    rendered(k);
+  }
+
+  function select(key) {
+    st.selected = key;
+    view.select(key);
+    $("panel").hidden = !key;
+    if (key) showPanel();
+  }
+
+  function showPanel() {
+    renderPanel($("panel-body"), st.selected, {
+      graph: st.graph, trace: st.trace, state: st.state, source: st.code, onSelect: (key) => { select(key); view.focus(key, 400); },
+    });
+  }
+
+  /** What a link needs to rebuild this view (besides the program): step, groups, a chosen direction. */
+  function viewState() {
+    return { step: player.step, collapsed: [...st.collapsed], rankdir: st.autoDir ? null : st.rankdir };
+  }
+
+  /** Draw the current step again (after a change of presentation, e.g. presenter mode). */
+  const refresh = () => render(player.step, "refresh");
+
+  return { load, relayout, select, viewState, refresh, view, player, app: st };
+}
+
+function toggle(button, onChange) {
+  button?.addEventListener("click", () => {
+    const on = button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", String(on));
+    onChange(on);
+  });
+}
