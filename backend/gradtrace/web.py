@@ -31,6 +31,7 @@ CSP_TEMPLATE = "; ".join([
     "form-action 'self'",
     "frame-ancestors {ancestors}",
 ])
+EMBED_ANCESTORS = "* file: data: blob:"  # /embed: any page may frame it
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -77,7 +78,8 @@ def _page(request: Request, template: str, *, embeddable: bool) -> Response:
         request, template, {"config": page_config(request, nonce), "version": __version__}
     )
     response.headers.update(SECURITY_HEADERS)
-    response.headers["Content-Security-Policy"] = csp(nonce, "*" if embeddable else "'self'")
+    # '*' alone matches only network schemes: slides opened from file:// need file: (and data:/blob: viewers) too.
+    response.headers["Content-Security-Policy"] = csp(nonce, EMBED_ANCESTORS if embeddable else "'self'")
     if not embeddable:  # the same rule for browsers that predate frame-ancestors
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Cache-Control"] = "no-cache"

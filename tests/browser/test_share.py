@@ -189,6 +189,22 @@ def test_embed_renders_in_an_iframe_on_another_origin_and_steps(page, browser, b
         host.close()
 
 
+def test_embed_works_in_slides_opened_from_a_file(browser, base_url, tmp_path):
+    state = "v1j.eyJ2IjoxLCJjIjoiaW1wb3J0IHRvcmNoXG5hID0gdG9yY2gudGVuc29yKDIuLCByZXF1aXJlc19ncmFkPVRydWUpXG5iID0gYSAqIDNcbmIuYmFja3dhcmQoKVxuIn0"
+    slide = tmp_path / "slide.html"
+    slide.write_text(f'<!doctype html><title>Slide 3</title><iframe src="{base_url}/embed#{state}" width="640" height="420"></iframe>')
+    ctx, pg = fresh_page(browser)
+    try:
+        pg.goto(slide.as_uri())
+        frame = pg.frame_locator("iframe")
+        expect(frame.locator("#graph")).to_have_attribute("data-loads", "1", timeout=30_000)
+        frame.get_by_role("button", name="Step forward", exact=True).click()
+        expect(frame.locator("#graph")).to_have_attribute("data-step", "1")
+        expect(frame.locator("#narration")).to_contain_text("a = torch.tensor(2., requires_grad=True)")
+    finally:
+        ctx.close()
+
+
 def test_main_page_refuses_foreign_framing(browser, base_url):
     host = _Host(f'<!doctype html><iframe id="f" src="{base_url}/" width="600" height="400"></iframe>')
     ctx, pg = fresh_page(browser)
