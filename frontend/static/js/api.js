@@ -49,8 +49,11 @@ export async function exportHtml(base, { code, seed, step, theme, title }) {
     method: "POST", headers: { "Content-Type": "application/json", Accept: "text/html" },
     body: JSON.stringify({ code, seed, step, theme, title: title || null }),
   });
-  if (r.status === 429 || r.status === 503) throw new ApiError("The server is busy; try the download again shortly.");
-  if (!r.ok) throw new ApiError(`The server could not export the file (HTTP ${r.status}).`);
+  if ((r.status === 429 || r.status === 503) && r.headers.get("Retry-After")) throw new ApiError("The server is busy; try the download again shortly.");
+  if (!r.ok) {
+    const detail = await r.json().then((j) => (typeof j.detail === "string" ? j.detail : ""), () => "");
+    throw new ApiError(`The server could not export the file${detail ? `: ${detail}` : ` (HTTP ${r.status})`}.`);
+  }
   const name = /filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "")?.[1] || "gradtrace.html";
   return { blob: await r.blob(), name };
 }
