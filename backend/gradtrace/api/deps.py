@@ -1,10 +1,10 @@
 """FastAPI dependencies as Annotated aliases; tests override them with `app.dependency_overrides`."""
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from ..config import Settings
-from ..runner import Runner
+from ..runner import Runner, Saturated
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -17,3 +17,19 @@ def get_runner(request: Request) -> Runner:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
+
+
+def ensure_code_fits(code: str, settings: Settings) -> None:
+    """413 for a program over the configured size."""
+    size = len(code.encode("utf-8", "surrogatepass"))
+    if size > settings.max_code_bytes:
+        raise HTTPException(413, f"program is {size} bytes; the limit is {settings.max_code_bytes}")
+
+
+async def run_program(runner: Runner, code: str, seed: int) -> dict:
+    """The runner's Trace, or 503 with Retry-After when every worker is busy and the queue is full."""
+    try:
+        return await runner.run(code, seed)
+    except Saturated as exc:
+        raise HTTPException(503, "server busy, try again shortly",
+                            headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None

@@ -2,13 +2,12 @@
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..runner import Saturated
-from .deps import RunnerDep, SettingsDep
+from .deps import RunnerDep, SettingsDep, ensure_code_fits, run_program
 
 
 class HtmlExportIn(BaseModel):
@@ -40,13 +39,8 @@ async def export_html(body: HtmlExportIn, settings: SettingsDep, runner: RunnerD
     from ..export import ExportError, standalone_html
     from ..export.standalone import default_title
 
-    if len(body.code.encode("utf-8", "surrogatepass")) > settings.max_code_bytes:
-        raise HTTPException(413, f"program larger than {settings.max_code_bytes} bytes")
-    try:
-        trace = await runner.run(body.code, body.seed)
-    except Saturated as exc:
-        return JSONResponse({"detail": "server busy, try again shortly"}, status_code=503,
-                            headers={"Retry-After": str(max(1, round(exc.retry_after)))})
+    ensure_code_fits(body.code, settings)
+    trace = await run_program(runner, body.code, body.seed)
     title = (body.title or "").strip() or default_title(body.code)
     try:
         html = await run_in_threadpool(standalone_html, trace, body.code, title=title, theme=body.theme, step=body.step)

@@ -1,14 +1,13 @@
 """Trace API v1 endpoints."""
 import logging
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..examples import examples
-from ..runner import Saturated
 from ..schema import Example, Health, Trace, TraceRequest
-from .deps import RunnerDep, SettingsDep
+from .deps import RunnerDep, SettingsDep, ensure_code_fits, run_program
 
 log = logging.getLogger("gradtrace.api")
 router = APIRouter(prefix="/api/v1", tags=["traces"])
@@ -24,14 +23,8 @@ _BUSY = {"description": "Every worker is busy and the queue is full; retry after
 )
 async def create_trace(body: TraceRequest, settings: SettingsDep, runner: RunnerDep):
     """Runs `code` in the sandbox. A failing program is still a 200: `status` is "error" and `error` says why."""
-    size = len(body.code.encode("utf-8", "surrogatepass"))
-    if size > settings.max_code_bytes:
-        raise HTTPException(413, f"program is {size} bytes; the limit is {settings.max_code_bytes}")
-    try:
-        trace = await runner.run(body.code, body.seed)
-    except Saturated as exc:
-        return JSONResponse({"detail": "server busy, try again shortly"}, status_code=503,
-                            headers={"Retry-After": str(max(1, round(exc.retry_after)))})
+    ensure_code_fits(body.code, settings)
+    trace = await run_program(runner, body.code, body.seed)
     # The runner hands back a validated, JSON-ready dict: no second validation on the hot path.
     return JSONResponse(trace)
 

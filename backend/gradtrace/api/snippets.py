@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..snippets import SnippetStore
-from .deps import SettingsDep
+from .deps import SettingsDep, ensure_code_fits
 
 
 class SnippetIn(BaseModel):
@@ -38,8 +38,7 @@ router = APIRouter(tags=["snippets"])
 @router.post("/api/v1/snippets", response_model=Snippet, status_code=201, summary="Store a program for a short link",
              responses={413: {"description": "Program larger than the configured limit."}})
 async def create_snippet(body: SnippetIn, store: StoreDep, settings: SettingsDep):
-    if len(body.code.encode("utf-8", "surrogatepass")) > settings.max_code_bytes:
-        raise HTTPException(413, f"program larger than {settings.max_code_bytes} bytes")
+    ensure_code_fits(body.code, settings)
     sid = store.put(body.code, body.seed)
     return {"id": sid, "code": body.code, "seed": body.seed, "url": f"/s/{sid}"}
 
