@@ -41,8 +41,13 @@ SECURITY_HEADERS = {
 router = APIRouter(include_in_schema=False)
 
 
-def frontend_dir() -> Path:
-    return Path(get_settings().frontend_dir)
+def _settings(request: Request):
+    """The app's settings (create_app's), falling back to the environment's."""
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+def frontend_dir(request: Request) -> Path:
+    return Path(_settings(request).frontend_dir)
 
 
 @lru_cache(maxsize=4)
@@ -61,7 +66,7 @@ def csp(nonce: str, ancestors: str = "'self'") -> str:
 
 def page_config(request: Request, nonce: str) -> dict:
     """What the page needs before its first fetch, embedded as JSON (never as script)."""
-    settings = getattr(request.app.state, "settings", None) or get_settings()
+    settings = _settings(request)
     return {
         "styleNonce": nonce,
         "version": __version__,
@@ -72,7 +77,7 @@ def page_config(request: Request, nonce: str) -> dict:
 
 
 def _page(request: Request, template: str, *, embeddable: bool) -> Response:
-    templates = _templates(str(frontend_dir() / "templates"))
+    templates = _templates(str(frontend_dir(request) / "templates"))
     nonce = secrets.token_urlsafe(16)
     response = templates.TemplateResponse(
         request, template, {"config": page_config(request, nonce), "version": __version__}
@@ -101,7 +106,7 @@ async def embed(request: Request):
 @router.get("/static/{path:path}")
 async def static(path: str, request: Request) -> Response:
     """Vendored libraries, our ES modules, CSS and icons (ETag/304 handled by StaticFiles)."""
-    files = _static(str(frontend_dir() / "static"))
+    files = _static(str(frontend_dir(request) / "static"))
     try:
         response = await files.get_response(path, request.scope)
     except HTTPException:
