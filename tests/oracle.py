@@ -196,11 +196,12 @@ def values_differ(values: dict | None, t: torch.Tensor | None) -> str | None:
     return None
 
 
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# Plain runs print real addresses; traces print stable labels (a node's id, or 0x1, 0x2, …).
+_ADDRESS = re.compile(r" at (?:0x[0-9a-fA-F]+|n\d+)\b")
 
 
 def normal_stdout(text: str) -> str:
-    return _ADDRESS.sub(" at 0x…", text)
+    return _ADDRESS.sub(" at …", text)
 
 
 def compare(trace: dict, plain: PlainRun) -> list[str]:

@@ -54,9 +54,8 @@ def test_example_matches_plain_torch(ex, traces):
 def test_example_trace_is_small_and_deterministic(ex, traces):
     text = json.dumps(traces[ex["id"]], sort_keys=True)
     assert len(text) < 200_000
-    again = trace(ex["code"], seed=0)
-    if "object at 0x" not in text:  # printing a grad_fn shows its memory address
-        assert json.dumps(again, sort_keys=True) == text, _first_difference(traces[ex["id"]], again)
+    again = trace(ex["code"], seed=0)  # printed addresses included: the tracer makes them stable
+    assert json.dumps(again, sort_keys=True) == text, _first_difference(traces[ex["id"]], again)
 
 
 def _first_difference(a, b, path="trace"):

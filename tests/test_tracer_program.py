@@ -7,6 +7,8 @@ import torch
 from oracle import compare, run_plain
 from tracer_helpers import named, ops, run, src, var, vals
 
+from gradtrace.tracer import trace
+
 
 def _agrees(code: str, t: dict) -> None:
     problems = compare(t, run_plain(src(code)))
@@ -306,3 +308,17 @@ def test_a_step_limit_ends_the_run_with_a_partial_trace():
     assert t["error"]["kind"] == "limit" and t["error"]["line"] == 5
     assert len(t["forward"]) == 50 and t["backward"] == []
     assert t["variables"]["y"] == t["forward"][-1]["outputs"][0]     # the last binding that happened
+
+
+def test_printed_grad_fn_names_its_node_and_is_stable():
+    code = ("import torch\na = torch.ones(2, requires_grad=True)\nb = a * 2\nc = b.sum()\n"
+            "print(b.grad_fn, c.grad_fn)\nprint(b.grad_fn)\ndef f():\n    pass\nprint(f)\n")
+    t = trace(code)
+    nodes = {n["id"]: n for n in t["nodes"]}
+    tensors = {x["name"]: x for x in t["tensors"]}
+    first, second, third = t["stdout"].splitlines()
+    assert first == f"<MulBackward0 object at {tensors['b']['grad_fn']}> <SumBackward0 object at {tensors['c']['grad_fn']}>"
+    assert second == f"<MulBackward0 object at {tensors['b']['grad_fn']}>"
+    assert nodes[tensors["b"]["grad_fn"]]["name"] == "MulBackward0"
+    assert third == "<function f at 0x1>"  # other addresses: stable labels in order of appearance
+    assert trace(code) == t

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import torch
 
+from .addresses import stabilize
 from .errors import error_of
 from .limits import Abort, Limits
 from .naming import BIND, instrument
@@ -83,9 +84,11 @@ def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict
         torch.set_grad_enabled(saved_grad)
         torch.set_default_dtype(saved_dtype)
     notes = [{"message": str(w.message)[:500], "line": w.lineno if w.filename == PROGRAM else None} for w in caught[:50]]
+    node_ids = {key: r["id"] for key, r in rec.reg.nodes.items()}  # keyed by id(): the nodes are still alive
+    stdout, stderr = stabilize(out.text(), node_ids), stabilize(err.text(), node_ids)
     try:
-        return build_trace(rec, error, out.text(), namespace, notes, err.text())
+        return build_trace(rec, error, stdout, namespace, notes, stderr)
     except Exception as exc:  # e.g. a tensor subclass that cannot be read: keep what is safe to report
         failure = {"kind": "runtime", "type": type(exc).__name__,
                    "message": f"gradtrace could not record the final state: {exc}"[:2000], "line": None}
-        return build_trace(Recorder(limits), error or failure, out.text(), {}, notes, err.text())
+        return build_trace(Recorder(limits), error or failure, stdout, {}, notes, stderr)
