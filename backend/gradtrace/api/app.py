@@ -4,6 +4,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         description="Run a PyTorch program and get back what autograd did: every tensor operation, the autograd "
         "graph, and each backward pass in the order the engine really ran it.",
         lifespan=lifespan,
+        docs_url=None,  # served below from our own static files: the default page loads Swagger UI from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     if runner is not None:
@@ -68,6 +71,13 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
             return JSONResponse({"detail": [{"type": "body_invalid", "loc": ["body"], "msg": str(exc.detail)}]},
                                 status_code=422)
         return await http_exception_handler(request, exc)
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="gradtrace API",
+                                   swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/img/icon.svg")
 
     app.include_router(routes.router)
     app.include_router(snippets.router)
