@@ -44,8 +44,11 @@ test-py: install-test
 
 test: install-test test-js test-py
 
-bench: install
+# Timings are benchmarks, never tests: bench/README.md records the figures.
+bench: install-test
 	$(BIN)/python bench/trace_bench.py
+	$(BIN)/python bench/http_bench.py
+	$(BIN)/python bench/browser_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules
