@@ -37,11 +37,6 @@ export async function startApp(doc = document) {
 
   $("run").addEventListener("click", () => run());
   $("help").addEventListener("click", () => $("help-dialog").showModal());
-  toggle($("toggle-code"), (on) => {
-    doc.body.classList.toggle("code-hidden", on);
-    $("toggle-code").setAttribute("aria-label", on ? "Show code" : "Hide code");
-    view.fit(250);
-  });
   bindShareDialog(doc, {
     link: async () => (app.trace ? new URL(`/${await urls.now()}`, win.location.href).href : ""),
     embedSrc: async () => new URL(`/embed${await urls.now()}`, win.location.href).href,
@@ -124,12 +119,4 @@ export async function startApp(doc = document) {
   /** Show any trace (tests, benchmarks); resolves once drawn. The URL then describes `code`. */
   const load = (trace, code, restore) => stage.load(trace, code, restore);
   return { load, run, player, view, editor, app, urls };
-}
-
-function toggle(button, onChange) {
-  button.addEventListener("click", () => {
-    const on = button.getAttribute("aria-pressed") !== "true";
-    button.setAttribute("aria-pressed", String(on));
-    onChange(on);
-  });
 }

@@ -34,6 +34,11 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     on("panel-close", () => select(null));
     toggle($("legend-toggle"), (v) => { $("legend").hidden = !v; });
     toggle($("follow"), (v) => { st.follow = v; });
+    toggle($("toggle-code"), (v) => { // "Hide code" for presenting (the page and the standalone file)
+      doc.body.classList.toggle("code-hidden", v);
+      $("toggle-code").setAttribute("aria-label", v ? "Show code" : "Hide code");
+      view.fit(250);
+    });
     on("direction", () => { st.rankdir = st.rankdir === "LR" ? "TB" : "LR"; st.autoDir = false; relayout(); });
     on("modules", () => { st.collapsed = st.collapsed.size ? new Set() : new Set(st.graph.groups.keys()); relayout(); });
     doc.defaultView.addEventListener("resize", () => st.graph && view.fit());

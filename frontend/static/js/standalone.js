@@ -29,15 +29,10 @@ export async function startStandalone(doc = document) {
     loaded: (t) => showRunResult(doc, t, codeView),
     lines: (marks) => codeView.showLines(marks),
   });
-  wireExtras();
+  wireTheme();
   await stage.load(trace, code, { step: cfg.step === "end" ? Number.MAX_SAFE_INTEGER : cfg.step });
 
-  function wireExtras() {
-    toggle($("toggle-code"), (on) => {
-      doc.body.classList.toggle("code-hidden", on);
-      $("toggle-code").setAttribute("aria-label", on ? "Show code" : "Hide code");
-      stage.view.fit(250);
-    });
+  function wireTheme() { // the page has its own theme module; this file only flips the attribute
     $("theme").setAttribute("aria-pressed", String(doc.documentElement.dataset.theme === "dark"));
     $("theme").addEventListener("click", () => {
       const dark = doc.documentElement.dataset.theme !== "dark";
@@ -55,12 +50,4 @@ export async function startStandalone(doc = document) {
   }
 
   return { player: stage.player, view: stage.view, app: stage.app, svg };
-}
-
-function toggle(button, onChange) {
-  button.addEventListener("click", () => {
-    const on = button.getAttribute("aria-pressed") !== "true";
-    button.setAttribute("aria-pressed", String(on));
-    onChange(on);
-  });
 }
