@@ -65,14 +65,17 @@ def steps(page: Page) -> int:
     return int(page.get_attribute("#graph", "data-steps"))
 
 
-def step_to_end(page: Page) -> list[str]:
-    """Press Step forward until the last step; return the narration seen at every step (incl. step 0)."""
+def step_to_end(page: Page, on_step=None) -> list[str]:
+    """Press Step forward until the last step; return the narration seen at every step (incl. step 0).
+    `on_step(k)` is called at each step k reached, to read whatever else a test needs there."""
     seen = [page.inner_text("#narration")]
     button = page.get_by_role("button", name="Step forward", exact=True)
     while step(page) < steps(page):
         k = step(page)
         button.click()
         expect(page.locator("#graph")).to_have_attribute("data-step", str(k + 1))
+        if on_step is not None:
+            on_step(k + 1)
         seen.append(page.inner_text("#narration"))
     return seen
 

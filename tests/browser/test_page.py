@@ -65,25 +65,17 @@ def test_retain_graph_accumulates(page):
     assert len(trace["backward"]) == 2
     leaf = next(t for t in trace["tensors"] if t["is_leaf"] and t["requires_grad"] and t["grad"])
     grads, titles = {}, {}
-    seen = step_to_end_collect(page, leaf["id"], grads, titles)
+
+    def read(k):
+        grads[k] = shown_grad(page, leaf["id"])
+        titles[k] = page.inner_text("#narration-title")
+
+    seen = step_to_end(page, on_step=read)
     first_pass_end = max(k for k, t in titles.items() if t.lower().startswith("backward pass 1/"))
     after1, after2 = flat(grads[first_pass_end]), flat(grads[steps(page)])
     assert after2 == pytest.approx([2 * x for x in after1])
     assert_final_grads(page, trace)
     assert any("gradients accumulate" in s for s in seen)
-
-
-def step_to_end_collect(page, tensor_id, out, titles):
-    seen = [page.inner_text("#narration")]
-    button = page.get_by_role("button", name="Step forward", exact=True)
-    while step(page) < steps(page):
-        k = step(page)
-        button.click()
-        expect(page.locator("#graph")).to_have_attribute("data-step", str(k + 1))
-        out[k + 1] = shown_grad(page, tensor_id)
-        titles[k + 1] = page.inner_text("#narration-title")
-        seen.append(page.inner_text("#narration"))
-    return seen
 
 
 def test_error_case_highlights_line_and_draws_partial_graph(page):
