@@ -1,6 +1,7 @@
 // The graph stage shared by the page and /embed: trace → graph, timeline, layout, player, narration,
 // graph tools and details panel. Pages differ only in where programs come from and what sits around it.
 import { buildGraph } from "./model/graph.js";
+import { expandTrace } from "./model/expand.js";
 import { buildTimeline, stateAt } from "./model/timeline.js";
 import { narrate } from "./model/narration.js";
 import { Player } from "./model/player.js";
@@ -48,8 +49,9 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
    * Show a trace; resolves once it is drawn. `restore` (from a link) may set {step, collapsed, rankdir}:
    * step null means the start (or the end of a failed run).
    */
-  async function load(trace, code, restore = {}) {
+  async function load(compactOrFull, code, restore = {}) {
     const t0 = performance.now();
+    const trace = expandTrace(compactOrFull); // the one place a trace enters: page, /embed, standalone file, notebook
     st.trace = trace; st.code = code;
     st.graph = buildGraph(trace);
     st.tl = buildTimeline(trace, st.graph);
