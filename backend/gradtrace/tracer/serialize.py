@@ -1,6 +1,7 @@
 """Assemble the final Trace dict from a recorder: tensors and nodes as they stand when the program ended."""
 import torch
 
+from .budget import fit
 from .compact import resolve
 
 
@@ -60,4 +61,9 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
     if omitted:
         trace["omitted"] = omitted
     values, keys = rec.reg.values.finish()
-    return resolve(trace, values, keys, fmt)
+    trace = resolve(trace, values, keys, fmt)
+    shrunk = fit(trace, rec.limits.max_trace_bytes)
+    if shrunk:
+        trace["omitted"] = {**(trace.get("omitted") or {"forward_steps": 0, "backward_passes": 0, "nodes": 0}),
+                            "reason": "; ".join(filter(None, [rec.omitted_reason, shrunk]))}
+    return trace
