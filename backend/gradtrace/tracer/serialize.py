@@ -42,6 +42,7 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
     while i < len(rec.reg.tensor_list):  # serializing can register grad_fn nodes, which can add leaves
         tensors.append(_tensor(rec, rec.reg.tensor_list[i]))
         i += 1
+    rec.reg.fill_lines()
     trace = {
         "version": 1,
         "status": "error" if error else "ok",

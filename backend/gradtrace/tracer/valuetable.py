@@ -51,10 +51,11 @@ class ValueTable:
 
     def scalar(self, x) -> int | None:
         v = encode_scalar(x)
-        return None if v is None else self.put(v)
+        return None if v is None else self.put(v, ("scalar", type(v["values"]), v["values"]))
 
-    def put(self, values: dict) -> int:
-        self.items.append(("dict", values))
+    def put(self, values: dict, key=None) -> int:
+        """A ready Values; `key`: hashable content, so that equal ones share a table entry cheaply."""
+        self.items.append(("dict", values, key))
         return len(self.items) - 1
 
     def _add(self, t) -> int:
@@ -70,7 +71,7 @@ class ValueTable:
                 self.items.append(("big", shape, n, torch.stack((lo, hi, d.sum()))))
         except (RuntimeError, TypeError, ValueError, NotImplementedError):
             # Meta, quantized or otherwise unreadable tensors: shape only.
-            self.items.append(("dict", {"shape": list(getattr(t, "shape", [])), **_EMPTY}))
+            self.items.append(("dict", {"shape": list(getattr(t, "shape", [])), **_EMPTY}, None))
         return len(self.items) - 1
 
     def finish(self) -> tuple[list[dict], list]:
@@ -85,7 +86,7 @@ class ValueTable:
             elif item[0] == "big":
                 big.append(i)
             else:
-                out[i] = item[1]
+                out[i], keys[i] = item[1], item[2]
         for refs in small.values():
             self._finish_small(refs, out, keys)
         if big:
