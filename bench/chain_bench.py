@@ -5,7 +5,9 @@
     .venv/bin/python bench/chain_bench.py --no-write --sizes 100,1000
 
 Each tracer is measured in its own worker process (one torch thread, as in the sandbox), the workers
-alternating so that "before" and "after" see the same machine load. Two shapes of the same chain:
+alternating so that "before" and "after" see the same machine load. Times are CPU time of the worker
+(`time.process_time`): with one thread that is the wall time on an idle machine, and far less disturbed
+than wall time when other work shares the cores. Two shapes of the same chain:
 `loop` (the ops in a `for` loop, as a student writes it: the tracer folds the loop's forward steps but the
 graph and the backward pass still have every node) and `unrolled` (every op on its own line: nothing folds).
 torchviz `make_dot` builds its Digraph (no rendering) for the same graph, where it does not crash.
@@ -36,9 +38,9 @@ def program(n: int, unrolled: bool) -> str:
 def _median_time(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times)
 
 
@@ -72,6 +74,57 @@ def worker(backend: str, sizes: list[int], repeat: int) -> list[dict]:
     return rows
 
 
+TUTORIALS = ["tut_polynomial_autograd", "tut_polynomial_custom_function", "tut_polynomial_nn",
+             "tut_two_layer_net_custom_function"]
+
+
+def tutorial_worker(backend: str, corpus: str) -> list[dict]:
+    """The four published "Learning PyTorch with Examples" programs, unchanged, with the server's limits."""
+    sys.path.insert(0, backend)
+    import torch
+
+    torch.set_num_threads(1)
+    from gradtrace.config import Settings
+    from gradtrace.tracer import Limits, trace
+
+    limits = Limits.from_settings(Settings())
+    compact = {"format": "compact"} if "format" in trace.__code__.co_varnames else {}
+    rows = []
+    for name in TUTORIALS:
+        path = Path(corpus) / f"{name}.py"
+        if not path.exists():
+            continue
+        code = path.read_text(encoding="utf-8")
+        compiled = compile(code, "<plain>", "exec")
+        start = time.process_time()
+        torch.manual_seed(0)
+        exec(compiled, {"__name__": "__main__"})
+        plain = time.process_time() - start
+        start = time.process_time()
+        t = trace(code, limits=limits, **compact)
+        traced = time.process_time() - start
+        size = len(json.dumps(t))
+        full = len(json.dumps(trace(code, limits=limits))) if compact else size
+        rows.append({"name": name, "plain_ms": plain * 1e3, "trace_ms": traced * 1e3, "bytes": size,
+                     "full_bytes": full, "status": t["status"], "kind": (t.get("error") or {}).get("kind"),
+                     "stdout_lines": t["stdout"].count("\n")})
+    return rows
+
+
+def tutorial_table(after: list[dict], before: list[dict] | None) -> str:
+    lines = ["", "The four published \"Learning PyTorch with Examples\" programs, unchanged (`tests/corpus/`), traced "
+             "in-process with the server's limits (CPU ms of one run each, one torch thread; the sandbox adds ~30 ms):", "",
+             "| program | plain ms | before | after ms | after KB (compact) | after full KB |", "|---|---:|---|---:|---:|---:|"]
+    old = {r["name"]: r for r in before or []}
+    for r in after:
+        b = old.get(r["name"])
+        was = f"{b['trace_ms']:.0f} ms, {b['status']}" + (f" ({b['kind']}, {b['bytes'] / 1024:.0f} KB)" if b["kind"] else "") \
+            if b else "—"
+        lines.append(f"| {r['name']} | {r['plain_ms']:.0f} | {was} | {r['trace_ms']:.0f} | {r['bytes'] / 1024:.0f} | "
+                     f"{r['full_bytes'] / 1024:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def torchviz_rows(sizes: list[int]) -> list[dict]:
     import torch
 
@@ -92,8 +145,10 @@ def torchviz_rows(sizes: list[int]) -> list[dict]:
     return rows
 
 
-def _run_worker(backend: str, sizes: list[int], repeat: int) -> list[dict]:
+def _run_worker(backend: str, sizes: list[int], repeat: int, corpus: str | None = None) -> list[dict]:
     cmd = [sys.executable, __file__, "--worker", backend, "--sizes", ",".join(map(str, sizes)), "--repeat", str(repeat)]
+    if corpus:
+        cmd += ["--corpus", corpus]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -103,7 +158,7 @@ def table(after: list[dict], before: list[dict] | None, viz: list[dict], repeat:
     lines = [
         TITLE, "",
         f"`bench/chain_bench.py`: `trace(code)` of `y = sin(y); y = y + x` repeated to N ops, then `y.backward()`; "
-        f"median of {repeat} runs (fewer above 1,000 ops), one torch thread, each tracer in its own process, "
+        f"CPU ms (process time), median of {repeat} runs (fewer above 1,000 ops), one torch thread, each tracer in its own process, "
         f"measured alternately in one run on {platform.machine()} with {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; load average {load[0]:.1f} while measuring (other sessions share the machine, "
         "so compare ratios within a row, not absolute times across runs). `trace` is the compact format; "
@@ -148,10 +203,12 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,1000,4000,10000")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-write", action="store_true", help="print only; leave bench/README.md alone")
+    ap.add_argument("--corpus", default=str(ROOT / "tests" / "corpus"), help="folder with the tutorial programs")
     args = ap.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.worker:
-        print(json.dumps(worker(args.worker, sizes, args.repeat)))
+        rows = tutorial_worker(args.worker, args.corpus) if "--corpus" in sys.argv else worker(args.worker, sizes, args.repeat)
+        print(json.dumps(rows))
         return
     after, before = [], []
     for n in sizes:  # alternate per size so both see the same load
@@ -159,6 +216,10 @@ def main() -> None:
         if args.before:
             before += _run_worker(args.before, [n], args.repeat)
     section = table(after, before if args.before else None, torchviz_rows(sizes), args.repeat)
+    if Path(args.corpus).is_dir():
+        tut_after = _run_worker(str(ROOT / "backend"), [], 1, args.corpus)
+        tut_before = _run_worker(args.before, [], 1, args.corpus) if args.before else None
+        section += tutorial_table(tut_after, tut_before)
     print(section)
     if not args.no_write:
         write(section)

@@ -101,3 +101,19 @@ def test_openapi_publishes_trace_schema(api):
     for name in ("Trace", "Tensor", "Node", "ForwardStep", "BackwardPass", "BackwardStep", "Values", "Error"):
         assert name in schemas
     assert set(schemas["Trace"]["required"]) >= {"version", "status", "tensors", "nodes", "forward", "backward"}
+
+
+def test_format_compact_is_the_same_trace_with_a_value_table(api):
+    full = api.post("/api/v1/traces", json={"code": BASIC}).json()
+    compact = api.post("/api/v1/traces", json={"code": BASIC, "format": "compact"}).json()
+    assert "format" not in full and "value_table" not in full                 # the default stays the v1 contract
+    assert compact["format"] == "compact" and isinstance(compact["tensors"][0]["data"], int)
+    Trace.model_validate(compact)
+    from gradtrace.tracer.compact import expand
+    assert expand(compact) == full
+    assert api.post("/api/v1/traces", json={"code": BASIC, "format": "full"}).json() == full
+
+
+@pytest.mark.parametrize("fmt", ["tiny", 1, None])
+def test_unknown_format_is_422(api, fmt):
+    assert api.post("/api/v1/traces", json={"code": BASIC, "format": fmt}).status_code == 422
