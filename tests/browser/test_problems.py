@@ -63,3 +63,18 @@ def test_non_leaf_grad_warning_shows_at_its_step_on_the_tensor(page):
     shot(page, "nonleaf-grad")
     page.keyboard.press("ArrowLeft")
     expect(page.locator("#graph .warned")).to_have_count(0)
+
+
+CUT = "import torch\nx = torch.ones(2, requires_grad=True)\nw = torch.ones(2, requires_grad=True)\ny = x.detach() * 2\nL = (y * w).sum()\nL.backward()\nprint(x.grad)\n"
+
+
+def test_a_detach_cut_that_leaves_grad_none_is_marked_at_the_end_of_backward(page):
+    trace = type_program(page, CUT)
+    page.keyboard.press("End")
+    x = page.locator(f'#graph [data-tensor-id="{by_name(trace, "x")["id"]}"]')
+    expect(x).to_contain_text("✂ .grad None: detach() on line 4")
+    expect(page.locator("#narration")).to_contain_text("x.grad stays None: x requires grad, but its use on line 4 went through detach()")
+    expect(page.locator('.cm-cause-line[data-line="4"]')).to_have_count(1)
+    shot(page, "detach-cut")
+    page.keyboard.press("Home")
+    expect(page.locator("#graph .warned")).to_have_count(0)

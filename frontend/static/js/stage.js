@@ -115,7 +115,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     $("narration-title").textContent = n.title;
     $("narration").textContent = n.text;
     root.dataset.step = String(k);
-    lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? null });
+    lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     if (st.selected) showPanel();
     rendered(k);
   }

@@ -4,14 +4,14 @@ import { fmtValues, fmtNum, fmtShape } from "./format.js";
 import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "./names.js";
 import { flat, numel, isZero } from "./values.js";
 import { localRule } from "./formulas.js";
-import { warningsAt, causeAt } from "./problems.js";
+import { warningsAt, cutsAt } from "./problems.js";
 import { warningText, causeText } from "./problem-text.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
 /** Caption for step k: { title, text }. `source` is the program text (for quoting lines). */
 export function narrate(tl, k, { source = "" } = {}) {
-  const ctx = context(tl, source);
+  const ctx = { ...context(tl, source), k };
   const e = entryAt(tl, k);
   const warned = warningsAt(tl, k).map((w) => warningText(ctx, w)).join(" ");
   const withWarnings = (n) => (warned ? { ...n, text: `${n.text} ${warned}` } : n);
@@ -206,6 +206,10 @@ function withEnd(tl, ctx, e, pass, parts) {
     parts.push(`torch.autograd.grad() returns ${listWords(res)} (and leaves every .grad as it was).`);
   }
   if (pass.create_graph) parts.push("With create_graph=True this backward was itself recorded, so its result can be differentiated again.");
+  for (const c of cutsAt(tl, ctx.k)) {
+    const how = c.why === "detach" ? "detach()" : "torch.no_grad()";
+    parts.push(`${ctx.name(c.tensor)}.grad stays None: ${ctx.name(c.tensor)} requires grad, but its use on line ${c.line} went through ${how}, which autograd does not record, so no path leads back to it.`);
+  }
   return parts.join(" ");
 }
 

@@ -13,6 +13,7 @@ export function markProblems(layer, find, graph, state) {
     if (c.node) tags.push([`n:${c.node}`, "problem", causeTag(c, graph)]);
     if (c.tensor) tags.push([tensorKey(graph, c.tensor), "problem", tensorTag(c)]);
   }
+  for (const c of state.cuts || []) tags.push([tensorKey(graph, c.tensor), "warned", `✂ .grad None: ${c.why === "detach" ? "detach()" : "no_grad"}${c.line ? ` on line ${c.line}` : ""}`]);
   for (const w of state.warnings || []) if (w.tensor) tags.push([tensorKey(graph, w.tensor), "warned", /not a leaf/.test(w.message) ? "⚠ .grad is None: not a leaf" : "⚠ warning"]);
   for (const [key, cls, text] of tags) {
     const item = key && find(key);
