@@ -10,7 +10,8 @@ def _entry(name: str, value, registry) -> dict | None:
     if isinstance(value, torch.Tensor):
         tid = registry.match_saved(value)
         same = registry.tensor_obj(tid)
-        return {"name": name, "values": registry.values.snap(value, same_as=same), "tensor": tid}
+        return {"name": name, "values": registry.values.snap(value, same_as=same), "tensor": tid,
+                "version": value._version}  # _version when saved: in-place errors compare it
     scalar = registry.values.scalar(value)
     if scalar is not None:
         return {"name": name, "values": scalar, "tensor": None}

@@ -2,8 +2,8 @@
 // graph tools and details panel. Pages differ only in where programs come from and what sits around it.
 import { buildGraph } from "./model/graph.js";
 import { expandTrace } from "./model/expand.js";
-import { buildTimeline, stateAt } from "./model/timeline.js";
-import { narrate } from "./model/narration.js";
+import { buildTimeline } from "./model/timeline.js";
+import { stateAt } from "./model/state.js";
 import { Player } from "./model/player.js";
 import { createGraphView } from "./view/graph-view.js";
 import { bindControls, drawPassMarks } from "./view/controls.js";
@@ -53,7 +53,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const t0 = performance.now();
     const trace = expandTrace(compactOrFull); // the one place a trace enters: page, /embed, standalone file, notebook
     st.trace = trace; st.code = code;
-    st.graph = buildGraph(trace);
+    st.graph = buildGraph(trace, { source: code });
     st.tl = buildTimeline(trace, st.graph);
     st.layout = null;
     st.autoDir = !restore.rankdir;
@@ -108,15 +108,15 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
 
   function render(k, why) {
     if (!st.tl || !st.layout) return;
-    const state = (st.state = stateAt(st.tl, k));
+    const state = (st.state = stateAt(st.tl, k, { source: st.code }));
     const animate = why === "play" || why === "forward";
     const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;
     view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale });
-    const n = narrate(st.tl, k, { source: st.code });
+    const n = state.narration;
     $("narration-title").textContent = n.title;
     $("narration").textContent = n.text;
     root.dataset.step = String(k);
-    lines({ step: state.line });
+    lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     if (st.selected) showPanel();
     rendered(k);
   }
