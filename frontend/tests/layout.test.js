@@ -52,16 +52,13 @@ test("collapsing a module group folds its members into one box", () => {
   assert.ok(open.groups.size > 0);
 });
 
-test("a 5,000-node loop lays out (chunked rows, stubs for the shared weight) in reasonable time", () => {
+test("a 5,000-node loop lays out (chunked rows, stubs for the shared weight)", () => {
   const trace = loopTrace(1700);
   const graph = buildGraph(trace);
   const tl = buildTimeline(trace, graph);
   assert.ok(graph.nodes.size > 3400);
-  const t0 = performance.now();
-  const lay = layoutGraph(graph, { hints: tl.hints });
-  const ms = performance.now() - t0;
+  const lay = layoutGraph(graph, { hints: tl.hints }); // its time is a benchmark (bench/browser_bench.py), not a test
   assert.ok(lay.chunks > 1);
   assert.ok(lay.stubs.size > 100);
   for (const k of graph.nodes.keys()) assert.ok(Number.isFinite(lay.nodes.get(k).x), k);
-  assert.ok(ms < 20000, `layout took ${ms} ms`);
 });
