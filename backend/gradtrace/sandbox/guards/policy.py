@@ -59,8 +59,9 @@ DENIED_ATTRS = {
     # dangerous torch / numpy surfaces (torch.load, torch.save, torch.compile, numpy.load... are refused at
     # run time instead, see refusals.py, because `load`/`save`/`compile` are common names elsewhere)
     "_C": "torch._C internals", "_dynamo": "torch._dynamo", "_inductor": "torch._inductor",
-    "hub": "torch.hub", "jit": "torch.jit", "package": "torch.package",
-    "distributed": "torch.distributed", "cpp_extension": "native extensions", "load_library": "native libraries",
+    "hub": "torch.hub downloads and runs code from the internet",
+    "jit": "TorchScript (torch.jit) compiles code outside what gradtrace can trace",
+    "package": "torch.package loads pickled code", "distributed": "torch.distributed opens network connections", "cpp_extension": "native extensions", "load_library": "native libraries",
     "classes": "torch.classes (native classes)", "from_file": "reading files (from_file)",
     "fromfile": "reading files (numpy.fromfile)", "tofile": "writing files (tofile)", "npyio": "file I/O",
     "open_memmap": "memory-mapped files", "memmap": "memory-mapped files", "f2py": "native code",
