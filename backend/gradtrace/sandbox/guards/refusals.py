@@ -1,9 +1,11 @@
 """Replace file-, pickle- and native-code entry points of torch and numpy with functions that refuse.
 
-Done in the forked child only (the warm parent keeps the real ones), so aliases and computed names
-(`f = torch.load`, `getattr(np, "lo" + "ad")`) reach the refusal too.
+Installed once in the warm parent after its warm-up (every forked run inherits them), so aliases and computed
+names (`f = torch.load`, `getattr(np, "lo" + "ad")`) reach the refusal too. Torch's own one-time work that would
+meet a stub or need a thread (TorchScript of forward-AD decompositions, Kineto's start) is done just before.
 """
 import importlib
+import os
 
 import numpy
 import torch
@@ -51,8 +53,15 @@ def _start_profiler_once() -> None:
     """The first profiler session starts (and ends) a helper thread inside Kineto; a run may not start threads,
     so the warm parent pays that once and every forked run profiles without a new thread."""
     x = torch.ones(2, requires_grad=True)
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]):
-        (x * x).sum().backward()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)  # Kineto logs its start and stop on fd 2: not the server's log
+    try:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]):
+            (x * x).sum().backward()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def install() -> int:
