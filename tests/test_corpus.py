@@ -57,3 +57,22 @@ def test_program_matches_plain_torch(path, api):
         f"{error.get('kind')}: {error.get('message')}"
     problems = compare(trace, run_plain(code, seed=0))
     assert not problems, "\n".join(problems)
+
+
+# The four published "Learning PyTorch with Examples" programs, unchanged (issue 10: each answers with a trace
+# of at most 1 MB in the compact format the page asks for; their time is in bench/corpus_bench.py).
+PUBLISHED = ["tut_polynomial_autograd", "tut_polynomial_custom_function", "tut_polynomial_nn",
+             "tut_two_layer_net_custom_function"]
+MAX_PUBLISHED_BYTES = 1_000_000
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_published_tutorial_runs_to_its_end_in_a_compact_trace(name, api):
+    code = (CORPUS / f"{name}.py").read_text()
+    assert "# Changes: none" in code
+    response = api.post("/api/v1/traces", json={"code": code, "seed": 0, "format": "compact"})
+    assert response.status_code == 200, response.text[:500]
+    trace = response.json()
+    assert trace["status"] == "ok", trace["error"]
+    assert len(response.content) <= MAX_PUBLISHED_BYTES, f"{len(response.content):,} bytes"
+    assert trace["stdout"] == run_plain(code, seed=0).stdout
