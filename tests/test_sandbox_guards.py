@@ -98,6 +98,8 @@ def test_eval_and_exec_run_strings_under_the_same_guards():
     assert b["eval"]("k * 2", g) == 6 and g["__builtins__"] is b
     b["exec"]("import math\nr = math.sqrt(k)", g)
     assert g["r"] == 3 ** 0.5
+    b["exec"]("import time\nt = time.strptime('2020', '%Y').tm_year", g)  # C code importing _strptime
+    assert g["t"] == 2020
     own = {"__builtins__": {"open": print}}
     with pytest.raises(Abort) as exc:
         b["exec"]("open('/etc/passwd')", own)

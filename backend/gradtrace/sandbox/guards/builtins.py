@@ -8,6 +8,7 @@ from ...tracer import Abort
 from . import ast_check, policy
 
 REFUSED_TYPE = "Refused"
+_USER_FILES = ("<program>", "<string>")  # the program, and strings it runs with eval/exec
 _IMPORT_NAME = dis.opmap["IMPORT_NAME"]
 
 _SAFE = [
@@ -45,7 +46,7 @@ def _is_import_statement() -> bool:
     frame = sys._getframe(2)
     offset = frame.f_lasti if sys.version_info >= (3, 11) else frame.f_lasti * 2
     code = frame.f_code
-    return code.co_filename != "<program>" or code.co_code[offset] == _IMPORT_NAME
+    return code.co_filename not in _USER_FILES or code.co_code[offset] == _IMPORT_NAME
 
 
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
@@ -92,9 +93,6 @@ def _setattr(obj, name, value):
 def _delattr(obj, name):
     _check_name(name)
     _real.delattr(obj, name)
-
-
-_USER_FILES = ("<program>", "<string>")
 
 
 def _source(code, what: str) -> str:
