@@ -108,6 +108,12 @@ def test_eval_and_exec_run_strings_under_the_same_guards():
         with pytest.raises(Abort) as exc:
             b["exec"](code, {})
         assert exc.value.kind == "refused", code
+    class Sticky(dict):
+        def __setitem__(self, key, value):  # would keep __builtins__ out, so exec put the real ones in
+            pass
+
+    with pytest.raises(Abort, match="plain dict"):
+        b["exec"]("x = 1", Sticky())
     with pytest.raises(Abort, match="strings only"):
         b["exec"](compile("1", "f", "exec"), {})
 

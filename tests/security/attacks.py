@@ -84,6 +84,8 @@ ATTACKS = [
     A("exec_globals_builtins", 'g = {}\nexec("x = 1", g)\nprint(g["__builtins__"]["open"]("{canary}").read())'),
     A("exec_own_builtins", 'g = {"__buil" + "tins__": {"open": print}}\nexec("open(\'{canary}\')", g)\n'
                            'print(g["__buil" + "tins__"]["open"] is print)'),
+    A("exec_dict_subclass", 'class G(dict):\n    def __setitem__(self, k, v):\n        pass\n'
+                            'exec("print(open(\'{canary}\').read())", G())'),
     A("exec_dunder", 'exec("print(().__class__.__base__.__subclasses__())")'),
     A("eval_getattr_os", 'import torch\nprint(eval("getattr(torch, \'o\' + \'s\')").popen("cat {canary}").read())'),
     A("compile_builtin", 'compile("1", "f", "eval")'),

@@ -116,9 +116,9 @@ def _namespaces(globals, locals) -> tuple[dict, object]:
             globals = {}
         else:
             globals, locals = caller.f_globals, caller.f_locals if locals is None else locals
-    if not isinstance(globals, dict):
-        raise TypeError("globals must be a dict")
-    globals["__builtins__"] = restricted_builtins()  # the string runs under the same guards as the program
+    if type(globals) is not dict:  # a subclass could ignore our __builtins__ and get the real ones from exec
+        raise refuse("eval()/exec() take a plain dict as globals in gradtrace")
+    dict.__setitem__(globals, "__builtins__", restricted_builtins())  # the string runs under the same guards
     return globals, globals if locals is None else locals
 
 
