@@ -48,6 +48,7 @@ test: install-test test-js test-py
 bench: install-test
 	$(BIN)/python bench/trace_bench.py
 	$(BIN)/python bench/http_bench.py
+	$(BIN)/python bench/corpus_bench.py
 	$(BIN)/python bench/browser_bench.py
 
 clean:
