@@ -70,6 +70,7 @@ STILL_REFUSED = {
     "open": ("open('/etc/hostname')\n", "open() is not available"),
     "profiler_export": ("import torch\nfrom torch.profiler import profile\nwith profile() as p:\n"
                         "    torch.ones(2).sum()\np.export_chrome_trace('{path}')\n", "writes files"),
+    "profiler_load": ("import torch\ntorch.autograd.profiler.load_nvprof('/etc/hostname')\n", "reads files"),
     "profiler_handler": ("import torch.profiler\ntorch.profiler.tensorboard_trace_handler('{dir}')\n", "writes files"),
 }
 

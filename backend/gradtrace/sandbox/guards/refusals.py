@@ -74,6 +74,7 @@ def install() -> int:
         replaced.extend((owner, name, f"profiler.{name} writes files (print prof.key_averages().table() "
                                       "instead)") for name in names)
     replaced.extend((torch.profiler, name, f"torch.profiler.{name} writes files") for name in _PROFILER_FILES)
+    replaced.append((torch.autograd.profiler, "load_nvprof", "torch.autograd.profiler.load_nvprof reads files"))
     for name, reason in _TORCH.items():
         replaced.append((torch, name, reason))
     for name in _TORCH_JIT:
