@@ -50,6 +50,7 @@ bench: install-test
 	$(BIN)/python bench/chain_bench.py
 	$(BIN)/python bench/trace_bench.py
 	$(BIN)/python bench/http_bench.py
+	$(BIN)/python bench/corpus_bench.py
 	$(BIN)/python bench/browser_bench.py
 
 clean:

@@ -18,8 +18,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.autograd.functional  # noqa: F401 - patched in _recording, like gradcheck
 
 FILENAME = "<plain-program>"
+
+
+# gradtrace shows each of these as one step: their internal autograd.grad calls are not the program's passes
+WHOLE_CALLS = {
+    "torch.autograd.gradcheck": ("gradcheck", "gradgradcheck"),
+    "torch.autograd.functional": ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"),
+}
 
 
 @dataclass
@@ -72,8 +80,9 @@ def _recording(passes: list):
     tensor_backward = torch.Tensor.backward
     autograd_backward = torch.autograd.backward
     autograd_grad = torch.autograd.grad
-    gc_module = sys.modules["torch.autograd.gradcheck"]
-    checks = {name: getattr(gc_module, name) for name in ("gradcheck", "gradgradcheck")}
+    # (module, name, original): library routines whose internal autograd.grad calls are not passes
+    checks = [(sys.modules[module], name, getattr(sys.modules[module], name)) for module, names in WHOLE_CALLS.items()
+              for name in names]
 
     def around(call, roots, run):
         if depth[0]:
@@ -106,7 +115,6 @@ def _recording(passes: list):
         return around("grad", _tensors(outputs), lambda: autograd_grad(*args, **kwargs))
 
     def quiet(original):
-        # gradtrace shows gradcheck as one step: its internal autograd.grad calls are not passes
         def check(*args, **kwargs):
             depth[0] += 1
             try:
@@ -118,18 +126,20 @@ def _recording(passes: list):
     torch.Tensor.backward = t_backward
     torch.autograd.backward = a_backward
     torch.autograd.grad = a_grad
-    for name, original in checks.items():
-        setattr(torch.autograd, name, quiet(original))
-        setattr(gc_module, name, quiet(original))
+    for module, name, original in checks:
+        setattr(module, name, quiet(original))
+        if module.__name__ == "torch.autograd.gradcheck":
+            setattr(torch.autograd, name, quiet(original))
     try:
         yield
     finally:
         torch.Tensor.backward = tensor_backward
         torch.autograd.backward = autograd_backward
         torch.autograd.grad = autograd_grad
-        for name, original in checks.items():
-            setattr(torch.autograd, name, original)
-            setattr(gc_module, name, original)
+        for module, name, original in checks:
+            setattr(module, name, original)
+            if module.__name__ == "torch.autograd.gradcheck":
+                setattr(torch.autograd, name, original)
 
 
 def run_plain(code: str, seed: int = 0) -> PlainRun:

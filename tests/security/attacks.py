@@ -28,7 +28,7 @@ def A(name, code, kinds=("refused",), plain=False):
 
 ATTACKS = [
     # --- read a secret file ---
-    A("open_builtin", 'print(open("{canary}").read())', ("runtime",)),
+    A("open_builtin", 'print(open("{canary}").read())'),
     A("os_read", 'import os\nprint(os.read(os.open("{canary}", os.O_RDONLY), 100))'),
     A("torch_os_popen", 'import torch\nprint(torch.os.popen("cat {canary}").read())'),
     A("io_open", 'import io\nprint(io.open("{canary}").read())'),
@@ -55,7 +55,7 @@ ATTACKS = [
     A("format_string_globals", 'import torch\nprint("{0.__globals__[__builtins__]}".format(torch.nn.functional.relu))'),
     A("match_class_attr", 'import torch\nmatch torch:\n    case object(os=o):\n        print(o.popen("cat {canary}").read())'),
     A("module_dict", 'import torch\nprint(torch.nn.modules.module.__dict__["sys"].modules["os"].popen("cat {canary}").read())'),
-    A("vars_builtin", 'import torch\nprint(vars(torch)["os"].popen("cat {canary}").read())', ("runtime",)),
+    A("vars_builtin", 'import torch\nprint(vars(torch)["os"].popen("cat {canary}").read())'),
     A("attrgetter", 'import operator, torch\nprint(operator.attrgetter("os")(torch).popen("cat {canary}").read())'),
     A("from_import_denied", 'from torch import _C\nprint(_C)'),
     A("torch_load_pickle", 'import torch\ntorch.load("{pickle}", weights_only=False)'),
@@ -76,9 +76,25 @@ ATTACKS = [
     A("dunder_import", '__import__("os").system("touch {marker}")'),
     A("importlib", 'import importlib\nimportlib.import_module("os").system("touch {marker}")'),
     A("torch_sys_modules", 'import torch\ntorch.sys.modules["os"].system("touch {marker}")'),
-    A("eval_builtin", 'eval("1 + 1")', ("runtime",)),
-    A("exec_builtin", 'exec("x = 1")', ("runtime",)),
-    A("compile_builtin", 'compile("1", "f", "eval")', ("runtime",)),
+    # eval/exec of a string run under the same guards as the program (issue 10)
+    A("eval_import", 'eval("__import__(\'os\').system(\'touch {marker}\')")'),
+    A("exec_import_os", 'exec("import os\\nos.system(\'touch {marker}\')")'),
+    A("exec_open", 'exec("print(open(\'{canary}\').read())")'),
+    A("exec_built_string", 'exec("imp" + "ort o" + "s\\no" + "s.system(\'touch {marker}\')")'),
+    A("exec_globals_builtins", 'g = {}\nexec("x = 1", g)\nprint(g["__builtins__"]["open"]("{canary}").read())'),
+    A("exec_own_builtins", 'g = {"__buil" + "tins__": {"open": print}}\nexec("open(\'{canary}\')", g)\n'
+                           'print(g["__buil" + "tins__"]["open"] is print)'),
+    A("exec_dict_subclass", 'class G(dict):\n    def __setitem__(self, k, v):\n        pass\n'
+                            'exec("print(open(\'{canary}\').read())", G())'),
+    A("exec_dunder", 'exec("print(().__class__.__base__.__subclasses__())")'),
+    A("eval_getattr_os", 'import torch\nprint(eval("getattr(torch, \'o\' + \'s\')").popen("cat {canary}").read())'),
+    A("compile_builtin", 'compile("1", "f", "eval")'),
+    # CPU profiling runs; its file writers are refused (and the OS layers stop them, see RAW)
+    A("profiler_chrome_trace", 'import torch\nfrom torch.profiler import profile\nwith profile() as p:\n'
+                               '    torch.ones(2).sum()\np.export_chrome_trace("{marker}")'),
+    A("profiler_tensorboard", 'import torch.profiler\ntorch.profiler.tensorboard_trace_handler("{markers}")'),
+    A("profiler_events_export", 'import torch\nfrom torch.profiler import profile\nwith profile() as p:\n'
+                                '    torch.ones(2).sum()\np.events().export_chrome_trace("{marker}")'),
     A("torch_multiprocessing", 'import torch.multiprocessing as mp\nmp.Process(target=print).start()'),
     A("torch_compile", 'import torch\nf = torch.compile(lambda x: x + 1)\nprint(f(torch.ones(2)))'),
     A("torch_jit_script", 'import torch\nprint(torch.jit.script(lambda x: x))'),
@@ -171,6 +187,8 @@ RAW = [
     A("raw_segfault", 'import ctypes\nctypes.string_at(0)', ("runtime",)),
     A("raw_abort", 'import os\nos.abort()', ("runtime",)),
     A("raw_exit_silently", 'import os\nos._exit(0)', ("runtime",)),
+    A("raw_profiler_export", 'import torch\nfrom torch.profiler import profile\nwith profile() as p:\n'
+                             '    torch.ones(2).sum()\np.export_chrome_trace("{marker}")', ANY_ERROR),
     A("raw_write_fds", 'import os\nfor fd in range(64):\n    try:\n        os.write(fd, b\'{"version": 1, "status": "ok"}\')\n'
                        '    except OSError:\n        pass\nprint("wrote")', ()),
     A("raw_memory_bomb", 'b = bytearray(1 << 40)', ("memory",)),

@@ -10,6 +10,7 @@ ALLOWED_MODULES = {
     "torch.nn.modules", "torch.optim", "torch.autograd", "torch.func", "torch.linalg", "torch.fft",
     "torch.special", "torch.distributions", "torch.utils", "torch.utils.data", "torch.utils.hooks",
     "torch.testing", "torch.masked", "torch.nested", "torch.cuda", "torch.random",
+    "torch.profiler", "torch.utils.checkpoint",  # CPU profiling (file exports refused, refusals.py); checkpointing
     "numpy", "numpy.linalg", "numpy.random", "numpy.fft",
     "math", "cmath", "random", "functools", "itertools", "collections", "collections.abc", "operator",
     "statistics", "typing", "typing_extensions", "dataclasses", "enum", "abc", "numbers", "fractions",
@@ -26,7 +27,6 @@ DENIED_MODULES = {
     "torch.distributed": "torch.distributed opens network connections",
     "torch.multiprocessing": "torch.multiprocessing starts processes",
     "torch.utils.cpp_extension": "torch.utils.cpp_extension compiles and loads native code",
-    "torch.autograd.profiler": "profilers write files and hook into the interpreter",
     "torch.utils.data.datapipes": "datapipes open files and URLs",
 }
 
@@ -59,13 +59,14 @@ DENIED_ATTRS = {
     # dangerous torch / numpy surfaces (torch.load, torch.save, torch.compile, numpy.load... are refused at
     # run time instead, see refusals.py, because `load`/`save`/`compile` are common names elsewhere)
     "_C": "torch._C internals", "_dynamo": "torch._dynamo", "_inductor": "torch._inductor",
-    "hub": "torch.hub", "jit": "torch.jit", "package": "torch.package",
-    "distributed": "torch.distributed", "cpp_extension": "native extensions", "load_library": "native libraries",
+    "hub": "torch.hub downloads and runs code from the internet",
+    "jit": "TorchScript (torch.jit) compiles code outside what gradtrace can trace",
+    "package": "torch.package loads pickled code", "distributed": "torch.distributed opens network connections", "cpp_extension": "native extensions", "load_library": "native libraries",
     "classes": "torch.classes (native classes)", "from_file": "reading files (from_file)",
     "fromfile": "reading files (numpy.fromfile)", "tofile": "writing files (tofile)", "npyio": "file I/O",
     "open_memmap": "memory-mapped files", "memmap": "memory-mapped files", "f2py": "native code",
     "distutils": "native code", "tensorboard": "writing files",
-    "DataSource": "reading files and URLs", "profiler": "profilers", "export": "torch.export", "onnx": "ONNX export",
+    "DataSource": "reading files and URLs", "export": "torch.export", "onnx": "ONNX export",
     "attrgetter": "attrgetter can reach any attribute", "methodcaller": "methodcaller can call any method",
     "_share_filename_cpu_": "shared memory files", "_share_fd_cpu_": "shared memory files",
     "_new_shared_filename_cpu": "shared memory files", "_new_shared_fd_cpu": "shared memory files",

@@ -1,10 +1,17 @@
 """Replace file-, pickle- and native-code entry points of torch and numpy with functions that refuse.
 
-Done in the forked child only (the warm parent keeps the real ones), so aliases and computed names
-(`f = torch.load`, `getattr(np, "lo" + "ad")`) reach the refusal too.
+Installed once in the warm parent after its warm-up (every forked run inherits them), so aliases and computed
+names (`f = torch.load`, `getattr(np, "lo" + "ad")`) reach the refusal too. Torch's own one-time work that would
+meet a stub or need a thread (TorchScript of forward-AD decompositions, Kineto's start) is done just before.
 """
+import importlib
+import os
+
 import numpy
 import torch
+import torch.autograd.profiler
+import torch.autograd.profiler_util
+import torch.profiler
 
 from .builtins import refuse
 
@@ -15,6 +22,17 @@ _TORCH = {
     "compile": "torch.compile generates and runs native code",
 }
 _TORCH_JIT = ("script", "trace", "load", "save", "compile", "freeze", "trace_module", "script_if_tracing")
+# Torch modules that call torch.jit.script on torch's own code when first imported (forward-mode AD's
+# decompositions: fwAD.make_dual and torch.func.jvp/jacfwd/hessian import it). Imported before the stubs go
+# in, in the warm parent, so torch's internal use never meets the refusal meant for the user's TorchScript.
+_SCRIPTS_ON_IMPORT = ("torch._decomp.decompositions_for_jvp",)
+# Profiling on CPU runs; only its file writers are refused.
+_PROFILER_EXPORTS = ((torch.profiler.profile, ("export_chrome_trace", "export_stacks", "export_memory_timeline")),
+                     (torch.profiler.profiler._KinetoProfile, ("export_chrome_trace", "export_stacks",
+                                                               "export_memory_timeline")),
+                     (torch.autograd.profiler.profile, ("export_chrome_trace", "export_stacks")),
+                     (torch.autograd.profiler_util.EventList, ("export_chrome_trace", "export_stacks")))
+_PROFILER_FILES = ("tensorboard_trace_handler", "ExecutionTraceObserver")
 _NUMPY = ("load", "save", "savez", "savez_compressed", "loadtxt", "savetxt", "genfromtxt", "fromfile", "fromregex",
           "memmap", "DataSource")
 
@@ -31,9 +49,32 @@ def _one_thread(n: int) -> None:
     OpenMP would exit the process when it cannot start its workers)."""
 
 
+def _start_profiler_once() -> None:
+    """The first profiler session starts (and ends) a helper thread inside Kineto; a run may not start threads,
+    so the warm parent pays that once and every forked run profiles without a new thread."""
+    x = torch.ones(2, requires_grad=True)
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)  # Kineto logs its start and stop on fd 2: not the server's log
+    try:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]):
+            (x * x).sum().backward()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def install() -> int:
     """Install every stub; returns how many entry points were replaced."""
+    for module in _SCRIPTS_ON_IMPORT:
+        importlib.import_module(module)
+    _start_profiler_once()
     replaced = []
+    for owner, names in _PROFILER_EXPORTS:
+        replaced.extend((owner, name, f"profiler.{name} writes files (print prof.key_averages().table() "
+                                      "instead)") for name in names)
+    replaced.extend((torch.profiler, name, f"torch.profiler.{name} writes files") for name in _PROFILER_FILES)
+    replaced.append((torch.autograd.profiler, "load_nvprof", "torch.autograd.profiler.load_nvprof reads files"))
     for name, reason in _TORCH.items():
         replaced.append((torch, name, reason))
     for name in _TORCH_JIT:
