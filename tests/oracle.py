@@ -269,10 +269,26 @@ def compare(trace: dict, plain: PlainRun) -> list[str]:
         if why:
             problems.append(f"{where}: grad {why}")
 
-    # backward passes: count, kind, failure, and the engine's node order
-    if len(trace["backward"]) != len(plain.passes):
-        problems.append(f"{len(trace['backward'])} passes != {len(plain.passes)} in the plain run")
-    for i, (tp, pp) in enumerate(zip(trace["backward"], plain.passes)):
+    # backward passes: count, kind, failure, and the engine's node order. A folded loop leaves passes out on
+    # purpose (Trace.loops[].omitted, Trace.omitted): the recorded ones must then be an in-order subsequence.
+    left_out = sum(loop["omitted"]["backward_passes"] for loop in trace.get("loops") or [])
+    left_out += (trace.get("omitted") or {}).get("backward_passes", 0)
+    if len(trace["backward"]) + left_out != len(plain.passes):
+        problems.append(f"{len(trace['backward'])} passes (+{left_out} folded) != {len(plain.passes)} in the plain run")
+    if not left_out:
+        pairs = list(enumerate(zip(trace["backward"], plain.passes)))
+    else:
+        pairs, j = [], 0
+        for i, tp in enumerate(trace["backward"]):
+            order = [nodes[s["node"]]["name"] for s in tp["steps"]]
+            while j < len(plain.passes) and (plain.passes[j].call != tp["call"] or plain.passes[j].order != order):
+                j += 1
+            if j == len(plain.passes):
+                problems.append(f"pass {i}: no later pass of the plain run has its call and node order {order}")
+                break
+            pairs.append((i, (tp, plain.passes[j])))
+            j += 1
+    for i, (tp, pp) in pairs:
         if tp["call"] != pp.call:
             problems.append(f"pass {i}: call {tp['call']} != {pp.call}")
         if (tp["error"] is not None) != (pp.error is not None):

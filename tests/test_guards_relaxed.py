@@ -8,6 +8,7 @@ import pytest
 
 from gradtrace.config import Settings
 from gradtrace.sandbox import SandboxRunner
+from gradtrace.tracer.compact import to_format
 from oracle import compare, run_plain
 
 FORWARD_AD = """import torch
@@ -87,20 +88,20 @@ def sandbox():
 @pytest.mark.parametrize("name", ALLOWED)
 def test_relaxed_program_runs_and_matches_plain_torch(sandbox, name):
     code = ALLOWED[name]
-    trace = sandbox.run_sync(code)
+    trace = to_format(sandbox.run_sync(code), "full")  # the runner hands back the compact form
     assert trace["status"] == "ok", trace["error"]
     problems = compare(trace, run_plain(code, seed=0))
     assert not problems, "\n".join(problems)
 
 
 def test_profiler_run_records_the_ops_and_prints_true(sandbox):
-    trace = sandbox.run_sync(PROFILER)
+    trace = to_format(sandbox.run_sync(PROFILER), "full")  # the runner hands back the compact form
     assert trace["stdout"].splitlines()[0] == "True True"
     assert [s["op"] for s in trace["forward"] if s["op"] in ("mul", "sum")] == ["mul", "sum"]
 
 
 def test_exec_string_ops_are_traced_at_the_exec_line(sandbox):
-    trace = sandbox.run_sync(EVAL_EXEC)
+    trace = to_format(sandbox.run_sync(EVAL_EXEC), "full")  # the runner hands back the compact form
     exec_line = EVAL_EXEC.splitlines().index('exec("y = (x * k).sum()")') + 1
     assert {s["line"] for s in trace["forward"] if s["op"] == "mul"} == {exec_line}
 
@@ -110,7 +111,7 @@ def test_what_stays_refused_says_refused_and_why(sandbox, name):
     folder = Path(tempfile.mkdtemp(prefix="gradtrace-guard-"))
     os.chmod(folder, 0o777)  # the sandbox's uid could write here if only file permissions stood in the way
     code, reason = STILL_REFUSED[name]
-    trace = sandbox.run_sync(code.replace("{path}", str(folder / "trace.json")).replace("{dir}", str(folder)))
+    trace = to_format(sandbox.run_sync(code.replace("{path}", str(folder / "trace.json")).replace("{dir}", str(folder))), "full")  # the runner hands back the compact form
     assert trace["status"] == "error"
     assert trace["error"]["kind"] == "refused", trace["error"]
     assert reason in trace["error"]["message"]
@@ -127,7 +128,7 @@ def test_profiler_export_is_stopped_by_the_os_layers_alone():
     runner.start()
     try:
         code = STILL_REFUSED["profiler_export"][0].replace("{path}", str(folder / "trace.json"))
-        trace = runner.run_sync(code)
+        trace = to_format(runner.run_sync(code), "full")
     finally:
         runner.close()
     assert trace["status"] == "error"

@@ -1,6 +1,8 @@
 """Why a backward call failed, in terms the page can draw: the node, the saved tensor, the step and line to blame."""
 import re
 
+from .valuetable import _version
+
 _INPLACE = re.compile(r"modified by an inplace operation.*?which is output (\d+) of (\w+), is at version (\d+); expected version (\d+)", re.S)
 _FREED = "backward through the graph a second time"
 _NO_GRAD_FN = re.compile(r"element (\d+) of tensors does not require grad and does not have a grad_fn")
@@ -46,7 +48,7 @@ def _inplace(rec, p, m) -> dict:
     saved = None
     for s in (node or {}).get("saved", []):
         t = _tensor_obj(rec, s.get("tensor"))
-        if s.get("version") == expected and t is not None and t._version == now:
+        if s.get("version") == expected and t is not None and _version(t) == now:
             saved = s
             break
     tid = saved["tensor"] if saved else (node or {}).get("tensor")

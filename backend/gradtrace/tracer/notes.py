@@ -1,6 +1,8 @@
 """Python warnings the program raised, each with the user's line and the step or backward pass that raised it."""
 import sys
 
+import torch
+
 PROGRAM = "<program>"
 MAX_WARNINGS = 50  # a loop that warns every iteration would otherwise flood the trace
 _MODE_FILE = "recorder.py"
@@ -26,7 +28,7 @@ class WarningLog:
                 loc = f.f_locals
                 op = loc.get("name") or "call"
                 args = loc.get("args") or ()
-                known = rec.reg.known(args[0]) if args and hasattr(args[0], "_version") else None
+                known = rec.reg.known(args[0]) if args and isinstance(args[0], torch.Tensor) else None
                 tensor = known["id"] if known else None
             f = f.f_back
         active = rec.active_pass

@@ -9,6 +9,7 @@ from .limits import Limits
 from .ops import QUIET, is_inplace, op_name, tensors_in
 from .programs import PROGRAM, call_context, program_line  # noqa: F401 - PROGRAM re-exported
 from .registry import Registry
+from .valuetable import _version
 
 class Recorder:
     """Everything one trace collects while the program runs."""
@@ -124,7 +125,9 @@ class Recorder:
         """Tensors whose `_version` went up since the trace last saw them (an in-place write)."""
         out = []
         for tid, t in zip(ids, tensors):
-            v, seen = t._version, self.versions.get(tid)
+            v, seen = _version(t), self.versions.get(tid)
+            if v is None:  # inference tensors have no version counter
+                continue
             if seen is not None and v > seen and tid not in out:
                 out.append(tid)
             self.versions[tid] = v

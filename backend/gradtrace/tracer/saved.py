@@ -1,6 +1,8 @@
 """Snapshot what an autograd node saved for backward, before backward frees it."""
 import torch
 
+from .valuetable import _version
+
 
 _SAVED_ATTRS: dict[type, list[str]] = {}
 _MAX_SAVED = 16  # a node rarely saves more; a list-valued attribute could be huge
@@ -11,7 +13,7 @@ def _entry(name: str, value, registry) -> dict | None:
         tid = registry.match_saved(value)
         same = registry.tensor_obj(tid)
         return {"name": name, "values": registry.values.snap(value, same_as=same), "tensor": tid,
-                "version": value._version}  # _version when saved: in-place errors compare it
+                "version": _version(value)}  # _version when saved: in-place errors compare it
     scalar = registry.values.scalar(value)
     if scalar is not None:
         return {"name": name, "values": scalar, "tensor": None}

@@ -1,7 +1,7 @@
 """Tensor values snapshotted while the program runs (one clone, or one summary), encoded in bulk at the end."""
 import torch
 
-from .values import _clean, _num, _plain, encode_scalar
+from .values import _clean, _num, _plain, encode, encode_scalar
 
 _EMPTY = {"values": None, "min": None, "max": None, "mean": None, "sum": None}
 
@@ -11,6 +11,14 @@ def _version(t):
         return t._version
     except (RuntimeError, AttributeError):  # inference tensors have no version counter
         return None
+
+
+def _wrapped(t) -> bool:
+    """A functorch (vmap/grad/jvp) wrapper: it can't be read once its transform has exited."""
+    try:
+        return bool(torch._C._functorch.is_functorch_wrapped_tensor(t))
+    except (RuntimeError, AttributeError, TypeError):
+        return False
 
 
 def _nest(flat: list, shape: tuple, start: int):
@@ -59,6 +67,8 @@ class ValueTable:
         return len(self.items) - 1
 
     def _add(self, t) -> int:
+        if _wrapped(t):  # read it now, inside its transform (a copy made here would escape it)
+            return self.put(encode(t, self.max_elements) or {"shape": list(getattr(t, "shape", [])), **_EMPTY})
         try:
             p = _plain(t)
             shape, n = tuple(p.shape), p.numel()
