@@ -75,3 +75,41 @@ print("TOTAL", total)
     result = scanning_sandbox.run_sync(program)
     assert result["status"] == "ok", result["error"]
     assert leakage.leaks(result["stdout"]) == 0 and "TOTAL 0\n" in result["stdout"], result["stdout"]
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("GRADTRACE_OLD_TREE"),
+                    reason="set GRADTRACE_OLD_TREE to a checkout's backend/ of the code before issue 12")
+def test_attacks_find_the_previous_run_in_the_old_tree(tmp_path):
+    """The same attacks against the real sandbox of an older checkout (its own warm parent), run in a
+    throwaway venv whose path puts that tree first and borrows this venv's packages."""
+    import os
+    import subprocess
+    import sys
+    import sysconfig
+
+    old = os.environ["GRADTRACE_OLD_TREE"]
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    site = next((tmp_path / "venv" / "lib").glob("python3*/site-packages"))
+    (site / "a_old_tree.pth").write_text(f"{old}\n{sysconfig.get_paths()['purelib']}\n")
+    script = tmp_path / "demo.py"
+    script.write_text(f"""import sys, json
+sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
+import leakage as L
+from gradtrace.config import Settings
+from gradtrace.sandbox import SandboxRunner
+from gradtrace.sandbox.options import default_read_paths
+r = SandboxRunner(Settings(workers=1, timeout_s=30, cpu_s=30), language_guards=False,
+                  read_paths=default_read_paths() + ["/proc"])
+r.start()
+found = {{}}
+for name in sorted(L.ATTACKS):
+    tok, h = L.new_token()
+    r.run_sync(L.plant(tok))
+    found[name] = L.leaks(r.run_sync(L.attack(name, h))["stdout"])
+r.close()
+print(json.dumps(found))
+""")
+    out = subprocess.run([str(tmp_path / "venv" / "bin" / "python"), str(script)], capture_output=True, text=True,
+                         timeout=600, cwd=old)
+    found = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert all(count > 0 for count in found.values()), found
