@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from ..config import Settings
-from ..runner import Runner, Saturated
+from ..runner import ClientBusy, Runner, Saturated
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -27,9 +27,13 @@ def ensure_code_fits(code: str, settings: Settings) -> None:
 
 
 async def run_program(runner: Runner, code: str, seed: int) -> dict:
-    """The runner's Trace, or 503 with Retry-After when every worker is busy and the queue is full."""
+    """The runner's Trace; 429 when this client has its share of runs queued or running (the runner knows
+    the client from runner.current_client), 503 when the whole queue is full; both with Retry-After."""
     try:
         return await runner.run(code, seed)
+    except ClientBusy as exc:
+        raise HTTPException(429, "you already have several programs running or waiting; try again shortly",
+                            headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
     except Saturated as exc:
         raise HTTPException(503, "server busy, try again shortly",
                             headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
