@@ -253,3 +253,33 @@ def test_good_requests_still_work(new):
             assert D.status_of(D.http_get(sock)) == 200
     finally:
         sock.close()
+
+
+def test_default_limits_serve_a_class_of_300_behind_one_address():
+    """300 students behind one NAT address open the link at once, each browser with 6 connections: with
+    the default settings every one of the 1800 connections is served (a limit stops an abuser, not a class)."""
+    import concurrent.futures
+
+    server = D.new_door()
+    socks = []
+    try:
+        for _ in range(1800):
+            socks.append(server.connect("127.0.0.9", timeout=30))
+
+        def fetch(sock):
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            return D.status_of(data)
+
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+            statuses = list(pool.map(fetch, socks))
+        assert statuses.count(200) == 1800, {s: statuses.count(s) for s in set(statuses)}
+    finally:
+        for s in socks:
+            s.close()
+        server.close()
