@@ -5,6 +5,8 @@ also finds a token it planted itself, so its silence means something.
 
 The searching runs use the OS layers only (no language guards: the program controls its process) and may
 read /proc/self/maps, which Landlock normally forbids, so the scan sees every mapping."""
+import json
+
 import pytest
 
 from gradtrace.sandbox import SandboxRunner
@@ -113,3 +115,52 @@ print(json.dumps(found))
                          timeout=600, cwd=old)
     found = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert all(count > 0 for count in found.values()), found
+
+
+WALK_AND_PRINT = '''
+try:
+    1 / 0
+except Exception as e:
+    err = e
+seen = set()
+for n in range(200):
+    spec = "{0." + "_" * 2 + "traceback" + "_" * 2 + ".tb_frame" + ".f_back" * n + ".f_locals}"
+    try:
+        text = spec.format(err)
+    except Exception:
+        break
+    i = text.find("GTLEAK")
+    while i != -1:
+        seen.add(text[i:i + 30])
+        i = text.find("GTLEAK", i + 1)
+print(sorted(seen))
+'''
+
+
+def test_two_clients_over_http_never_see_each_other(sandbox):
+    """The issue's scenario through the API and the guarded sandbox: while one student runs programs, another
+    polls with a run-time format string walking every frame; none of the first student's programs shows up."""
+    import concurrent.futures
+
+    from fastapi.testclient import TestClient
+
+    from gradtrace.api.app import create_app
+
+    client = TestClient(create_app(security_settings(), runner=sandbox))
+    tokens = [leakage.new_token()[0] for _ in range(10)]
+
+    def student_a():
+        for token in tokens:
+            assert token in client.post("/api/v1/traces", json={"code": leakage.plant(token)}).json()["stdout"]
+
+    def student_b():
+        return [client.post("/api/v1/traces", json={"code": WALK_AND_PRINT}).json() for _ in range(10)]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(student_a), pool.submit(student_b)
+        a.result()
+        seen = b.result()
+    walked = [r for r in seen if r["status"] == "ok"]
+    assert walked, seen[0]["error"]  # the walk itself works (the guards do not stop it): it finds nothing
+    text = json.dumps(seen)
+    assert not [t for t in tokens if t in text]
