@@ -54,7 +54,7 @@ class DoorMiddleware:
         token = set_current_client(scope_key(scope, settings.trusted_proxies))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + settings.body_timeout_s
-        received, refusal, answered = 0, None, False
+        received, refusal, answered, passed = 0, None, False, False
 
         async def capped_receive():
             # Past the cap or the deadline the app is told the body ended (nothing more is read) and its
@@ -75,8 +75,9 @@ class DoorMiddleware:
             return message
 
         async def guarded_send(message):
-            nonlocal answered
-            if refusal is None:
+            nonlocal answered, passed
+            if refusal is None or passed:  # a response already under way is left alone
+                passed = passed or message["type"] == "http.response.start"
                 return await send(message)
             if not answered:
                 answered = True
@@ -84,7 +85,7 @@ class DoorMiddleware:
 
         try:
             await self.app(scope, capped_receive, guarded_send)
-            if refusal is not None and not answered:
+            if refusal is not None and not answered and not passed:
                 await _refuse(send, *refusal)
         finally:
             try:
@@ -177,6 +178,7 @@ class DoorProtocol(H11Protocol):
 
 def protocol_for(settings: Settings) -> type:
     """A DoorProtocol class bound to these settings, with its own connection counters."""
+    parse_networks(settings.trusted_proxies)  # a malformed trusted_proxies fails at startup, not per connection
     return type("DoorProtocol", (DoorProtocol,), {"settings": settings, "open_by_client": Counter(),
                                                   "open_total": [0]})
 
