@@ -124,3 +124,21 @@ def test_computing_run_is_not_stopped_as_idle(idle_limited):
     result = idle_limited.run_sync("import time\nt, n = time.time(), 0\nwhile time.time() < t + 1.5:\n    n += 1\n"
                                    "print('done')\n")
     assert result["status"] == "ok" and result["stdout"] == "done\n", result["error"]
+
+
+def test_client_key_of_a_request():
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from gradtrace.api.clients import client_key
+
+    def request(peer, xff, trusted):
+        app = SimpleNamespace(state=SimpleNamespace(settings=security_settings(trusted_proxies=trusted)))
+        headers = [(b"x-forwarded-for", xff.encode())] if xff else []
+        return Request({"type": "http", "client": (peer, 5000), "headers": headers, "app": app})
+
+    assert client_key(request("198.51.100.1", "203.0.113.5", "")) == "198.51.100.1"
+    assert client_key(request("127.0.0.1", "203.0.113.5", "127.0.0.1")) == "203.0.113.5"
+    assert client_key(request("127.0.0.1", None, "127.0.0.1")) == "127.0.0.1"
+    assert client_key(request("127.0.0.1", "not-an-ip", "127.0.0.1")) == "127.0.0.1"
