@@ -41,7 +41,11 @@ class Spare:
         read_fd, self.request_fd = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
-            request = json.loads(read_frame(read_fd))
+            os.close(self.request_fd)  # so a spare left waiting sees EOF when its parent exits
+            try:
+                request = json.loads(read_frame(read_fd))
+            except EOFError:
+                os._exit(0)
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
                 try:
