@@ -145,6 +145,8 @@ def main() -> int:
     parser.add_argument("--pause", type=float, default=0.02, help="seconds between latency requests (default 0.02)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients for throughput (default 4)")
     parser.add_argument("--requests", type=int, default=600, help="requests in the throughput run (default 600)")
+    parser.add_argument("--server-pid", type=int, default=None,
+                        help="with --url: the server's pid, to count its process tree's CPU per trace")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
@@ -159,7 +161,7 @@ def main() -> int:
         health = wait_ready(host, port)
         _, gallery = Client(host, port).get("/api/v1/examples")
         lat = latency(host, port, gallery, args.rounds, args.pause)
-        thr = throughput(host, port, gallery, args.clients, args.requests, server.pid if server else None)
+        thr = throughput(host, port, gallery, args.clients, args.requests, server.pid if server else args.server_pid)
     finally:
         if server is not None:
             server.terminate()

@@ -6,14 +6,13 @@ from . import __version__
 
 
 def _serve(args) -> int:
-    import uvicorn
-
     from .api.app import create_app
+    from .api.door import serve
     from .config import get_settings
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                log_level=args.log_level)
+    serve(create_app(settings), settings, host=args.host or settings.host, port=args.port or settings.port,
+          log_level=args.log_level)
     return 0
 
 

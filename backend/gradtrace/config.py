@@ -22,6 +22,29 @@ class Settings(BaseSettings):
     # --- request limits ---
     max_code_bytes: int = Field(20_000, description="Largest program accepted, in UTF-8 bytes; larger gets HTTP 413.")
 
+    # --- the HTTP door (uvicorn served directly; deploy/nginx mirrors these, see docs/security.md) ---
+    max_body_bytes: int = Field(
+        0, ge=0, description="Largest request body read, in bytes, whatever the transfer encoding (reading stops "
+        "there: HTTP 413); 0 means 6 x max_code_bytes + 4 KiB (a fully JSON-escaped program).")
+    max_header_bytes: int = Field(16_384, ge=1024, description="Largest request line + headers, in bytes (HTTP 400).")
+    max_header_count: int = Field(100, ge=10, description="Most request headers (HTTP 431).")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a connection has to send a complete request head, from when it opened or "
+        "its previous response ended; then it is closed (slow-header clients).")
+    body_timeout_s: float = Field(20.0, gt=0, description="Seconds a request has to send its whole body (HTTP 408).")
+    keepalive_timeout_s: int = Field(5, ge=1, description="Seconds an idle keep-alive connection stays open.")
+    max_connections: int = Field(
+        8192, ge=16, description="Open connections the server holds at once; more are closed on accept (the "
+        "process's open-file limit is raised to fit).")
+    max_connections_per_client: int = Field(
+        2048, ge=1, description="Open connections per client address (a class of 300 behind one NAT opens up to "
+        "~1800); more are closed on accept. Trusted proxies are exempt.")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client; "
+        "empty: the socket address is the client.")
+    max_runs_per_client: int = Field(
+        4, ge=1, description="Runs one client may have queued or running at once; more get HTTP 429 with Retry-After.")
+
     # --- trace limits (applied inside the tracer) ---
     max_tensor_elements: int = Field(
         256, ge=64, description="Tensors with at most this many elements are sent whole; larger ones only as min/max/mean/sum."
@@ -49,9 +72,16 @@ class Settings(BaseSettings):
     memory_mb: int = Field(
         1536, description="Address-space limit of one run, in MiB (kind 'memory'); torch itself takes about 700 of it.")
     max_recursion: int = Field(200, description="Python recursion limit inside a run.")
+    idle_limit_s: float = Field(
+        1.0, gt=0, description="Seconds a run may spend neither computing nor waiting for a CPU (sleeping, "
+        "blocked) before it is stopped (kind 'timeout'): a sleeping run does not hold a worker for timeout_s.")
     sandbox_uid: int = Field(
         65534, description="Unprivileged uid and gid each run switches to when the server runs as root "
         "(default nobody; best a uid no other process uses).")
+
+    def body_limit(self) -> int:
+        """The request body cap in bytes (max_body_bytes, or derived from max_code_bytes)."""
+        return self.max_body_bytes or 6 * self.max_code_bytes + 4096
 
 
 @lru_cache

@@ -1,5 +1,6 @@
 """The one interface the API uses to turn a program into a Trace: `await runner.run(code, seed)`."""
 import asyncio
+import contextvars
 import threading
 from typing import Protocol
 
@@ -12,6 +13,23 @@ class Saturated(Exception):
     def __init__(self, retry_after: float = 1.0):
         super().__init__("server busy")
         self.retry_after = retry_after
+
+
+class ClientBusy(Saturated):
+    """This client already has its share of runs queued or running; the API answers 429 with Retry-After."""
+
+
+# The client key of the request being served (set by the API's door middleware), read by runners that are
+# fair between clients; None outside a request (CLI, tests).
+_client: contextvars.ContextVar[str | None] = contextvars.ContextVar("gradtrace_client", default=None)
+
+
+def current_client() -> str | None:
+    return _client.get()
+
+
+def set_current_client(key: str | None) -> contextvars.Token:
+    return _client.set(key)
 
 
 class Runner(Protocol):

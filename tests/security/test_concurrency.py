@@ -55,7 +55,7 @@ def test_hostile_and_benign_together(sandbox):
 
 
 def test_saturation_gives_503_with_retry_after(world):
-    runner = SandboxRunner(security_settings(workers=1, queue_size=1, timeout_s=2.0))
+    runner = SandboxRunner(security_settings(workers=1, queue_size=1, timeout_s=2.0, idle_limit_s=5.0))
     runner.start()
     try:
         async def main():

@@ -3,21 +3,30 @@ import json
 
 import pytest
 
-from gradtrace.sandbox.channel import ResultArea
+from gradtrace.sandbox import channel
 from gradtrace.sandbox.results import error_trace
 from gradtrace.sandbox.validate import validated
 
 pytestmark = pytest.mark.security
 
 
-def test_result_area_takes_only_complete_results():
-    area = ResultArea(1024)
-    assert area.take() is None  # nothing written yet
-    assert area.put(b'{"a": 1}') and area.take() == b'{"a": 1}'
-    area.map[30] ^= 0xFF  # a payload changed after its header: the checksum no longer matches
-    assert area.take() is None
-    assert not area.put(b"x" * 2000)  # larger than the area: refused, not truncated
-    area.close()
+def test_run_channel_takes_only_complete_bounded_frames():
+    import os
+    import time
+
+    r, w = os.pipe()
+    channel.write_frame(w, b'{"a": 1}')
+    assert channel.read_frame(r, 1024) == b'{"a": 1}'
+    os.write(w, (10**9).to_bytes(4, "big"))  # a header announcing 1 GB: refused before any of it is read
+    with pytest.raises(channel.FrameTooLarge):
+        channel.read_frame(r, 1024)
+    os.write(w, (100).to_bytes(4, "big") + b"x" * 10)  # a torn frame: no result, once the deadline passes
+    with pytest.raises(channel.Deadline):
+        channel.read_frame(r, 1024, time.monotonic() + 0.2)
+    os.close(w)
+    with pytest.raises(channel.ChannelClosed):
+        channel.read_frame(r, 1024)
+    os.close(r)
 
 
 @pytest.mark.parametrize("payload", [

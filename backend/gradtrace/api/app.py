@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Settings, get_settings
 from ..runner import Runner
-from . import export_html, routes, snippets
+from . import door, export_html, routes, snippets
 
 log = logging.getLogger("gradtrace")
 
@@ -55,14 +55,7 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
     if runner is not None:
         app.state.runner = runner  # usable without the lifespan (e.g. plain TestClient calls)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        # Refuse huge bodies before parsing them: a JSON-escaped program is at most ~6x its UTF-8 size.
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > 6 * settings.max_code_bytes + 4096:
-            return JSONResponse({"detail": f"request body too large (limit {settings.max_code_bytes} bytes of code)"},
-                                status_code=413)
-        return await call_next(request)
+    door.install(app, settings)  # body/header caps, 422 for any malformed value, client key for fair queueing
 
     @app.exception_handler(StarletteHTTPException)
     async def body_errors_are_422(request: Request, exc: StarletteHTTPException):

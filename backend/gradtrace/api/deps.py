@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from ..config import Settings
-from ..runner import Runner, Saturated
+from ..runner import ClientBusy, Runner, Saturated
 from ..tracer.compact import to_format
 
 
@@ -28,9 +28,14 @@ def ensure_code_fits(code: str, settings: Settings) -> None:
 
 
 async def run_program(runner: Runner, code: str, seed: int, fmt: str = "full") -> dict:
-    """The runner's Trace in format `fmt` (converted in place), or 503 with Retry-After when every worker is busy."""
+    """The runner's Trace in format `fmt` (converted in place); 429 when this client has its share of runs queued
+    or running (the runner knows the client from runner.current_client), 503 when the whole queue is full; both
+    with Retry-After."""
     try:
         return to_format(await runner.run(code, seed), fmt)
+    except ClientBusy as exc:
+        raise HTTPException(429, "you already have several programs running or waiting; try again shortly",
+                            headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
     except Saturated as exc:
         raise HTTPException(503, "server busy, try again shortly",
                             headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None

@@ -1,29 +1,48 @@
-"""The two channels of the sandbox: length-prefixed frames over pipes (server <-> warm parent, parent ->
-child request), and the result area a child fills after the program has ended.
+"""The sandbox's channels. Two kinds, and the warm parent is on neither's data path:
 
-The result area is a shared anonymous mapping made by the warm parent before the fork: it is not a file
-descriptor, so nothing the program writes to stdout, stderr or any fd can land in it, and the parent reads
-a snapshot of it, either once the child is dead or as soon as a complete result shows up (header written
-last, with a checksum, so a torn or half-written result is never taken).
+- control: a SOCK_SEQPACKET socketpair between the server and one warm parent. The parent sends
+  "ready", "spare" (with the new child's run socket attached by SCM_RIGHTS) and "reaped" messages; the
+  server sends only "end <pid>". No program, result or run data ever crosses it.
+- run: a socketpair made by the warm parent for one child just before forking it. The child keeps its end;
+  the parent hands the other end to the server and closes its own copy. The server writes the request and
+  reads the result frame on it directly, bounded in size before anything is parsed.
 """
-import mmap
+import json
 import os
+import select
+import socket
 import struct
-import zlib
+import time
 
-MAGIC = b"GTRACE01"
-_HEADER = struct.Struct("<8sQI4x")  # magic, payload length, crc32 of the payload
 _LEN = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
+CONTROL_MAX = 1 << 16  # a control message is small JSON
 
 
 class ChannelClosed(Exception):
     """The other side went away (EOF) in the middle of or before a frame."""
 
 
-def _read_exact(fd: int, n: int) -> bytes:
+class FrameTooLarge(Exception):
+    """A frame header announced more bytes than the reader accepts (nothing more is read)."""
+
+
+class Deadline(Exception):
+    """The frame did not arrive in time."""
+
+
+def _read_exact(fd: int, n: int, deadline: float | None = None, on_wait=None) -> bytes:
     chunks, got = [], 0
     while got < n:
+        if deadline is not None:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise Deadline(f"{got} of {n} bytes before the deadline")
+                if select.select([fd], [], [], min(remaining, 0.1 if on_wait else remaining))[0]:
+                    break
+                if on_wait is not None:
+                    on_wait()
         chunk = os.read(fd, min(n - got, 1 << 20))
         if not chunk:
             raise ChannelClosed(f"EOF after {got} of {n} bytes")
@@ -39,35 +58,32 @@ def write_frame(fd: int, payload: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def read_frame(fd: int) -> bytes:
-    (n,) = _LEN.unpack(_read_exact(fd, _LEN.size))
-    if n > MAX_FRAME:
-        raise ChannelClosed(f"frame of {n} bytes is larger than allowed")
-    return _read_exact(fd, n)
+def read_frame(fd: int, max_bytes: int = MAX_FRAME, deadline: float | None = None, on_wait=None) -> bytes:
+    """One length-prefixed frame; the length is checked against max_bytes before the payload is read.
+    With a deadline, `on_wait()` is called about every 0.1 s while nothing arrives (it may raise)."""
+    (n,) = _LEN.unpack(_read_exact(fd, _LEN.size, deadline, on_wait))
+    if n > max_bytes:
+        raise FrameTooLarge(f"frame of {n} bytes announced; at most {max_bytes} accepted")
+    return _read_exact(fd, n, deadline, on_wait)
 
 
-class ResultArea:
-    """A fresh shared mapping per child: `capacity` bytes of payload after a 16-byte header."""
+def send_control(sock: socket.socket, message: dict, fds: list[int] = ()) -> None:
+    data = json.dumps(message).encode()
+    if fds:
+        socket.send_fds(sock, [data], list(fds))
+    else:
+        sock.send(data)
 
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self.map = mmap.mmap(-1, _HEADER.size + capacity, flags=mmap.MAP_SHARED)
 
-    def put(self, payload: bytes) -> bool:
-        """Child side: store the payload; False when it does not fit."""
-        if len(payload) > self.capacity:
-            return False
-        self.map[_HEADER.size:_HEADER.size + len(payload)] = payload
-        self.map[:_HEADER.size] = _HEADER.pack(MAGIC, len(payload), zlib.crc32(payload))
-        return True
-
-    def take(self) -> bytes | None:
-        """Parent side: a snapshot of a complete payload, or None when there is none (yet)."""
-        magic, n, crc = _HEADER.unpack(self.map[:_HEADER.size])
-        if magic != MAGIC or n > self.capacity:
-            return None
-        payload = bytes(self.map[_HEADER.size:_HEADER.size + n])
-        return payload if zlib.crc32(payload) == crc else None
-
-    def close(self) -> None:
-        self.map.close()
+def recv_control(sock: socket.socket, deadline: float | None = None) -> tuple[dict, list[int]]:
+    """The next control message and the fds attached to it; ChannelClosed on EOF, Deadline on timeout."""
+    if deadline is not None:
+        remaining = max(0.0, deadline - time.monotonic())
+        if not select.select([sock], [], [], remaining)[0]:
+            raise Deadline("no control message in time")
+    data, fds, _, _ = socket.recv_fds(sock, CONTROL_MAX, 4)
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        raise ChannelClosed("the other side closed the control channel")
+    return json.loads(data), fds

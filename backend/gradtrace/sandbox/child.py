@@ -1,7 +1,9 @@
-"""One run, in a process forked from the warm parent: isolate, wait for the program, trace it, hand back
-JSON through the result area, and _exit (no atexit, no __del__, no flush of anything the program left)."""
+"""One run, in a process forked from the warm parent: isolate, wait for the program on its own run socket,
+trace it, write the JSON result back on that socket, and _exit (no atexit, no __del__, no flush of anything
+the program left)."""
 import json
 import os
+import signal
 import sys
 
 from ..tracer import Abort, trace
@@ -49,7 +51,7 @@ def run_program(code: str, seed: int, options) -> dict:
             return error_trace("refused", REFUSED_TYPE, refusal.message, refusal.line)
         builtins = restricted_builtins()
     sys.setrecursionlimit(_stack_depth() + options.max_recursion + _HEADROOM_FRAMES)
-    watchdog.arm(options.timeout_s, options.cpu_s)
+    watchdog.arm(options.timeout_s, options.cpu_s, options.idle_limit_s)
     try:
         return trace(code, seed=seed, limits=options.tracer_limits(), builtins=builtins, format="compact")  # API expands
     except Abort as exc:  # the soft limit struck after the program, while the trace was being built
@@ -101,21 +103,20 @@ def serve(request: dict, options) -> bytes:
         return _OUT_OF_MEMORY
 
 
-def main(options, request_fd: int, area: channel.ResultArea, ruleset_fd: int | None, parent_pid: int,
-         expected: dict | None) -> None:
-    """Entry point right after fork(); never returns."""
+def main(options, run_fd: int, ruleset_fd: int | None, parent_pid: int, expected: dict | None) -> None:
+    """Entry point right after fork(); never returns. `run_fd` is this child's own socket to the server."""
     status = EXIT_BROKEN
     try:
         os.setsid()  # own process group and session: no terminal, killable as a group
+        signal.signal(watchdog.IDLE_SIGNAL, signal.SIG_IGN)  # until the program runs (watchdog.arm)
         _quiet_stdio()
-        _close_fds({request_fd} | ({ruleset_fd} if ruleset_fd is not None else set()))
+        _close_fds({run_fd} | ({ruleset_fd} if ruleset_fd is not None else set()))
         sys.dont_write_bytecode = True
         stdlib_finder.install()
         active, errors = apply_all(options, ruleset_fd, parent_pid)
         if expected is not None:  # not for the startup probe
-            pretouch.run(request_fd, run_program, options)
-        request = json.loads(channel.read_frame(request_fd))
-        os.close(request_fd)
+            pretouch.run(run_fd, run_program, options)
+        request = json.loads(channel.read_frame(run_fd))
         missing = [name for name, on in (expected or {}).items() if on and not active.get(name)]
         if request.get("op") == "probe":
             payload = _encode({"layers": active, "errors": errors, "checks": _self_checks()}).encode()
@@ -124,10 +125,13 @@ def main(options, request_fd: int, area: channel.ResultArea, ruleset_fd: int | N
                                           + "; ".join(f"{m}: {errors.get(m, 'failed')}" for m in missing) + ")")).encode()
         else:
             payload = serve(request, options)
-        area.put(payload)
+        channel.write_frame(run_fd, payload)
         status = EXIT_OK
     except BaseException:  # noqa: BLE001 - never let anything escape into the warm parent's code
-        area.put(_INTERNAL)
+        try:
+            channel.write_frame(run_fd, _INTERNAL)
+        except BaseException:  # noqa: BLE001
+            pass
     finally:
         os._exit(status)
 

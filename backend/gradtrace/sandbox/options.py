@@ -26,6 +26,7 @@ class Options:
     cpu_s: int = 5
     memory_mb: int = 1536
     max_recursion: int = 200
+    idle_limit_s: float = 0.0  # 0: no idle stop
     max_trace_bytes: int = 4_000_000
     limits: dict = field(default_factory=lambda: asdict(Limits()))
     uid: int = NOBODY
@@ -36,7 +37,8 @@ class Options:
     @classmethod
     def from_settings(cls, settings, **overrides) -> "Options":
         return cls(timeout_s=settings.timeout_s, cpu_s=settings.cpu_s, memory_mb=settings.memory_mb,
-                   max_recursion=settings.max_recursion, max_trace_bytes=settings.max_trace_bytes,
+                   max_recursion=settings.max_recursion, idle_limit_s=getattr(settings, "idle_limit_s", 0.0),
+                max_trace_bytes=settings.max_trace_bytes,
                    limits=asdict(Limits.from_settings(settings)), uid=settings.sandbox_uid,
                    gid=settings.sandbox_uid, **overrides)
 

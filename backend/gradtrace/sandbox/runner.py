@@ -11,9 +11,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ..runner import Saturated
+from ..runner import ClientBusy, Saturated, current_client
 from .options import Options
+from .results import death_trace, error_trace
 from .validate import invalid_result, validated
+from .watchdog import idle_message
 from .worker import Worker, WorkerDied
 
 log = logging.getLogger("gradtrace.sandbox")
@@ -32,6 +34,9 @@ class SandboxRunner:
         self._started = False
         self._closed = False
         self._inflight = 0
+        self._per_client: dict[str, int] = {}
+        self.per_client_limit = max(1, getattr(self.settings, "max_runs_per_client", 4))
+        self.parent_cpu_s = 0.0  # CPU the server spent on children's results (reading, validating), all runs
         self._restarts = 0
         self._avg_s = 0.1  # moving average of a run's duration, for Retry-After
         self._executor = ThreadPoolExecutor(self.size + self.queue_size, thread_name_prefix="sandbox")
@@ -71,17 +76,28 @@ class SandboxRunner:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- runs ---
-    async def run(self, code: str, seed: int = 0) -> dict:
+    async def run(self, code: str, seed: int = 0, client: str | None = None) -> dict:
+        """The Trace of one run. `client` (default: the request's, see runner.current_client) may have at
+        most max_runs_per_client runs queued or running: ClientBusy beyond, Saturated when the pool is full."""
+        client = client if client is not None else current_client()
         with self._lock:
+            if client is not None and self._per_client.get(client, 0) >= self.per_client_limit:
+                raise ClientBusy(self._retry_after())
             if self._inflight >= self.size + self.queue_size:
                 raise Saturated(self._retry_after())
             self._inflight += 1
+            if client is not None:
+                self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self.run_sync, code, seed)
         finally:
             with self._lock:
                 self._inflight -= 1
+                if client is not None:
+                    left = self._per_client.pop(client) - 1
+                    if left:
+                        self._per_client[client] = left
 
     def run_sync(self, code: str, seed: int = 0) -> dict:
         """Blocking run (also used by the CLI and tests): waits for a free worker, no admission control."""
@@ -99,7 +115,23 @@ class SandboxRunner:
             if worker is not None:
                 self._idle.put(worker)
             self._avg_s = 0.8 * self._avg_s + 0.2 * (time.monotonic() - started)
-        return validated(payload, info)
+        if payload is None:
+            return self._explain(info)
+        cpu = time.thread_time()
+        result = validated(payload, info)
+        info["validate_cpu_s"] = round(time.thread_time() - cpu, 4)
+        with self._lock:
+            self.parent_cpu_s += info["validate_cpu_s"] + info.get("parent_cpu_s", 0.0)
+        return result
+
+    def _explain(self, info: dict) -> dict:
+        """The error trace of a run that returned no result, from why it was stopped or how it died."""
+        if info.get("stopped") == "idle":
+            return error_trace("timeout", "TimeoutError", idle_message(self.options.idle_limit_s))
+        if info.get("stopped") == "oversized":
+            return invalid_result("the program's sandboxed process announced a result larger than allowed")
+        return death_trace(info.get("status", 0), info.get("cpu_s", 0.0), info.get("killed", False),
+                           self.options.death_limits())
 
     def _take_worker(self) -> Worker:
         """The next idle, living worker; one that died while idle is replaced and never handed a program."""
@@ -145,7 +177,7 @@ class SandboxRunner:
         alive = sum(1 for w in self._workers if w.alive)
         return {"runner": "sandbox", "ready": self._started and alive > 0, "workers": self.size, "alive": alive,
                 "busy": self.size - self._idle.qsize(), "inflight": self._inflight, "queue_size": self.queue_size,
-                "restarts": self._restarts, "layers": self.layers.get("layers", {}),
+                "restarts": self._restarts, "parent_cpu_s": round(self.parent_cpu_s, 3), "layers": self.layers.get("layers", {}),
                 "checks": self.layers.get("checks", {}), "language_guards": self.layers.get("language_guards")}
 
 

@@ -1,19 +1,23 @@
 """The warm parent: imports torch once, then serves runs from the server, one fresh forked child each.
 
-Started by the server with an empty environment as `python -I -m gradtrace.sandbox.zygote OPTIONS_JSON`.
-Frames in on stdin, frames out on stdout (moved off fds 0/1 first so no child inherits them).
-A spare child is forked and isolated while the parent waits for the next request, so fork and isolation
-cost no latency. The parent never runs program code and never parses more than the child's JSON bytes.
+Started by the server with an empty environment as `python -I -m gradtrace.sandbox.zygote CONTROL_FD OPTIONS`.
+It never sees user data: a spare child is forked and isolated ahead of time with its own fresh run socket,
+whose other end goes straight to the server (SCM_RIGHTS); the server sends the program and reads the result
+on it. So no program, result or earlier child's channel is ever in this process, nor in any child forked
+from it. The parent's only messages are "spare <pid>", "reaped <pid> status cpu" and, from the server, "end <pid>"
+and "interrupt <pid>".
 """
 import gc
 import json
 import os
+import resource
 import select
 import signal
+import socket
 import sys
 import time
 
-from .options import KILL_GRACE_S, Options
+from .options import Options
 
 # Standard-library modules torch, numpy or Python import on first use (codecs for socket addresses and
 # str.encode, DataLoader's worker machinery): loaded once here rather than in every child.
@@ -48,85 +52,60 @@ def warm_up() -> None:
     gc.freeze()  # children then never touch (copy) the warm objects' pages during garbage collection
 
 
-class Spare:
-    """A forked child, isolated and waiting for its one request."""
+def fork_child(options: Options, ruleset_fd, expected) -> tuple[int, int, int]:
+    """Fork one isolated child with its own fresh run socket: (pid, pidfd, server's end of the socket).
+    The child keeps the other end; nothing else of this process's channels reaches it."""
+    from . import child
 
-    def __init__(self, options: Options, ruleset_fd, expected):
-        from . import channel, child
-
-        self.area = channel.ResultArea(options.max_trace_bytes + 4096)
-        read_fd, self.request_fd = os.pipe()
-        parent = os.getpid()
-        self.pid = os.fork()
-        if self.pid == 0:
-            child.main(options, read_fd, self.area, ruleset_fd, parent, expected)
-        os.close(read_fd)
-        self.pidfd = os.pidfd_open(self.pid)
-        self.options = options
-
-    def run(self, request: dict) -> tuple[dict, bytes]:
-        """Hand over the request and wait for a result, the child's death, or the hard limit.
-        Returns (info, result bytes or None); the child is dead or dying afterwards (see reap)."""
-        from . import channel
-
-        started = time.monotonic()
-        try:
-            channel.write_frame(self.request_fd, json.dumps(request).encode("utf-8", "surrogatepass"))
-        except OSError:
-            pass  # the child is already gone; its status says why
-        os.close(self.request_fd)
-        deadline = started + self.options.timeout_s + KILL_GRACE_S
-        payload, exited = None, False
-        while payload is None and not exited:
-            # A child exits only after its result is written; peeking at the result area first saves the
-            # few milliseconds its address space takes to tear down.
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            poll = 0.0005 if time.monotonic() - started < 0.2 else 0.01  # fine-grained while runs are typical
-            exited = bool(select.select([self.pidfd], [], [], min(poll, remaining))[0])
-            payload = self.area.take()
-        self.killed = payload is None and not exited
-        if not exited:
-            os.kill(self.pid, signal.SIGKILL)  # its work is done (or its time is up)
-        self.info = {"wall_s": round(time.monotonic() - started, 4), "killed": self.killed}
-        return self.info, payload
-
-    def reap(self) -> dict:
-        """Collect the dead child (after the answer went out, so its teardown costs no latency)."""
-        _, status, usage = os.wait4(self.pid, 0)
-        try:
-            os.killpg(self.pid, signal.SIGKILL)  # anything it managed to start despite the layers
-        except OSError:
-            pass
-        os.close(self.pidfd)
-        self.area.close()
-        self.info.update(status=status, cpu_s=round(usage.ru_utime + usage.ru_stime, 3), maxrss_kb=usage.ru_maxrss)
-        return self.info
+    server_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        server_end.close()
+        child.main(options, child_end.detach(), ruleset_fd, parent, expected)
+    child_end.close()
+    return pid, os.pidfd_open(pid), server_end.detach()
 
 
-def _explain(spare: Spare, options: Options) -> bytes:
-    from .results import death_trace
-
-    info = spare.reap()
-    return json.dumps(death_trace(info["status"], info["cpu_s"], info["killed"], options.death_limits())).encode()
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def probe(options: Options, ruleset_fd) -> dict:
-    spare = Spare(options, ruleset_fd, None)
-    info, payload = spare.run({"op": "probe"})
-    info = spare.reap()
-    if payload is None:
-        return {"layers": {}, "errors": {"probe": f"probe child died: {info}"}, "checks": {}}
-    return json.loads(payload)
+    """The startup self-check: which layers a child gets (no program involved)."""
+    from . import channel
+
+    pid, pidfd, fd = fork_child(options, ruleset_fd, None)
+    try:
+        channel.write_frame(fd, json.dumps({"op": "probe"}).encode())
+        report = json.loads(channel.read_frame(fd, 1 << 20, time.monotonic() + 60))
+    except (OSError, ValueError, channel.ChannelClosed, channel.Deadline, channel.FrameTooLarge) as exc:
+        report = {"layers": {}, "errors": {"probe": f"probe child failed: {exc}"}, "checks": {}}
+    os.close(fd)
+    _kill(pid, pidfd)
+    os.waitpid(pid, 0)
+    os.close(pidfd)
+    return report
+
+
+def _kill(pid: int, pidfd: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the child leads its own group (setsid), also while still a zombie
+    except OSError:
+        pass
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def main() -> None:
     from . import channel
     from .layers import landlock
 
-    options = Options(**json.loads(sys.argv[1]))
-    rfd, wfd = os.dup(0), os.dup(1)
+    options = Options(**json.loads(sys.argv[2]))
+    control = socket.socket(fileno=int(sys.argv[1]))
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
@@ -146,41 +125,51 @@ def main() -> None:
         from .guards import refusals
 
         refusals.install()  # once here rather than in every child; the warm parent runs no more torch code
-    channel.write_frame(wfd, json.dumps({"ready": report}).encode())
-    serve(options, rfd, wfd, ruleset_fd, expected)
+    gc.collect()
+    channel.send_control(control, {"ready": report})
+    serve(options, control, ruleset_fd, expected)
 
 
-def serve(options: Options, rfd: int, wfd: int, ruleset_fd, expected: dict) -> None:
-    """Request loop. Finished children are reaped while waiting for the next request, not before
-    answering, so their teardown overlaps the server's work."""
+def serve(options: Options, control: socket.socket, ruleset_fd, expected: dict) -> None:
+    """Fork a spare, hand its run socket to the server, and wait for "end <pid>" (kill it, fork the next)
+    or a child's exit (reap it, report its status and CPU time). Nothing here ever holds run data."""
     from . import channel
 
-    spare, dying = None, []
+    children: dict[int, int] = {}  # pid -> pidfd, until reaped
+    spare = None
     while True:
         if spare is None:
-            spare = Spare(options, ruleset_fd, expected)
-        while True:
-            ready = select.select([rfd] + [d.pidfd for d in dying], [], [])[0]
-            for done in [d for d in dying if d.pidfd in ready]:
-                done.reap()
-                dying.remove(done)
-            if rfd in ready:
-                break
-        try:
-            request = json.loads(channel.read_frame(rfd))
-        except channel.ChannelClosed:
-            return  # the server went away: so do we (the spare dies with us)
-        if request.get("op") != "run":
-            channel.write_frame(wfd, json.dumps({"pong": True}).encode())
-            continue
-        info, payload = spare.run({"op": "run", "code": request["code"], "seed": request.get("seed", 0)})
-        if payload is None:  # no result: the child's exit status says what happened
-            payload = _explain(spare, options)
-        else:
-            dying.append(spare)
-        channel.write_frame(wfd, json.dumps(info).encode())
-        channel.write_frame(wfd, payload)
-        spare = None
+            spare, pidfd, server_end = fork_child(options, ruleset_fd, expected)
+            children[spare] = pidfd
+            channel.send_control(control, {"spare": spare}, [server_end])
+            os.close(server_end)
+        by_fd = {fd: pid for pid, fd in children.items()}
+        ready = select.select([control] + list(by_fd), [], [])[0]
+        for fd in ready:
+            if fd in by_fd:
+                pid = by_fd[fd]
+                _, status, usage = os.wait4(pid, 0)
+                os.close(children.pop(pid))
+                channel.send_control(control, {"reaped": pid, "status": status, "maxrss_kb": usage.ru_maxrss,
+                                               "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
+                                               "parent_cpu_s": round(_cpu_s(), 4)})
+        if control in ready:
+            try:
+                message, fds = channel.recv_control(control)
+            except channel.ChannelClosed:
+                return  # the server went away: so do we (children die with us: PR_SET_PDEATHSIG)
+            for fd in fds:
+                os.close(fd)  # the server never sends descriptors; drop any
+            if message.get("interrupt") in children:  # the run sleeps instead of computing: soft stop
+                try:
+                    signal.pidfd_send_signal(children[message["interrupt"]], signal.SIGUSR1)
+                except OSError:
+                    pass
+            pid = message.get("end")
+            if pid in children:
+                _kill(pid, children[pid])
+            if pid == spare:
+                spare = None
 
 
 if __name__ == "__main__":

@@ -72,6 +72,9 @@ DENIED_ATTRS = {
     "_new_shared_filename_cpu": "shared memory files", "_new_shared_fd_cpu": "shared memory files",
     "_load_from_bytes": "pickle", "format_map": "format strings reaching attributes",
 }
+# Standard-library helpers that evaluate strings with the interpreter's real builtins (issue 12's bypasses).
+DENIED_ATTRS.update({name: "it evaluates strings with the interpreter's own builtins" for name in (
+    "_create_fn", "_evaluate", "_eval_type", "_getcategory", "get_type_hints")})
 # Names a program may not mention at all.
 DENIED_NAMES = {"__builtins__", "__import__", "__loader__", "__spec__", "__file__", "__cached__",
                 "__gradtrace_bind__", "__build_class__"}
