@@ -192,8 +192,8 @@ class Loops:
             return
         entries = list(loop.params.items())
         try:
-            with self.rec.muted():
-                norms = torch.stack(torch._foreach_norm([p.detach() for _, (p, _) in entries])).tolist()
+            with self.rec.muted(), torch.no_grad():  # one call per iteration, not one per parameter
+                norms = torch.stack(torch._foreach_norm([p for _, (p, _) in entries])).tolist()
         except (RuntimeError, TypeError):  # mixed devices or dtypes: no norms rather than a failed trace
             return
         for (key, (_, name)), v in zip(entries, norms):
