@@ -151,7 +151,7 @@ def test_big_graph_lays_out_inline_without_a_worker(offline):
     t0 = time.monotonic()
     drawn(pg, timeout=90_000)
     took = time.monotonic() - t0
-    assert step(pg) == steps(pg) > 800
+    assert step(pg) == steps(pg) > 400  # the loop's forward steps fold (issue 10); its 450+ nodes all run backward
     assert pg.locator("#graph [data-node-id]").count() > 0
     assert took < 60, took
     pg.keyboard.press("f")

@@ -190,14 +190,12 @@ class Loops:
     def _norms(self, loop: Loop) -> None:
         if not loop.params:
             return
-        self.rec.quiet += 1
+        entries = list(loop.params.items())
         try:
-            entries = list(loop.params.items())
-            norms = torch.stack(torch._foreach_norm([p.detach() for _, (p, _) in entries])).tolist()
+            with self.rec.muted(), torch.no_grad():  # one call per iteration, not one per parameter
+                norms = torch.stack(torch._foreach_norm([p for _, (p, _) in entries])).tolist()
         except (RuntimeError, TypeError):  # mixed devices or dtypes: no norms rather than a failed trace
             return
-        finally:
-            self.rec.quiet -= 1
         for (key, (_, name)), v in zip(entries, norms):
             self._value(loop, ("norm", key), f"‖{name}‖", None, _num(v))
 

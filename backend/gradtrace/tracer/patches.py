@@ -18,11 +18,8 @@ def _patch_apply(rec, stack: contextlib.ExitStack) -> None:
     def apply(cls, *args, **kwargs):
         if rec.silent:
             return original.__func__(cls, *args, **kwargs)
-        rec.quiet += 1  # the forward's own ops are internal to this one step
-        try:
+        with rec.muted():  # the forward's own ops are internal to this one step
             out = original.__func__(cls, *args, **kwargs)
-        finally:
-            rec.quiet -= 1
         rec.record(cls.__name__, tensors_in(list(args) + list(kwargs.values())), tensors_in(out), kind="custom")
         return out
 
@@ -138,9 +135,13 @@ def _attach_updates(rec, opt, start: int, params) -> None:
         if step is None:
             continue
         state = opt.state.get(p, {})
+        hyper = {k: v for k, v in group.items() if k != "params" and isinstance(v, _HYPER_TYPES)}
+        betas = group.get("betas")
+        if isinstance(betas, (tuple, list)) and all(isinstance(b, _HYPER_TYPES) for b in betas):
+            hyper.update({f"beta{i + 1}": b for i, b in enumerate(betas)})  # Adam's (β1, β2) as numbers
         step["optim"] = {
             "optimizer": type(opt).__name__,
-            "hyper": {k: v for k, v in group.items() if k != "params" and isinstance(v, _HYPER_TYPES)},
+            "hyper": hyper,
             "param": tid, "grad": grad, "before": before, "after": snap(p),
             "terms": {k: snap(v) for k, v in list(state.items())[:8] if isinstance(v, torch.Tensor)},
         }

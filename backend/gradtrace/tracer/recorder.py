@@ -74,11 +74,8 @@ class Recorder:
             self.count_omitted("forward_steps")
             return None
         # Also called outside the mode's handler (bind, Function.apply, Variable): our own reads are never steps.
-        self.quiet += 1
-        try:
+        with self.muted():
             return self._record(op, inputs, outputs, kind, program_line() if line is None else line)
-        finally:
-            self.quiet -= 1
 
     def _record(self, op: str, inputs, outputs, kind: str, line: int | None) -> dict:
         if op.endswith(".get"):  # a property such as `W.T` (seen as "T.get")
@@ -268,11 +265,8 @@ def _unrecorded(rec: Recorder, func, args, kwargs):
         if rec.loops is not None:
             roots = backward.roots_of(func, args, kwargs)
             rec.loops.on_backward(roots, program_line())
-        rec.quiet += 1
-        try:
+        with rec.muted():
             return func(*args, **kwargs)
-        finally:
-            rec.quiet -= 1
     if func in _SCALARS:
         out = func(*args, **kwargs)
         if rec.loops is not None:
