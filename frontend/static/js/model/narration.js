@@ -4,6 +4,7 @@ import { fmtValues, fmtNum } from "./format.js";
 import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "./names.js";
 import { flat, numel, isZero } from "./values.js";
 import { localRule } from "./formulas.js";
+import { narrateUpdate } from "./update-narration.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
@@ -12,6 +13,7 @@ export function narrate(tl, k, { source = "" } = {}) {
   const ctx = context(tl, source);
   const e = entryAt(tl, k);
   if (!e) return { title: "Ready", text: intro(tl, ctx) };
+  const update = narrateUpdate(tl, k, { source }); if (update) return update; // parameter updates: their own module
   if (e.kind === "error") return failedPass(tl, ctx, e.pass, k);
   const body = e.kind === "forward" ? forwardText(tl, ctx, e.index) : backwardText(tl, ctx, e, k);
   const title = e.kind === "forward"

@@ -1,0 +1,107 @@
+// Training loops (Trace.loops): which recorded iteration each forward step, backward pass and timeline
+// step belongs to, where each recorded iteration starts, and the graph groups that draw iterations in order.
+
+/** Group key of a recorded iteration's box in the graph. */
+export const iterationKey = (loopId, index) => `g:it:${loopId}:${index}`;
+
+/** Every recorded iteration of every loop, in program order: {loop, index, forward, backward, key, label, pos}. */
+export function recordedIterations(trace) {
+  const out = [];
+  for (const loop of trace.loops || []) {
+    for (const r of loop.recorded || []) {
+      out.push({
+        loop: loop.id, index: r.index, forward: r.forward || [0, 0], backward: r.backward || [],
+        key: iterationKey(loop.id, r.index), label: `iteration ${r.index}`, pos: out.length,
+      });
+    }
+  }
+  return out;
+}
+
+/** The recorded iteration (from recordedIterations) that holds forward step `i`, or null. */
+export function iterationOfForward(iters, i) {
+  return iters.find((it) => i >= it.forward[0] && i < it.forward[1]) ?? null;
+}
+
+/**
+ * Adds one group per recorded iteration to a drawable graph (model/graph.js), labelled "iteration i",
+ * around the nodes its forward steps made; module groups made inside it nest in it. Program-wide nodes
+ * (tensors made before the loop, AccumulateGrad of leaves shared by every iteration) stay outside.
+ */
+export function addIterationGroups(g, trace) {
+  const iters = recordedIterations(trace);
+  if (!iters.length) return g;
+  const of = (seq) => (Number.isFinite(seq) ? iterationOfForward(iters, seq) : null);
+  for (const it of iters) {
+    g.groups.set(it.key, { key: it.key, path: it.label, label: it.label, parent: null, members: [], depth: 0, seq: it.forward[0], iteration: it });
+  }
+  for (const grp of g.groups.values()) {
+    if (grp.iteration || grp.parent) continue;
+    const it = of(grp.seq);
+    if (it) grp.parent = it.key;
+  }
+  for (const d of g.nodes.values()) {
+    if (d.group !== null || d.kind === "accumulate" || d.kind === "leaf") continue;
+    const it = of(d.seq);
+    if (!it) continue;
+    d.group = it.key;
+    g.groups.get(it.key).members.push(d.key);
+  }
+  for (const it of iters) if (!g.groups.get(it.key).members.length && ![...g.groups.values()].some((x) => x.parent === it.key)) g.groups.delete(it.key);
+  return g;
+}
+
+/**
+ * Per timeline step, the position (in recordedIterations) of the iteration it belongs to, -1 outside
+ * every recorded iteration: an Int32Array of tl.total + 1 entries (step 0 is before anything ran).
+ */
+export function stepIterations(tl, iters) {
+  const out = new Int32Array(tl.total + 1).fill(-1);
+  if (!iters.length) return out;
+  const byPass = new Map();
+  for (const it of iters) for (const p of it.backward) byPass.set(p, it.pos);
+  tl.entries.forEach((e, i) => {
+    if (e.kind === "forward") out[i + 1] = iterationOfForward(iters, e.index)?.pos ?? -1;
+    else out[i + 1] = byPass.get(e.pass) ?? -1;
+  });
+  return out;
+}
+
+/** First and last timeline step of each recorded iteration ({start, end}, null when none of its steps is on the timeline). */
+export function iterationSpans(stepIter, count) {
+  const spans = Array.from({ length: count }, () => null);
+  for (let k = 1; k < stepIter.length; k++) {
+    const p = stepIter[k];
+    if (p < 0) continue;
+    if (!spans[p]) spans[p] = { start: k, end: k };
+    else spans[p].end = k;
+  }
+  return spans;
+}
+
+/** The loop model the page reads: iterations, per-step membership and spans. Pure in (trace, timeline). */
+export function buildLoops(trace, tl) {
+  const iters = recordedIterations(trace);
+  const stepIter = stepIterations(tl, iters);
+  return { loops: trace.loops || [], iters, stepIter, spans: iterationSpans(stepIter, iters.length), omitted: trace.omitted ?? null };
+}
+
+/** The recorded iteration on screen at step k: the one step k is in, else the last one that started before k. */
+export function iterationAt(model, k) {
+  if (!model.iters.length) return null;
+  const p = model.stepIter[Math.max(0, Math.min(k, model.stepIter.length - 1))];
+  if (p >= 0) return model.iters[p];
+  let best = null;
+  model.spans.forEach((s, i) => { if (s && s.start <= k) best = model.iters[i]; });
+  return best;
+}
+
+/** Points of a series ready to draw: [{i, v}] with finite numbers only ("nan" and null leave gaps). */
+export function seriesPoints(series) {
+  const out = [];
+  (series?.values || []).forEach((v, i) => {
+    const n = typeof v === "number" ? v : NaN;
+    out.push({ i, v: Number.isFinite(n) ? n : null });
+  });
+  return out;
+}
