@@ -8,6 +8,9 @@ import { createGraphView } from "./view/graph-view.js";
 import { bindControls, drawPassMarks } from "./view/controls.js";
 import { renderPanel } from "./view/panel.js";
 import { drawLegend } from "./view/legend.js";
+import { createLoopView } from "./view/loop-view.js";
+import { bindJump } from "./view/jump.js";
+import { iterationAt, showIteration } from "./model/loops.js";
 
 const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
@@ -23,6 +26,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup });
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
   const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
+  const loopView = createLoopView($("loop"), { onSelect: (it, m) => { player.pause(); player.seek(m.spans[it.pos]?.start ?? 0, "iteration"); } });
+  const jumpReady = bindJump(doc, player, () => st.tl);
   wireTools();
 
   function wireTools() {
@@ -58,7 +63,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (restore.rankdir) st.rankdir = restore.rankdir;
     st.collapsed = Array.isArray(restore.collapsed) ? new Set(restore.collapsed.filter((k) => st.graph.groups.has(k)))
       : st.graph.nodes.size > BIG ? new Set(st.graph.groups.keys()) : new Set();
-    layouts.newTrace();
+    const loops = loopView.load(trace, st.tl); // training loops: show one recorded iteration, the others folded
+    jumpReady();
     if ($("modules")) $("modules").hidden = st.graph.groups.size === 0;
     select(null);
     loaded(trace);
@@ -67,6 +73,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     $("graph-empty").hidden = st.graph.nodes.size > 0;
     if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
     const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
+    if (loops.iters.length && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
+    layouts.newTrace();
     player.load(st.tl.total, start);
     await relayout();
     root.dataset.loadMs = String(Math.round(performance.now() - t0));
@@ -106,6 +114,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
 
   function render(k, why) {
     if (!st.tl || !st.layout) return;
+    const it = loopView.step(k);
+    if (it && st.collapsed.has(it.key)) { st.collapsed = showIteration(st.graph, st.collapsed, it.key); relayout(); return; } // step k is in a folded iteration
     const state = (st.state = stateAt(st.tl, k));
     const animate = why === "play" || why === "forward";
     const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;

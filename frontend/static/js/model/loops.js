@@ -105,3 +105,10 @@ export function seriesPoints(series) {
   });
   return out;
 }
+
+/** The collapsed-group set that shows iteration `key` open and every other recorded iteration folded. */
+export function showIteration(g, collapsed, key) {
+  const out = new Set(collapsed);
+  for (const [k, grp] of g.groups) if (grp.iteration) (k === key ? out.delete(k) : out.add(k));
+  return out;
+}

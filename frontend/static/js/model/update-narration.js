@@ -51,7 +51,7 @@ function optimText(ctx, s) {
   const [before, after] = p.vals;
   const hyper = Object.entries(h).filter(([, v]) => v !== 0 && v !== false && v !== null).map(([k, v]) => `${k} = ${Array.isArray(v) ? `(${v.map(fmtHyper).join(", ")})` : fmtHyper(v)}`).join(", ");
   const head = `${ctx.where} — optimizer.step(): ${o.optimizer}${hyper ? ` (${hyper})` : ""} updates ${w} in place, outside autograd.`;
-  const tail = ` Now ${w} = ${V(o.after)}.`;
+  const tail = numel(o.after?.shape ?? []) > 1 ? ` Now ${w} = ${V(o.after)}.` : "";
   const lr = h.lr;
   const name = String(o.optimizer || "");
   if (/^SGD$/i.test(name)) {
@@ -93,8 +93,8 @@ function manualUpdate(tl, ctx, i, k) {
   const w = ctx.name(p);
   const before = dataAt(tl, p, k - 1), after = s.values?.[0] ?? null, grad = gradAt(tl, p, k - 1);
   if (!before || !after) return null;
-  const head = `${ctx.where} — a parameter update written by hand: under torch.no_grad() autograd records nothing, and ${w} changes in place (its .grad stays as it was).`;
-  const tail = ` Now ${w} = ${V(after)}.`;
+  const head = `${ctx.where} — a parameter update written by hand, under torch.no_grad() (autograd records nothing; ${w} changes in place).`;
+  const tail = numel(after.shape) > 1 ? ` Now ${w} = ${V(after)}.` : "";
   const [b0, a0, g0] = [before, after, grad].map((v) => (v ? flat(v).map(toNum) : null));
   const u = s.inputs[1] != null ? dataAt(tl, s.inputs[1], k - 1) : null;
   const sign = s.op === "sub_" ? 1 : -1; // sub_(u): u is lr·grad; add_(u): u is −lr·grad
