@@ -11,6 +11,7 @@ import { drawLegend } from "./view/legend.js";
 import { createLoopView } from "./view/loop-view.js";
 import { bindJump } from "./view/jump.js";
 import { iterationAt, showIteration } from "./model/loops.js";
+import { bigTrace } from "./layout-client.js";
 
 const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
@@ -53,10 +54,18 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
    * Show a trace; resolves once it is drawn. `restore` (from a link) may set {step, collapsed, rankdir}:
    * step null means the start (or the end of a failed run).
    */
+  let loadSeq = 0;
   async function load(trace, code, restore = {}) {
     const t0 = performance.now();
+    const seq = ++loadSeq;
+    const big = bigTrace(trace), tick = () => new Promise((r) => setTimeout(r)); // big traces: short tasks, not one long one
+    layouts.newTrace(trace);
+    if (big) await tick();
+    const graph = buildGraph(trace);
+    if (big) await tick();
+    if (seq !== loadSeq) return;
     st.trace = trace; st.code = code;
-    st.graph = buildGraph(trace);
+    st.graph = graph;
     st.tl = buildTimeline(trace, st.graph);
     st.layout = null;
     st.autoDir = !restore.rankdir;
@@ -65,6 +74,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
       : st.graph.nodes.size > BIG ? new Set(st.graph.groups.keys()) : new Set();
     const loops = loopView.load(trace, st.tl); // training loops: show one recorded iteration, the others folded
     jumpReady();
+    if (big) await tick();
+    if (seq !== loadSeq) return;
     if ($("modules")) $("modules").hidden = st.graph.groups.size === 0;
     select(null);
     loaded(trace);
@@ -74,7 +85,6 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
     const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
     if (loops.iters.length && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
-    layouts.newTrace();
     player.load(st.tl.total, start);
     await relayout();
     root.dataset.loadMs = String(Math.round(performance.now() - t0));
