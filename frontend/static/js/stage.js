@@ -13,6 +13,7 @@ import { bindJump } from "./view/jump.js";
 import { iterationAt, showIteration } from "./model/loops.js";
 import { bigTrace } from "./layout-client.js";
 
+const tick = () => new Promise((r) => setTimeout(r));
 const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
 
@@ -58,7 +59,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   async function load(trace, code, restore = {}) {
     const t0 = performance.now();
     const seq = ++loadSeq;
-    const big = bigTrace(trace), tick = () => new Promise((r) => setTimeout(r)); // big traces: short tasks, not one long one
+    const big = bigTrace(trace); // big traces: short tasks, not one long one
     layouts.newTrace(trace);
     if (big) await tick();
     const graph = buildGraph(trace);
@@ -109,8 +110,12 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (big) loaded(st.trace);
     root.dataset.layoutMs = String(Math.round(performance.now() - t0));
     if ($("direction")) $("direction").textContent = st.rankdir === "LR" ? "→" : "↓";
+    if (big) { // drawn in slices, then shown in a task of its own
+      st.layout = null;
+      await view.setModelAsync(st.graph, layout, tick);
+      if (seq !== layoutSeq) return;
+    } else view.setModel(st.graph, layout);
     st.layout = layout;
-    view.setModel(st.graph, layout);
     $("modules")?.setAttribute("aria-pressed", String(st.collapsed.size > 0));
     view.fit();
     render(player.step, "layout");

@@ -36,11 +36,24 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   let els = new Map(), edgeEls = new Map(), stubEls = [], groupEls = [];
   let looks = new Map();
 
+  /** Draw a laid-out graph (replacing the last one). */
   function setModel(g, layout) {
+    for (const _ of build(g, layout, false)); // eslint-disable-line no-unused-vars
+  }
+
+  /** The same in slices of about BATCH elements, awaiting `pause()` between them (no long task on big graphs). */
+  async function setModelAsync(g, layout, pause) {
+    for (const _ of build(g, layout, true)) await pause(); // eslint-disable-line no-unused-vars
+  }
+
+  const BATCH = 1500;
+  function* build(g, layout, sliced) {
+    const vp = viewport.node(), holder = vp.parentNode;
     pinned = { w: root.clientWidth, h: root.clientHeight };
-    requestAnimationFrame(() => { pinned = null; });
+    if (sliced) vp.remove(); // built off-document, so frames in between do not lay out half a graph
     graph = g; lay = layout; looks = new Map();
     for (const l of Object.values(layer)) l.selectAll("*").remove();
+    let made = 0;
     groupEls = [];
     for (const [gk, boxes] of layout.groups) {
       const grp = g.groups.get(gk);
@@ -63,6 +76,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       drawEdge(el, e, le);
       const xs = le.points.map((q) => q.x), ys = le.points.map((q) => q.y);
       edgeEls.set(e.key, { el, e, parent: layer.edges.node(), box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] });
+      if (sliced && ++made % BATCH === 0) yield;
     }
     stubEls = [];
     for (const [sk, s] of layout.stubs) {
@@ -89,8 +103,11 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       if (folded) el.classed("folded", true).attr("display", "none");
       el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });
       els.set(d.key, { el, d, p, folded, drawn: !lazy, parent: layer.nodes.node(), box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] });
+      if (sliced && ++made % BATCH === 0) yield;
     }
     svg.on("click", () => onSelect(null));
+    if (sliced) { pinned = { w: root.clientWidth, h: root.clientHeight }; holder.appendChild(vp); }
+    requestAnimationFrame(() => { pinned = null; });
   }
 
   function drawShell(el, d, p) {
@@ -142,7 +159,11 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
         | (d.type === "op" && state.flow?.done.has(d.id) ? 8 : 0)
         | (d.type === "op" && state.flow?.pending.has(d.id) && !act.active.has(d.key) ? 16 : 0)
         | (selected === d.key ? 32 : 0);
-      if (flags !== item.flags || item.arriving) { // touch the DOM only where something changed (big graphs)
+      if (item.flags === undefined) { // a fresh element: one class write, not seven (thousands of them in big graphs)
+        const n = el.node();
+        n.setAttribute("class", n.getAttribute("class") + stateClasses(flags, NODE_STATES));
+        item.flags = flags;
+      } else if (flags !== item.flags || item.arriving) { // touch the DOM only where something changed (big graphs)
         el.classed("future", !vis).classed("active", !!(flags & 2)).classed("touched", !!(flags & 4))
           .classed("ran", !!(flags & 8)).classed("pending", !!(flags & 16)).classed("selected", !!(flags & 32)).classed("arriving", false);
         item.flags = flags;
@@ -157,6 +178,13 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       const flags = (!state.visible(e.source) || !state.visible(e.target) ? 1 : 0) | (flowed ? 2 : 0)
         | (act.sending.has(e.key) ? 4 : 0) | (act.feeding.has(e.key) ? 8 : 0);
       if (flags === item.flags) continue;
+      if (item.flags === undefined) {
+        const n = item.el.node();
+        n.setAttribute("class", n.getAttribute("class") + stateClasses(flags, EDGE_STATES));
+        if (flowed) item.el.select("path").attr("marker-end", "url(#gt-arrow-flow)");
+        item.flags = flags;
+        continue;
+      }
       item.el.classed("future", !!(flags & 1)).classed("flowed", flowed).classed("sending", !!(flags & 4)).classed("feeding", !!(flags & 8));
       if (((item.flags ?? 0) & 2) !== (flags & 2)) item.el.select("path").attr("marker-end", flowed ? "url(#gt-arrow-flow)" : "url(#gt-arrow)");
       item.flags = flags;
@@ -258,7 +286,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   }
 
   return {
-    setModel, update, fit, focus, fitScale,
+    setModel, setModelAsync, update, fit, focus, fitScale,
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
     complete: () => { for (const item of els.values()) if (!item.folded) draw(item); },
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
@@ -273,6 +301,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     svg: svg.node(),
   };
 }
+
+const NODE_STATES = ["future", "active", "touched", "ran", "pending", "selected"];
+const EDGE_STATES = ["future", "flowed", "sending", "feeding"];
+const stateClasses = (flags, names) => names.map((c, i) => (flags & (1 << i) ? ` ${c}` : "")).join("");
 
 function memberKeys(g, gk) {
   const out = [...(g.groups.get(gk)?.members || [])];
