@@ -293,7 +293,7 @@ def test_a_trace_leaves_torch_as_it_found_it():
     assert y.grad.tolist() == [2.0, 2.0]
 
 
-def test_a_step_limit_ends_the_run_with_a_partial_trace():
+def test_a_step_limit_degrades_recording_and_the_program_runs_to_its_end():
     from gradtrace.tracer import Limits, trace
     code = src("""
     import torch
@@ -302,12 +302,23 @@ def test_a_step_limit_ends_the_run_with_a_partial_trace():
     for i in range(100):
         y = y * 1.01
     y.backward()
+    print(float(x.grad))
     """)
-    t = trace(code, limits=Limits(max_steps=50))
-    assert t["status"] == "error"
-    assert t["error"]["kind"] == "limit" and t["error"]["line"] == 5
-    assert len(t["forward"]) == 50 and t["backward"] == []
-    assert t["variables"]["y"] == t["forward"][-1]["outputs"][0]     # the last binding that happened
+    t = trace(code, limits=Limits(max_steps=50, loop_full_iterations=1000))  # no folding: the limit itself
+    x = torch.ones(1, requires_grad=True)
+    y = x
+    for _ in range(100):
+        y = y * 1.01
+    y.backward()
+    assert t["status"] == "ok" and t["error"] is None
+    assert len(t["forward"]) == 50
+    assert t["omitted"]["forward_steps"] == 51 and t["omitted"]["backward_passes"] == 1    # 50 muls + float(), 1 pass
+    assert "50 tensor operations" in t["omitted"]["reason"]
+    assert t["stdout"] == f"{float(x.grad)}\n"                                          # printed after the limit
+    tensors = {r["id"]: r for r in t["tensors"]}
+    final_y, final_grad = tensors[t["variables"]["y"]], tensors[t["variables"]["x"]]["grad"]
+    assert abs(final_y["data"]["values"][0] - float(y)) < 1e-5                           # the final state is complete
+    assert abs(final_grad["values"][0] - float(x.grad)) < 1e-4
 
 
 def test_printed_grad_fn_names_its_node_and_is_stable():

@@ -33,7 +33,13 @@ class Settings(BaseSettings):
     max_tensor_mb: int = Field(
         256, description="Most MiB of tensor data the trace may keep alive (it holds every tensor it shows); more ends "
         "the run with kind 'limit'.")
-    max_trace_bytes: int = Field(4_000_000, description="Largest serialized trace; a larger one ends with kind 'limit'.")
+    max_trace_bytes: int = Field(
+        4_000_000, description="Largest serialized trace; the tracer keeps under it by leaving out values and steps "
+        "(Trace.omitted says what); the sandbox still refuses a larger one with kind 'limit'.")
+    loop_head_iterations: int = Field(
+        3, ge=1, description="A long loop records its first this many iterations in full (and its last one).")
+    loop_full_iterations: int = Field(
+        10, ge=1, description="Loops of at most this many iterations are recorded whole; longer ones are folded.")
 
     # --- sandbox ---
     workers: int = Field(2, description="Programs traced at the same time (size of the warm worker pool).")

@@ -21,6 +21,10 @@ class Values(_Model):
     sum: Number | None
 
 
+# Extension (compact format): where a full trace holds a Values, a compact one holds an index into `value_table`.
+ValuesOrRef = Union[Values, int]
+
+
 class Error(_Model):
     kind: Literal["syntax", "runtime", "refused", "timeout", "memory", "limit"]
     type: str = Field(description='Python exception class name, e.g. "RuntimeError".')
@@ -37,15 +41,15 @@ class Tensor(_Model):
     is_leaf: bool
     retains_grad: bool
     grad_fn: str | None = Field(description="Node id.")
-    data: Values
-    grad: Values | None
+    data: ValuesOrRef
+    grad: ValuesOrRef | None
     grad_of: str | None = Field(None, description="Extension: id of the tensor whose `.grad` this tensor is.")
     line: int | None = Field(None, description="Extension: line where the trace first saw it.")
 
 
 class Saved(_Model):
     name: str
-    values: Values | None
+    values: ValuesOrRef | None
     tensor: str | None = Field(None, description="Extension: id of the traced tensor this saved value is.")
     repr: str | None = Field(None, description="Extension: text of a saved non-tensor value (sizes, dtypes).")
 
@@ -60,6 +64,21 @@ class Node(_Model):
     kind: Literal["op", "accumulate", "custom"] | None = Field(None, description="Extension: what sort of node.")
 
 
+class Iteration(_Model):
+    loop: str = Field(description='Id of the loop ("L1").')
+    index: int = Field(description="0-based iteration number.")
+
+
+class OptimUpdate(_Model):
+    optimizer: str = Field(description='Class name, e.g. "SGD", "Adam".')
+    hyper: dict[str, float | bool] = Field(description="The parameter group's numeric settings (lr, momentum, …).")
+    param: str = Field(description="Tensor id of the parameter updated.")
+    grad: ValuesOrRef | None
+    before: ValuesOrRef | None
+    after: ValuesOrRef | None
+    terms: dict[str, ValuesOrRef | None] = Field(description="Optimizer state after the step (momentum_buffer, exp_avg, …).")
+
+
 class ForwardStep(_Model):
     op: str
     inputs: list[str]
@@ -67,39 +86,41 @@ class ForwardStep(_Model):
     node: str | None
     grad_enabled: bool
     line: int | None
-    values: list[Values | None]
+    values: list[ValuesOrRef | None]
     kind: str | None = Field(None, description="Extension: op | inplace | custom | source | alias | hook | annotate | grad.")
     module: str | None = Field(None, description="Extension: dotted path of the nn.Module the call ran in.")
-    grad_changes: dict[str, Values | None] | None = Field(
+    grad_changes: dict[str, ValuesOrRef | None] | None = Field(
         None, description="Extension: tensor id → its `.grad` after this step, where the step changed a `.grad`.")
+    iteration: Iteration | None = Field(None, description="Extension: the recorded loop iteration this step ran in.")
+    optim: OptimUpdate | None = Field(None, description="Extension: on the step of `optimizer.step()` that wrote a parameter.")
 
 
 class HookCall(_Model):
     tensor: str
-    grad_in: Values | None
-    grad_out: Values | None = Field(description="What the hook returned (null: it returned None, grad unchanged).")
+    grad_in: ValuesOrRef | None
+    grad_out: ValuesOrRef | None = Field(description="What the hook returned (null: it returned None, grad unchanged).")
 
 
 class BackwardStep(_Model):
     node: str
-    grad_outputs: list[Values | None] | None
-    grad_inputs: list[Values | None] | None
+    grad_outputs: list[ValuesOrRef | None] | None
+    grad_inputs: list[ValuesOrRef | None] | None
     hooks: list[HookCall] | None = Field(None, description="Extension: user tensor hooks that ran just before.")
-    tensor_grad: Values | None = Field(None, description="Extension: `.grad` of the node's tensor after it ran.")
+    tensor_grad: ValuesOrRef | None = Field(None, description="Extension: `.grad` of the node's tensor after it ran.")
 
 
 class BackwardPass(_Model):
     call: Literal["backward", "grad"]
     line: int | None
     root: str | None
-    gradient: Values | None
+    gradient: ValuesOrRef | None
     retain_graph: bool
     create_graph: bool
     steps: list[BackwardStep]
     error: Error | None
     inputs: list[str] | None = Field(None, description="Extension: the `inputs=` argument, as tensor ids.")
     results: list[str] | None = Field(None, description="Extension: tensors `torch.autograd.grad` returned.")
-    grads_after: dict[str, Values] | None = Field(None, description="Extension: every `.grad` after this call.")
+    grads_after: dict[str, ValuesOrRef] | None = Field(None, description="Extension: every `.grad` after this call.")
     truncated: bool | None = Field(None, description="Extension: steps past the recording limit were not kept.")
     after_forward: int | None = Field(
         None, description="Extension: forward steps recorded before this call (it ran between forward[k-1] and forward[k]).")
@@ -108,6 +129,40 @@ class BackwardPass(_Model):
 class Warning_(_Model):
     message: str
     line: int | None
+
+
+class LoopIteration(_Model):
+    index: int
+    forward: tuple[int, int] = Field(description="Half-open range of forward[] indices.")
+    backward: list[int] = Field(description="Indices into backward[] of the passes this iteration ran.")
+
+
+class Series(_Model):
+    name: str = Field(description='"loss", a printed scalar\'s name, or a parameter norm such as "‖w‖".')
+    line: int | None
+    values: list[Number | None] = Field(description="One per iteration; null where the iteration gave none.")
+
+
+class LoopOmitted(_Model):
+    forward_steps: int
+    backward_passes: int
+
+
+class Loop(_Model):
+    id: str
+    line: int = Field(description="The for/while statement.")
+    end_line: int = Field(description="Last line of its body.")
+    iterations: int
+    recorded: list[LoopIteration] = Field(description="Iterations recorded in full (the first few and the last), in order.")
+    series: list[Series]
+    omitted: LoopOmitted
+
+
+class Omitted(_Model):
+    forward_steps: int
+    backward_passes: int
+    nodes: int
+    reason: str
 
 
 class Trace(_Model):
@@ -122,6 +177,11 @@ class Trace(_Model):
     variables: dict[str, str]
     warnings: list[Warning_] = Field(default_factory=list, description="Extension: warnings the program raised.")
     stderr: str = Field("", description="Extension: what the program wrote to stderr.")
+    loops: list[Loop] | None = Field(None, description="Extension: repeated iterations, folded (absent when none).")
+    omitted: Omitted | None = Field(
+        None, description="Extension: recording degraded because a trace limit was reached; the program ran on.")
+    format: Literal["full", "compact"] | None = Field(None, description='Extension: "compact" when Values are refs.')
+    value_table: list[Values] | None = Field(None, description="Extension: the compact format's Values, by index.")
 
 
 class TraceRequest(BaseModel):
@@ -129,6 +189,8 @@ class TraceRequest(BaseModel):
 
     code: str = Field(description="The Python/PyTorch program, as typed.")
     seed: int = Field(0, ge=-(2**63), le=2**64 - 1, description="`torch.manual_seed(seed)` before the program runs.")
+    format: Literal["full", "compact"] = Field(
+        "full", description='Extension: "compact" puts every Values in `value_table`, referenced by index.')
 
 
 class Example(_Model):

@@ -5,6 +5,7 @@ from fastapi import Depends, HTTPException, Request
 
 from ..config import Settings
 from ..runner import Runner, Saturated
+from ..tracer.compact import to_format
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -26,10 +27,10 @@ def ensure_code_fits(code: str, settings: Settings) -> None:
         raise HTTPException(413, f"program is {size} bytes; the limit is {settings.max_code_bytes}")
 
 
-async def run_program(runner: Runner, code: str, seed: int) -> dict:
-    """The runner's Trace, or 503 with Retry-After when every worker is busy and the queue is full."""
+async def run_program(runner: Runner, code: str, seed: int, fmt: str = "full") -> dict:
+    """The runner's Trace in format `fmt` (converted in place), or 503 with Retry-After when every worker is busy."""
     try:
-        return await runner.run(code, seed)
+        return to_format(await runner.run(code, seed), fmt)
     except Saturated as exc:
         raise HTTPException(503, "server busy, try again shortly",
                             headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None

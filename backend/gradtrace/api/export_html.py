@@ -40,7 +40,7 @@ async def export_html(body: HtmlExportIn, settings: SettingsDep, runner: RunnerD
     from ..export.standalone import default_title
 
     ensure_code_fits(body.code, settings)
-    trace = await run_program(runner, body.code, body.seed)
+    trace = await run_program(runner, body.code, body.seed, "compact")  # the file's page expands it
     title = (body.title or "").strip() or default_title(body.code)
     try:
         html = await run_in_threadpool(standalone_html, trace, body.code, title=title, theme=body.theme, step=body.step)

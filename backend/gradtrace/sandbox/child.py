@@ -51,7 +51,7 @@ def run_program(code: str, seed: int, options) -> dict:
     sys.setrecursionlimit(_stack_depth() + options.max_recursion + _HEADROOM_FRAMES)
     watchdog.arm(options.timeout_s, options.cpu_s)
     try:
-        return trace(code, seed=seed, limits=options.tracer_limits(), builtins=builtins)
+        return trace(code, seed=seed, limits=options.tracer_limits(), builtins=builtins, format="compact")  # API expands
     except Abort as exc:  # the soft limit struck after the program, while the trace was being built
         return error_trace(exc.kind, exc.type_name, exc.message)
     except MemoryError:

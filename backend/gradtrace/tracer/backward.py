@@ -3,7 +3,7 @@ import torch
 
 from .errors import error_of
 from .ops import tensors_in
-from .values import encode
+from .programs import program_line
 
 _TENSOR_BACKWARD = ["self", "gradient", "retain_graph", "create_graph", "inputs"]
 _AUTOGRAD_BACKWARD = ["tensors", "grad_tensors", "retain_graph", "create_graph", "grad_variables", "inputs"]
@@ -45,14 +45,14 @@ def _tensor_of(rec, node_rec):
 
 def _hooks_for(rec, p, fn, open_steps):
     node_rec = rec.reg.nodes[id(fn)]
-    nid, enc = node_rec["id"], rec.limits.max_tensor_elements
+    nid, snap = node_rec["id"], rec.reg.values.snap
 
     def pre(grad_outputs):
         if rec.backward_steps >= rec.limits.max_backward_steps:
             p["truncated"] = True
             return None
         rec.backward_steps += 1
-        step = {"node": nid, "grad_outputs": [encode(g, enc) for g in grad_outputs], "grad_inputs": None}
+        step = {"node": nid, "grad_outputs": [snap(g) for g in grad_outputs], "grad_inputs": None}
         if rec.pending_hooks:
             step["hooks"], rec.pending_hooks = rec.pending_hooks, []
         p["steps"].append(step)
@@ -63,10 +63,10 @@ def _hooks_for(rec, p, fn, open_steps):
         step = open_steps.pop(nid, None)
         if step is None:
             return None
-        step["grad_inputs"] = [encode(g, enc) for g in grad_inputs]
+        step["grad_inputs"] = [snap(g) for g in grad_inputs]
         t = _tensor_of(rec, node_rec)
         if t is not None and (t.is_leaf or t.retains_grad) and t.grad is not None:
-            step["tensor_grad"] = encode(t.grad, enc)
+            step["tensor_grad"] = snap(t.grad)
         return None
 
     return fn.register_prehook(pre), fn.register_hook(post)
@@ -78,36 +78,44 @@ def wrap_hook(rec, tensor, fn):
     def hook(grad):
         result = fn(grad)
         if rec.active_pass is not None:
-            enc = rec.limits.max_tensor_elements
+            snap = rec.reg.values.snap
             rec.pending_hooks.append({
-                "tensor": rec.reg.tensor(tensor), "grad_in": encode(grad, enc),
-                "grad_out": encode(result, enc) if isinstance(result, torch.Tensor) else None,
+                "tensor": rec.reg.tensor(tensor), "grad_in": snap(grad),
+                "grad_out": snap(result) if isinstance(result, torch.Tensor) else None,
             })
         return result
 
     return hook
 
 
-def run_pass(rec, func, args, kwargs):
-    from .recorder import program_line
+def roots_of(func, args, kwargs) -> list:
+    """The tensors a backward-like call starts from."""
+    try:
+        return _parse(func, args, kwargs)[1]
+    except (KeyError, TypeError):
+        return []
 
+
+def run_pass(rec, func, args, kwargs):
     call, roots, grads, retain, create, inputs = _parse(func, args, kwargs)
     line = program_line()
+    if rec.loops is not None:
+        rec.loops.on_backward(roots, line)
     root_ids = [rec.reg.tensor(t, line) for t in roots]
     for t in roots:
         rec.reg.node(t.grad_fn, None, t)
     p = {"call": call, "line": line, "root": root_ids[0] if root_ids else None,
-         "gradient": encode(grads[0], rec.limits.max_tensor_elements) if grads else None,
+         "gradient": rec.reg.values.snap(grads[0]) if grads else None,
          "retain_graph": retain, "create_graph": create, "steps": [], "error": None,
          "after_forward": len(rec.steps)}
     if inputs:
         p["inputs"] = [rec.reg.tensor(t) for t in inputs]
-    fns = _reachable(roots)
-    for fn in fns:
-        rec.reg.node(fn)
+    fns = [fn for fn in _reachable(roots) if rec.reg.node(fn) is not None]  # past the node limit: not hooked
     open_steps: dict = {}
     handles = [h for fn in fns for h in _hooks_for(rec, p, fn, open_steps)]
     rec.passes.append(p)
+    if rec.iteration is not None:
+        rec.loops.active.current["backward"].append(len(rec.passes) - 1)
     rec.active_pass, rec.pending_hooks = p, []
     rec.quiet += 1
     try:
@@ -140,11 +148,12 @@ def run_pass(rec, func, args, kwargs):
 
 def _after_pass(rec, p):
     """Every `.grad` as it stands after the pass: the page shows accumulation from these."""
-    enc = rec.limits.max_tensor_elements
     grads = {}
     for r in list(rec.reg.tensor_list):
         t = r["obj"]
         if (t.is_leaf or t.retains_grad) and t.grad is not None:
-            grads[r["id"]] = encode(t.grad, enc)
+            grads[r["id"]] = rec.reg.values.snap(t.grad)
             rec.reg.note_grad(t, t.grad)
     p["grads_after"] = grads
+    if rec.loops is not None and rec.loops.active is not None:
+        rec.loops.on_params([rec.reg.tensor_list[int(tid[1:]) - 1]["obj"] for tid in grads])

@@ -12,6 +12,9 @@ class Limits:
     max_backward_steps: int = 20_000
     max_stdout_chars: int = 20_000
     max_tensor_mb: int = 256
+    max_trace_bytes: int = 4_000_000
+    loop_head_iterations: int = 3
+    loop_full_iterations: int = 10
 
     @classmethod
     def from_settings(cls, settings) -> "Limits":

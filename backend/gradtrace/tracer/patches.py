@@ -16,7 +16,7 @@ def _patch_apply(rec, stack: contextlib.ExitStack) -> None:
     original = autograd_function.Function.__dict__["apply"]
 
     def apply(cls, *args, **kwargs):
-        if rec.quiet:
+        if rec.silent:
             return original.__func__(cls, *args, **kwargs)
         rec.quiet += 1  # the forward's own ops are internal to this one step
         try:
@@ -36,7 +36,7 @@ def _patch_variable(rec, stack: contextlib.ExitStack) -> None:
     class _Meta(type):
         def __call__(cls, *args, **kwargs):
             out = original(*args, **kwargs)
-            if not rec.quiet:
+            if not rec.silent:
                 rec.record("Variable", tensors_in(list(args)), [out], kind="op")
             return out
 
@@ -67,7 +67,7 @@ def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
     rec.module_objs = {}
 
     def pre(module, args):
-        if rec.quiet:
+        if rec.silent:
             return None
         path = _module_name(rec, module)
         rec.module_objs[path] = module
@@ -77,7 +77,7 @@ def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
         return None
 
     def post(module, args, output):
-        if not rec.quiet and rec.module_stack:
+        if not rec.silent and rec.module_stack:
             rec.module_stack.pop()
         return None
 
@@ -107,7 +107,7 @@ def _patch_checks(rec, stack: contextlib.ExitStack) -> None:
                 continue
 
             def whole(*args, _original=original, _name=name, **kwargs):
-                if rec.quiet:
+                if rec.silent:
                     return _original(*args, **kwargs)
                 rec.quiet += 1
                 out = None
@@ -125,6 +125,56 @@ def _patch_checks(rec, stack: contextlib.ExitStack) -> None:
                 setattr(owner, name, whole)
 
 
+_HYPER_TYPES = (bool, int, float)
+
+
+def _attach_updates(rec, opt, start: int, params) -> None:
+    snap = rec.reg.values.snap
+    for p, group, before, grad in params:
+        tid = (rec.reg.known(p) or {}).get("id")
+        step = next((s for s in reversed(rec.steps[start:]) if tid in s["outputs"]), None) if tid else None
+        if step is None:
+            continue
+        state = opt.state.get(p, {})
+        step["optim"] = {
+            "optimizer": type(opt).__name__,
+            "hyper": {k: v for k, v in group.items() if k != "params" and isinstance(v, _HYPER_TYPES)},
+            "param": tid, "grad": grad, "before": before, "after": snap(p),
+            "terms": {k: snap(v) for k, v in list(state.items())[:8] if isinstance(v, torch.Tensor)},
+        }
+
+
+def _patch_optimizers(rec, stack: contextlib.ExitStack) -> None:
+    """`optimizer.step()`: each parameter's update (before, grad, after, state terms) on the step that wrote it."""
+    from torch.optim import optimizer as optim_module
+
+    pending: dict[int, tuple] = {}
+
+    def pre(opt, args, kwargs):
+        params = [p for g in opt.param_groups for p in g["params"] if isinstance(p, torch.Tensor)]
+        if rec.loops is not None:
+            rec.loops.on_params(params)
+        if rec.silent:
+            return
+        snap = rec.reg.values.snap
+        with rec.muted():
+            pending[id(opt)] = (len(rec.steps), [(p, g, snap(p), snap(p.grad)) for g in opt.param_groups
+                                                  for p in g["params"] if isinstance(p, torch.Tensor)
+                                                  and p.grad is not None])
+
+    def post(opt, args, kwargs):
+        start, params = pending.pop(id(opt), (None, ()))
+        if start is None or rec.silent:
+            return
+        with rec.muted():
+            _attach_updates(rec, opt, start, params)
+
+    h1 = optim_module.register_optimizer_step_pre_hook(pre)
+    h2 = optim_module.register_optimizer_step_post_hook(post)
+    stack.callback(h1.remove)
+    stack.callback(h2.remove)
+
+
 @contextlib.contextmanager
 def patched(rec):
     with contextlib.ExitStack() as stack:
@@ -132,4 +182,5 @@ def patched(rec):
         _patch_checks(rec, stack)
         _patch_variable(rec, stack)
         _patch_modules(rec, stack)
+        _patch_optimizers(rec, stack)
         yield

@@ -1,44 +1,14 @@
 """The run's recorder: forward steps from a TorchFunctionMode, plus the shared state of one trace."""
-import sys
+import contextlib
 
 import torch
 from torch.overrides import TorchFunctionMode
 
 from . import backward
-from .limits import Abort, Limits
+from .limits import Limits
 from .ops import QUIET, is_inplace, op_name, tensors_in
+from .programs import PROGRAM, call_context, program_line  # noqa: F401 - PROGRAM re-exported
 from .registry import Registry
-from .values import encode
-
-PROGRAM = "<program>"
-
-
-def program_line() -> int | None:
-    """Line of the innermost frame that runs the user's code."""
-    return call_context()[0]
-
-
-def call_context() -> tuple[int | None, str | None]:
-    """(line of the user's code, "init" | "optim" | None): which library code sits between it and this call."""
-    f, within = sys._getframe(1), None
-    while f is not None:
-        name = f.f_code.co_filename
-        if name == PROGRAM:
-            return f.f_lineno, within
-        if within is None:
-            code = f.f_code.co_name
-            if name.endswith(_INIT_FILES) or code == "reset_parameters" or (code == "__init__" and _NN_DIR in name):
-                within = "init"
-            elif _OPTIM_DIR in name:
-                within = "optim"
-        f = f.f_back
-    return None, within
-
-
-_INIT_FILES = ("torch/nn/init.py",)
-_OPTIM_DIR = "torch/optim/"
-_NN_DIR = "torch/nn/modules/"
-
 
 class Recorder:
     """Everything one trace collects while the program runs."""
@@ -47,6 +17,7 @@ class Recorder:
         self.limits = limits
         self.reg = Registry(limits)
         self.reg.on_new_tensor = self._emit_pending
+        self.reg.on_limit = self.degrade
         self.steps: list[dict] = []
         self.passes: list[dict] = []
         self.quiet = 0  # >0 inside backward and custom forwards: their inner ops are not steps
@@ -57,11 +28,49 @@ class Recorder:
         self.module_names: dict[int, tuple] = {}
         self.pending_hooks: list[dict] = []
         self.alias_of: dict[int, tuple] = {}  # id(x.data result) -> (that result, x): it shares x's memory
+        self.module_objs: dict[str, object] = {}
+        self.skip_reason: str | None = None  # "loop" (a folded iteration) or "limit": ops run, unrecorded
+        self.iteration: dict | None = None  # {"loop", "index"} of the recorded iteration steps belong to
+        self.loops = None  # the run's loop tracker (loops.Loops), set by run.trace
+        self.omitted = {"forward_steps": 0, "backward_passes": 0, "nodes": 0}
+        self.omitted_reason: str | None = None
+
+    @contextlib.contextmanager
+    def muted(self):
+        """The tracer's own torch calls (snapshots, norms) and internal stretches: never steps."""
+        self.quiet += 1
+        try:
+            yield
+        finally:
+            self.quiet -= 1
+
+    @property
+    def silent(self) -> bool:
+        """Nothing is recorded now: inside backward or a custom forward, or in a folded/degraded stretch."""
+        return bool(self.quiet) or self.skip_reason is not None
+
+    def degrade(self, reason: str) -> None:
+        """A trace limit was reached: the program runs on, recording stops and says so."""
+        if self.omitted_reason is None:
+            self.omitted_reason = reason
+        self.skip_reason = "limit"
+
+    def count_omitted(self, what: str) -> None:
+        loop = self.loops.active if self.loops is not None else None
+        if self.skip_reason == "loop" and loop is not None:
+            loop.omitted[what] += 1
+        else:
+            self.omitted[what] += 1
 
     # --- forward steps ---
     def record(self, op: str, inputs, outputs, kind: str = "op", line: int | None = None) -> dict | None:
         if len(self.steps) >= self.limits.max_steps:
-            raise Abort("limit", f"the program ran more than {self.limits.max_steps} tensor operations")
+            self.degrade(f"the program ran more than {self.limits.max_steps} tensor operations")
+        elif len(self.reg.node_list) >= self.limits.max_nodes:
+            self.degrade(f"the autograd graph has more than {self.limits.max_nodes} nodes")
+        if self.skip_reason is not None and kind not in ("alias",):
+            self.count_omitted("forward_steps")
+            return None
         # Also called outside the mode's handler (bind, Function.apply, Variable): our own reads are never steps.
         self.quiet += 1
         try:
@@ -94,9 +103,11 @@ class Recorder:
         step = {
             "op": op, "inputs": in_ids, "outputs": out_ids, "node": node,
             "grad_enabled": torch.is_grad_enabled(), "line": line,
-            "values": [encode(t, self.limits.max_tensor_elements) for t in outputs],
+            "values": [self.reg.values.snap(t, track=True, fresh=kind != "op") for t in outputs],
             "kind": kind, "module": self.module_stack[-1] if self.module_stack else None,
         }
+        if self.iteration is not None:
+            step["iteration"] = self.iteration
         grads = self._grad_changes(outputs) if kind in ("inplace", "optim") else None
         if grads:
             step["grad_changes"] = grads
@@ -110,7 +121,7 @@ class Recorder:
             for g in (t, self.alias_base(t)):  # `w.grad.data.zero_()` writes into w.grad too
                 owner = self.reg.grad_owner.get(id(g)) if g is not None else None
                 if owner is not None and owner[0].grad is g:
-                    changes[self.reg.tensor(owner[0])] = encode(g, self.limits.max_tensor_elements)
+                    changes[self.reg.tensor(owner[0])] = self.reg.values.snap(g)
         return changes
 
     def alias_base(self, t) -> torch.Tensor | None:
@@ -122,7 +133,7 @@ class Recorder:
         """A step worth showing only if its result is used later (e.g. `x.data`)."""
         if self.reg.known(out) is None:
             # The value as it is now: by the time the alias is first used, an in-place op may have changed it.
-            snapshot = encode(out, self.limits.max_tensor_elements)
+            snapshot = self.reg.values.snap(out)
             self.pending_sources[id(out)] = (op, list(inputs), out, program_line(), torch.is_grad_enabled(), snapshot)
 
     def _emit_pending(self, t) -> None:
@@ -131,11 +142,12 @@ class Recorder:
             op, inputs, out, line, enabled, snapshot = pending
             with torch.set_grad_enabled(enabled):
                 step = self.record(op, inputs, [out], kind="alias", line=line)
-            step["values"] = [snapshot]
+            if step is not None:
+                step["values"] = [snapshot]
 
     def bind(self, *pairs) -> None:
         """Called by the instrumented program after each assignment."""
-        if self.quiet:
+        if self.silent:
             return
         for name, value in pairs:
             if isinstance(value, torch.Tensor):
@@ -153,7 +165,8 @@ class Recorder:
     def set_grad(self, owner: torch.Tensor, value) -> None:
         """`x.grad = …` replaces (or clears) a gradient: a step so the page can show the reset."""
         step = self.record("grad.set", [owner] + tensors_in(value), [], kind="grad")
-        step["grad_changes"] = {self.reg.tensor(owner): encode(owner.grad, self.limits.max_tensor_elements)}
+        if step is not None:
+            step["grad_changes"] = {self.reg.tensor(owner): self.reg.values.snap(owner.grad)}
 
 
 class Mode(TorchFunctionMode):
@@ -170,8 +183,14 @@ class Mode(TorchFunctionMode):
             if func is torch.Tensor.register_hook:
                 return func(args[0], backward.wrap_hook(rec, args[0], args[1]))
             return func(*args, **kwargs)
+        if rec.skip_reason is not None:
+            return _unrecorded(rec, func, args, kwargs)
         if func is torch.Tensor.backward or func is torch.autograd.backward or func is torch.autograd.grad:
             return backward.run_pass(rec, func, args, kwargs)
+        if func in _SCALARS and rec.loops is not None and rec.loops.active is not None:
+            out = func(*args, **kwargs)
+            rec.loops.on_item(out)
+            return out
         name = op_name(func)
         if name in QUIET or name.endswith(".get") and name not in ("data.get", "grad.get", "T.get", "mT.get", "H.get", "real.get", "imag.get"):
             return func(*args, **kwargs)
@@ -217,3 +236,42 @@ class Mode(TorchFunctionMode):
         if outputs or name in ("retain_grad",):
             rec.record(name, inputs, outputs if name != "retain_grad" else [], kind=kind, line=line)
         return out
+
+
+_SCALARS = {torch.Tensor.item, torch.Tensor.__float__}
+_BACKWARD = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
+
+
+def _unrecorded(rec: Recorder, func, args, kwargs):
+    """An op in a folded iteration or past a trace limit: it runs; only the loop's series and counts see it."""
+    if func in _BACKWARD:
+        rec.count_omitted("backward_passes")
+        if rec.loops is not None:
+            roots = backward.roots_of(func, args, kwargs)
+            rec.loops.on_backward(roots, program_line())
+        rec.quiet += 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            rec.quiet -= 1
+    if func in _SCALARS:
+        out = func(*args, **kwargs)
+        if rec.loops is not None:
+            rec.loops.on_item(out)
+        return out
+    if func is torch.Tensor.register_hook:  # the hook still runs; with no pass recorded it reports nothing
+        return func(args[0], backward.wrap_hook(rec, args[0], args[1]))
+    if not _quiet_name(func):
+        rec.count_omitted("forward_steps")
+    return func(*args, **kwargs)
+
+
+_QUIET_FUNCS: dict = {}
+
+
+def _quiet_name(func) -> bool:
+    quiet = _QUIET_FUNCS.get(func)
+    if quiet is None:
+        name = op_name(func)
+        quiet = _QUIET_FUNCS[func] = name in QUIET or name.endswith((".get", ".set"))
+    return quiet

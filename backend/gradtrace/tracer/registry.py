@@ -1,8 +1,9 @@
 """Stable sequential ids for the tensors and autograd nodes a run touches, with their snapshots."""
 import torch
 
-from .limits import Abort, Limits
+from .limits import Limits
 from .saved import snapshot_saved
+from .valuetable import ValueTable
 
 ACCUMULATE = "torch::autograd::AccumulateGrad"
 
@@ -29,7 +30,10 @@ class Registry:
         self.pending_names: dict[int, tuple[object, str]] = {}
         self.storages: set[int] = set()
         self.kept_bytes = 0
-        self.on_new_tensor = None  # set by the tracer: emits a deferred step (e.g. `.data`) before first use
+        self.values = ValueTable(limits.max_tensor_elements)
+        self.on_new_tensor = None
+        self.on_limit = None  # set by the recorder: a trace limit was reached (recording degrades, the program runs on)
+        self.omitted_nodes = 0  # set by the tracer: emits a deferred step (e.g. `.data`) before first use
 
     # --- tensors ---
     def tensor(self, t: torch.Tensor, line: int | None = None) -> str:
@@ -67,9 +71,9 @@ class Registry:
             return
         self.storages.add(key)
         self.kept_bytes += size
-        if self.kept_bytes > self.limits.max_tensor_mb * 2**20:
-            raise Abort("limit", f"the program keeps more than {self.limits.max_tensor_mb} MiB of tensors alive "
-                                 "(gradtrace holds every tensor it shows until the program ends)")
+        if self.kept_bytes > self.limits.max_tensor_mb * 2**20 and self.on_limit is not None:
+            self.on_limit(f"the program keeps more than {self.limits.max_tensor_mb} MiB of tensors alive "
+                          "(gradtrace holds every tensor it shows until the program ends)")
 
     def known(self, t) -> dict | None:
         return self.tensors.get(id(t))
@@ -113,6 +117,8 @@ class Registry:
         rec = self.nodes.get(id(fn))
         if rec is None:
             rec = self._new_node(fn, line)
+            if rec is None:
+                return None
             stack = [rec]
             while stack:
                 r = stack.pop()
@@ -124,6 +130,9 @@ class Registry:
                     crec = self.nodes.get(id(child))
                     if crec is None:
                         crec = self._new_node(child, None)
+                        if crec is None:  # past the node limit: this edge is not shown
+                            nxt.append([None, idx])
+                            continue
                         stack.append(crec)
                     nxt.append([crec["id"], idx])
                 r["next"] = nxt
@@ -135,7 +144,10 @@ class Registry:
 
     def _new_node(self, fn, line):
         if len(self.node_list) >= self.limits.max_nodes:
-            raise Abort("limit", f"the autograd graph has more than {self.limits.max_nodes} nodes")
+            self.omitted_nodes += 1
+            if self.on_limit is not None:
+                self.on_limit(f"the autograd graph has more than {self.limits.max_nodes} nodes")
+            return None
         name = fn.name()
         kind = "op"
         if name == ACCUMULATE:

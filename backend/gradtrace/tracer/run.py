@@ -1,5 +1,6 @@
 """trace(code, seed) -> Trace: run a program once and return what autograd did, as JSON-ready data."""
 import builtins as builtins_module
+import gc
 import io
 import random
 import sys
@@ -11,7 +12,8 @@ import torch
 from .addresses import stabilize
 from .errors import error_of
 from .limits import Abort, Limits
-from .naming import BIND, instrument
+from .loops import Loops
+from .naming import BIND, ITER, LOOP, LOOP_END, instrument
 from .patches import patched
 from .recorder import PROGRAM, Mode, Recorder
 from .serialize import build_trace
@@ -48,21 +50,25 @@ def _seed(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
-def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict | None = None) -> dict:
-    """Run `code` once under the recorder and return the Trace (spec v1), even when the program fails."""
+def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict | None = None,
+          format: str = "full") -> dict:
+    """Run `code` once under the recorder and return the Trace (spec v1, "full" or "compact"), even when the program fails."""
     limits = limits or Limits()
     rec = Recorder(limits)
     out, err = _Out(limits.max_stdout_chars), _Out(limits.max_stdout_chars)
     error = None
     namespace = {"__name__": "__main__", "__builtins__": builtins if builtins is not None else builtins_module}
     namespace[BIND] = rec.bind
+    rec.loops = loops = Loops(rec, code)
+    namespace.update({LOOP: loops.wrap, ITER: loops.while_iteration, LOOP_END: loops.while_end})
     try:
         compiled = instrument(code, PROGRAM)
     except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes or lone surrogates in the source
-        return build_trace(rec, {**error_of(exc), "kind": "syntax"}, "", {}, [])
+        return build_trace(rec, {**error_of(exc), "kind": "syntax"}, "", {}, [], fmt=format)
     saved_grad, saved_dtype = torch.is_grad_enabled(), torch.get_default_dtype()
     old_out, old_err = sys.stdout, sys.stderr
     caught: list = []
+    gc.freeze()  # torch's own objects need no scanning: full collections over them made tracing quadratic
     try:
         _seed(seed)
         with warnings.catch_warnings(record=True) as caught, patched(rec), Mode(rec):
@@ -83,12 +89,13 @@ def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict
         sys.stdout, sys.stderr = old_out, old_err
         torch.set_grad_enabled(saved_grad)
         torch.set_default_dtype(saved_dtype)
+        gc.unfreeze()
     notes = [{"message": str(w.message)[:500], "line": w.lineno if w.filename == PROGRAM else None} for w in caught[:50]]
     node_ids = {key: r["id"] for key, r in rec.reg.nodes.items()}  # keyed by id(): the nodes are still alive
     stdout, stderr = stabilize(out.text(), node_ids), stabilize(err.text(), node_ids)
     try:
-        return build_trace(rec, error, stdout, namespace, notes, stderr)
+        return build_trace(rec, error, stdout, namespace, notes, stderr, fmt=format)
     except Exception as exc:  # e.g. a tensor subclass that cannot be read: keep what is safe to report
         failure = {"kind": "runtime", "type": type(exc).__name__,
                    "message": f"gradtrace could not record the final state: {exc}"[:2000], "line": None}
-        return build_trace(Recorder(limits), error or failure, stdout, {}, notes, stderr)
+        return build_trace(Recorder(limits), error or failure, stdout, {}, notes, stderr, fmt=format)

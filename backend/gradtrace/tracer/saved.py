@@ -1,16 +1,17 @@
 """Snapshot what an autograd node saved for backward, before backward frees it."""
 import torch
 
-from .values import encode, encode_scalar
 
+_SAVED_ATTRS: dict[type, list[str]] = {}
 _MAX_SAVED = 16  # a node rarely saves more; a list-valued attribute could be huge
 
 
 def _entry(name: str, value, registry) -> dict | None:
     if isinstance(value, torch.Tensor):
-        return {"name": name, "values": encode(value, registry.limits.max_tensor_elements),
-                "tensor": registry.match_saved(value)}
-    scalar = encode_scalar(value)
+        tid = registry.match_saved(value)
+        same = registry.tensor_list[int(tid[1:]) - 1]["obj"] if tid else None
+        return {"name": name, "values": registry.values.snap(value, same_as=same), "tensor": tid}
+    scalar = registry.values.scalar(value)
     if scalar is not None:
         return {"name": name, "values": scalar, "tensor": None}
     if value is None:
@@ -33,13 +34,15 @@ def _items(fn, kind: str):
             if not key.startswith("_"):
                 yield f"ctx.{key}", value
         return
-    for attr in dir(fn):
-        if attr.startswith("_saved_"):
-            try:
-                value = getattr(fn, attr)
-            except RuntimeError:  # already freed by an earlier backward
-                continue
-            yield attr[len("_saved_"):], value
+    names = _SAVED_ATTRS.get(type(fn))
+    if names is None:  # dir() of a node is slow; each node class has a fixed set of saved attributes
+        names = _SAVED_ATTRS[type(fn)] = [a for a in dir(fn) if a.startswith("_saved_")]
+    for attr in names:
+        try:
+            value = getattr(fn, attr)
+        except RuntimeError:  # already freed by an earlier backward
+            continue
+        yield attr[len("_saved_"):], value
 
 
 def snapshot_saved(fn, kind: str, registry) -> list[dict]:

@@ -1,18 +1,19 @@
 """Assemble the final Trace dict from a recorder: tensors and nodes as they stand when the program ended."""
 import torch
 
-from .values import encode
+from .compact import resolve
 
 
 def _tensor(rec, r: dict) -> dict:
-    t, limit = r["obj"], rec.limits.max_tensor_elements
+    t, snap = r["obj"], rec.reg.values.snap
     has_grad_slot = t.is_leaf or t.retains_grad  # reading .grad of other non-leaves only warns
     grad = t.grad if has_grad_slot else None
     return {
         "id": r["id"], "name": r["name"], "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
         "requires_grad": t.requires_grad, "is_leaf": t.is_leaf, "retains_grad": t.retains_grad,
         "grad_fn": rec.reg.node(t.grad_fn, None, t) if t.grad_fn is not None else None,
-        "data": encode(t, limit), "grad": encode(grad, limit) if grad is not None else None,
+        # fresh for a leaf: it may have changed through a `.data` alias, which bumps no version
+        "data": snap(t, track=True, fresh=t.is_leaf), "grad": snap(grad) if grad is not None else None,
         "grad_of": r["grad_of"], "line": r["line"],
     }
 
@@ -21,7 +22,16 @@ def _node(r: dict) -> dict:
     return {k: r[k] for k in ("id", "name", "tensor", "next", "saved", "line", "kind")}
 
 
-def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: str = "") -> dict:
+def _omitted(rec) -> dict | None:
+    counts = dict(rec.omitted, nodes=rec.omitted["nodes"] + rec.reg.omitted_nodes)
+    if rec.omitted_reason is None and not any(counts.values()):
+        return None
+    return {**counts, "reason": rec.omitted_reason or "a trace limit was reached"}
+
+
+def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: str = "", fmt: str = "full") -> dict:
+    loops = rec.loops.finish() if rec.loops is not None else []
+    rec.skip_reason = None  # the final state is recorded whatever the program's last stretch was
     variables = {}
     for name, value in list(namespace.items()):
         if isinstance(value, torch.Tensor) and not name.startswith("__"):
@@ -31,7 +41,7 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
     while i < len(rec.reg.tensor_list):  # serializing can register grad_fn nodes, which can add leaves
         tensors.append(_tensor(rec, rec.reg.tensor_list[i]))
         i += 1
-    return {
+    trace = {
         "version": 1,
         "status": "error" if error else "ok",
         "error": error,
@@ -44,3 +54,10 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
         "warnings": notes,
         "stderr": stderr,
     }
+    if loops:
+        trace["loops"] = loops
+    omitted = _omitted(rec)
+    if omitted:
+        trace["omitted"] = omitted
+    values, keys = rec.reg.values.finish()
+    return resolve(trace, values, keys, fmt)

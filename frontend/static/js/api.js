@@ -8,12 +8,12 @@ export async function fetchExamples(base) {
   return r.json();
 }
 
-/** POST the program; resolves to a Trace (a failing program is still a Trace with status "error"). */
+/** POST the program; resolves to a compact Trace (stage.load expands it; a failing program is still a Trace). */
 export async function runTrace(base, code, seed, signal) {
   const r = await fetch(`${base}/traces`, {
     method: "POST", signal,
     headers: { "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify({ code, seed }),
+    body: JSON.stringify({ code, seed, format: "compact" }),
   });
   if (r.ok) return r.json();
   if (r.status === 413) throw new ApiError("The program is too long for this server.");

@@ -3,6 +3,7 @@
 import { buildGraph } from "./model/graph.js";
 import { buildTimeline } from "./model/timeline.js";
 import { layoutGraph } from "./model/layout.js";
+import { expandTrace } from "./model/expand.js";
 
 let current = null; // { loadId, graph, hints }
 
@@ -10,8 +11,9 @@ self.onmessage = ({ data }) => {
   const { id, loadId, trace, options } = data;
   try {
     if (trace) {
-      const graph = buildGraph(trace);
-      current = { loadId, graph, hints: buildTimeline(trace, graph).hints };
+      const full = expandTrace(trace);
+      const graph = buildGraph(full);
+      current = { loadId, graph, hints: buildTimeline(full, graph).hints };
     }
     if (id === undefined) return;
     if (!current || current.loadId !== loadId) throw new Error("layout asked for an unknown trace");

@@ -1,6 +1,7 @@
 // The graph stage shared by the page and /embed: trace → graph, timeline, layout, player, narration,
 // graph tools and details panel. Pages differ only in where programs come from and what sits around it.
 import { buildGraph } from "./model/graph.js";
+import { expandTrace } from "./model/expand.js";
 import { buildTimeline, stateAt } from "./model/timeline.js";
 import { narrate } from "./model/narration.js";
 import { Player } from "./model/player.js";
@@ -56,12 +57,13 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
    * step null means the start (or the end of a failed run).
    */
   let loadSeq = 0;
-  async function load(trace, code, restore = {}) {
+  async function load(compactOrFull, code, restore = {}) {
     const t0 = performance.now();
     const seq = ++loadSeq;
-    const big = bigTrace(trace); // big traces: short tasks, not one long one
-    layouts.newTrace(trace);
+    const big = bigTrace(compactOrFull); // big traces: short tasks, not one long one
+    layouts.newTrace(compactOrFull); // the layout worker expands its own copy
     if (big) await tick();
+    const trace = expandTrace(compactOrFull); // the one place a trace enters: page, /embed, standalone file, notebook
     const graph = buildGraph(trace);
     if (big) await tick();
     if (seq !== loadSeq) return;

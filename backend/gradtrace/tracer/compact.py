@@ -1,0 +1,110 @@
+"""The two shapes of a Trace: "full" (every Values inline, the v1 contract) and "compact" (a value table, integer refs)."""
+import json
+
+FORMATS = ("full", "compact")
+
+
+def _map_list(items, f):
+    return [f(v) for v in items] if isinstance(items, list) else items
+
+
+def _map_dict(d, f):
+    return {k: f(v) for k, v in d.items()} if isinstance(d, dict) else d
+
+
+def map_values(trace: dict, f) -> None:
+    """Apply `f` to every place a Trace holds a Values object (or a ref to one), in place."""
+    for t in trace.get("tensors", ()):
+        t["data"] = f(t["data"])
+        t["grad"] = f(t["grad"])
+    for s in trace.get("forward", ()):
+        s["values"] = _map_list(s.get("values"), f)
+        if s.get("grad_changes"):
+            s["grad_changes"] = _map_dict(s["grad_changes"], f)
+        optim = s.get("optim")
+        if optim:
+            for k in ("grad", "before", "after"):
+                optim[k] = f(optim.get(k))
+            optim["terms"] = _map_dict(optim.get("terms") or {}, f)
+    for n in trace.get("nodes", ()):
+        for entry in n.get("saved", ()):
+            entry["values"] = f(entry["values"])
+    for p in trace.get("backward", ()):
+        p["gradient"] = f(p.get("gradient"))
+        if p.get("grads_after"):
+            p["grads_after"] = _map_dict(p["grads_after"], f)
+        for step in p.get("steps", ()):
+            step["grad_outputs"] = _map_list(step.get("grad_outputs"), f)
+            step["grad_inputs"] = _map_list(step.get("grad_inputs"), f)
+            if "tensor_grad" in step:
+                step["tensor_grad"] = f(step["tensor_grad"])
+            for h in step.get("hooks") or ():
+                h["grad_in"], h["grad_out"] = f(h.get("grad_in")), f(h.get("grad_out"))
+    fd = trace.get("finite_difference")
+    if isinstance(fd, dict) and "values" in fd:
+        fd["values"] = f(fd["values"])
+
+
+def resolve(trace: dict, values: list, keys: list, fmt: str) -> dict:
+    """A trace whose Values slots hold tracer refs (ints) → the requested format."""
+    if fmt == "compact":
+        return _tabulate(trace, lambda v: (values[v], keys[v]) if isinstance(v, int) else (v, None))
+    map_values(trace, lambda v: values[v] if isinstance(v, int) and not isinstance(v, bool) else v)
+    trace.pop("format", None)
+    return trace
+
+
+def _tabulate(trace: dict, lookup) -> dict:
+    table: list[dict] = []
+    by_key: dict = {}
+    by_obj: dict[int, int] = {}
+
+    def ref(v):
+        if v is None or isinstance(v, bool):
+            return v
+        values, key = lookup(v)
+        if not isinstance(values, dict):
+            return values
+        index = by_obj.get(id(values))
+        if index is not None:
+            return index
+        if key is None:
+            key = json.dumps(values, sort_keys=True)
+        index = by_key.get(key)
+        if index is None:
+            index = by_key[key] = len(table)
+            table.append(values)
+        by_obj[id(values)] = index
+        return index
+
+    map_values(trace, ref)
+    trace["format"] = "compact"
+    trace["value_table"] = table
+    return trace
+
+
+def compact(trace: dict) -> dict:
+    """A full trace → compact, in place (identical Values share one table entry); no-op on a compact one."""
+    if trace.get("format") == "compact":
+        return trace
+    return _tabulate(trace, lambda v: (v, None))
+
+
+def expand(trace: dict) -> dict:
+    """A compact trace → full, in place; no-op on a full one."""
+    if trace.get("format") != "compact":
+        return trace
+    table = trace.pop("value_table", [])
+
+    def f(v):
+        if isinstance(v, int) and not isinstance(v, bool):
+            return table[v] if 0 <= v < len(table) else None
+        return v
+
+    map_values(trace, f)
+    trace.pop("format", None)
+    return trace
+
+
+def to_format(trace: dict, fmt: str) -> dict:
+    return compact(trace) if fmt == "compact" else expand(trace)

@@ -1,0 +1,133 @@
+"""Tensor values snapshotted while the program runs (one clone, or one summary), encoded in bulk at the end."""
+import torch
+
+from .values import _clean, _num, _plain, encode_scalar
+
+_EMPTY = {"values": None, "min": None, "max": None, "mean": None, "sum": None}
+
+
+def _version(t):
+    try:
+        return t._version
+    except (RuntimeError, AttributeError):  # inference tensors have no version counter
+        return None
+
+
+def _nest(flat: list, shape: tuple, start: int):
+    """Nested lists of `shape` from `flat[start:]` (what `tolist()` would give)."""
+    if not shape:
+        return flat[start]
+    if len(shape) == 1:
+        return flat[start:start + shape[0]]
+    step = 1
+    for s in shape[1:]:
+        step *= s
+    return [_nest(flat, shape[1:], start + i * step) for i in range(shape[0])]
+
+
+class ValueTable:
+    """`snap(t)` → an integer ref now; `finish()` → one Values dict per ref, computed in a few bulk torch calls."""
+
+    def __init__(self, max_elements: int):
+        self.max_elements = max_elements
+        self.items: list[tuple] = []  # ("small", shape, copy) | ("big", shape, n, stats) | ("dict", Values)
+        self.latest: dict[int, tuple] = {}  # id(tensor) -> (tensor, version, ref): an unchanged tensor is not copied twice
+
+    def snap(self, t, same_as=None, track: bool = False, fresh: bool = False) -> int | None:
+        """A ref to `t`'s values as they are now. `track`: `t` is a traced tensor (kept alive), so an unchanged
+        `t` is not copied again; `same_as`: the traced tensor `t` is the same view of (reuse its snapshot);
+        `fresh`: copy even so (a write through a `.data` alias changes a tensor without bumping its version)."""
+        if not isinstance(t, torch.Tensor):
+            return None
+        owner = t if same_as is None else same_as
+        version = _version(t)
+        seen = self.latest.get(id(owner))
+        if not fresh and seen is not None and seen[0] is owner and seen[1] == version and version is not None:
+            return seen[2]
+        ref = self._add(t)
+        if track and version is not None:
+            self.latest[id(t)] = (t, version, ref)
+        return ref
+
+    def scalar(self, x) -> int | None:
+        v = encode_scalar(x)
+        return None if v is None else self.put(v)
+
+    def put(self, values: dict) -> int:
+        self.items.append(("dict", values))
+        return len(self.items) - 1
+
+    def _add(self, t) -> int:
+        try:
+            p = _plain(t)
+            shape, n = tuple(p.shape), p.numel()
+            if n <= self.max_elements:
+                copy = p.to(torch.uint8) if p.dtype == torch.bool else p.clone()
+                self.items.append(("small", shape, copy))
+            else:
+                d = p.to(torch.float64)
+                lo, hi = torch.aminmax(d)
+                self.items.append(("big", shape, n, torch.stack((lo, hi, d.sum()))))
+        except (RuntimeError, TypeError, ValueError, NotImplementedError):
+            # Meta, quantized or otherwise unreadable tensors: shape only.
+            self.items.append(("dict", {"shape": list(getattr(t, "shape", [])), **_EMPTY}))
+        return len(self.items) - 1
+
+    def finish(self) -> tuple[list[dict], list]:
+        """(Values per ref, a hashable content key per ref for sharing identical entries)."""
+        out: list = [None] * len(self.items)
+        keys: list = [None] * len(self.items)
+        small: dict[torch.dtype, list[int]] = {}
+        big: list[int] = []
+        for i, item in enumerate(self.items):
+            if item[0] == "small":
+                small.setdefault(item[2].dtype, []).append(i)
+            elif item[0] == "big":
+                big.append(i)
+            else:
+                out[i] = item[1]
+        for refs in small.values():
+            self._finish_small(refs, out, keys)
+        if big:
+            stats = torch.stack([self.items[i][3] for i in big]).tolist()
+            for i, (lo, hi, total) in zip(big, stats):
+                _, shape, n, _ = self.items[i]
+                out[i] = {"shape": list(shape), "values": None, "min": _num(lo), "max": _num(hi),
+                          "mean": _num(total / n), "sum": _num(total)}
+        self.items, self.latest = [], {}
+        return out, keys
+
+    def _finish_small(self, refs: list[int], out: list, keys: list) -> None:
+        copies = [self.items[i][2] for i in refs]
+        counts = [c.numel() for c in copies]
+        flat_t = torch.cat([c.reshape(-1) for c in copies])
+        flat = flat_t.tolist()
+        nonempty = [k for k, c in enumerate(counts) if c]
+        d = flat_t.to(torch.float64)
+        seg = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts, dtype=torch.long))
+        sums = torch.zeros(len(counts), dtype=torch.float64).index_add_(0, seg, d).tolist()
+        mins = torch.zeros(len(counts), dtype=torch.float64).scatter_reduce_(0, seg, d, "amin", include_self=False).tolist()
+        maxs = torch.zeros(len(counts), dtype=torch.float64).scatter_reduce_(0, seg, d, "amax", include_self=False).tolist()
+        bad = set()
+        if copies[0].is_floating_point():
+            finite = torch.isfinite(d)
+            if not bool(finite.all()):
+                bad = set(seg[~finite].tolist())
+                nan_segs = set(seg[torch.isnan(d)].tolist())
+                for k in nan_segs:  # a NaN anywhere makes min and max NaN, as torch.aminmax does
+                    mins[k] = maxs[k] = float("nan")
+        nonempty = set(nonempty)
+        start = 0
+        for k, i in enumerate(refs):
+            shape, n = self.items[i][1], counts[k]
+            values = _nest(flat, shape, start)
+            if k in bad:
+                values = _clean(values)
+            if n == 0:
+                out[i] = {"shape": list(shape), "values": values, "min": None, "max": None, "mean": None, "sum": None}
+            else:
+                out[i] = {"shape": list(shape), "values": values, "min": _num(mins[k]), "max": _num(maxs[k]),
+                          "mean": _num(sums[k] / n), "sum": _num(sums[k])}
+                if k not in bad and k in nonempty:
+                    keys[i] = (shape, tuple(flat[start:start + n]), flat_t.dtype)
+            start += n
