@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { model, fixture } from "./helpers.js";
 import { buildGraph } from "../static/js/model/graph.js";
-import { buildTimeline, stateAt } from "../static/js/model/timeline.js";
+import { buildTimeline, stateAt, dataAt } from "../static/js/model/timeline.js";
 import { buildLoops, iterationAt, iterationKey, recordedIterations, seriesPoints } from "../static/js/model/loops.js";
 import { narrateUpdate, learningRate, fmtHyper } from "../static/js/model/update-narration.js";
 import { narrate } from "../static/js/model/narration.js";
@@ -139,4 +139,41 @@ test("learningRate reads one lr from before/after/grad, and refuses when element
 test("the optimizer's internal steps without ForwardStep.optim keep their old caption", () => {
   const { tl, code } = loaded("mlp-training-step");
   for (let k = 1; k <= tl.total; k++) assert.equal(narrateUpdate(tl, k, { source: code }), null);
+});
+
+test("real tracer, folded loop: the last iteration's update starts from w's value then, not from iteration 2's", () => {
+  const { tl, loops, code, trace } = loaded("loop-poly-real");
+  const last = loops.iters.length - 1;
+  assert.equal(loops.iters[last].index, 29);
+  const a = trace.tensors.find((t) => t.name === "a").id;
+  const start = loops.spans[last].start;
+  // the first in-place write of a in the last iteration: a -= learning_rate * a.grad
+  const upd = trace.forward.findIndex((s, i) => i >= loops.iters[last].forward[0] && s.op === "sub_" && s.inputs[0] === a);
+  const k = tl.entries.findIndex((e) => e.kind === "forward" && e.index === upd) + 1;
+  const after = flat(trace.forward[upd].values[0])[0];
+  const u = flat(dataAt(tl, trace.forward[upd].inputs[1], k - 1))[0];
+  assert.ok(Math.abs(flat(dataAt(tl, a, start))[0] - (after + u)) < 1e-6, "repaired at the iteration's first step");
+  assert.ok(Math.abs(flat(dataAt(tl, a, start - 1))[0] - (after + u)) > 1e-4, "the step before still shows iteration 2's value");
+  const text = narrateUpdate(tl, k, { source: code }).text;
+  const m = /learning_rate = 1e-4: a = (\S+) − 1e-4 × \(?(\S+?)\)? = (\S+)\./.exec(text);
+  assert.ok(m, text);
+  assert.ok(Math.abs(Number(m[1]) - (after + u)) < 1e-3 * Math.max(1, Math.abs(after)), text);
+  assert.ok(Math.abs(Number(m[3]) - after) < 1e-3 * Math.max(1, Math.abs(after)), text);
+});
+
+test("real tracer, optimizer.step(): SGD momentum narrated from ForwardStep.optim, numbers consistent", () => {
+  const { tl, code, trace } = loaded("loop-optim-real");
+  let n = 0;
+  for (let k = 1; k <= tl.total; k++) {
+    const e = tl.entries[k - 1];
+    const s = e.kind === "forward" ? trace.forward[e.index] : null;
+    const got = narrateUpdate(tl, k, { source: code });
+    assert.equal(!!got, !!s?.optim, `step ${k}`);
+    if (!got) continue;
+    n++;
+    assert.match(got.text, /SGD \(lr = 1e-4, momentum = 0\.9/);
+    const [b, buf, a] = [s.optim.before, s.optim.terms.momentum_buffer, s.optim.after].map((v) => flat(v)[0]);
+    assert.ok(Math.abs(b - 1e-4 * buf - a) < 1e-5 * Math.max(1, Math.abs(a)), "SGD's own arithmetic");
+  }
+  assert.equal(n, 8, "weight and bias × 4 recorded iterations");
 });

@@ -1,5 +1,8 @@
 // Training loops (Trace.loops): which recorded iteration each forward step, backward pass and timeline
 // step belongs to, where each recorded iteration starts, and the graph groups that draw iterations in order.
+import { flat, makeValues, toNum } from "./values.js";
+
+const flatNums = (v) => flat(v).map(toNum);
 
 /** Group key of a recorded iteration's box in the graph. */
 export const iterationKey = (loopId, index) => `g:it:${loopId}:${index}`;
@@ -79,11 +82,61 @@ export function iterationSpans(stepIter, count) {
   return spans;
 }
 
-/** The loop model the page reads: iterations, per-step membership and spans. Pure in (trace, timeline). */
+/**
+ * The loop model the page reads: iterations, per-step membership and spans. A function of (trace, timeline);
+ * it also gives the timeline the values tensors had when a recorded iteration began after a folded stretch.
+ */
 export function buildLoops(trace, tl) {
   const iters = recordedIterations(trace);
   const stepIter = stepIterations(tl, iters);
-  return { loops: trace.loops || [], iters, stepIter, spans: iterationSpans(stepIter, iters.length), omitted: trace.omitted ?? null };
+  const model = { loops: trace.loops || [], iters, stepIter, spans: iterationSpans(stepIter, iters.length), omitted: trace.omitted ?? null };
+  repairFolded(trace, tl, model);
+  return model;
+}
+
+/**
+ * After folded iterations, a tensor the loop changes in place (a parameter) would show its last recorded value,
+ * which is older than the iteration on screen. From the first step of such an iteration it shows the value its
+ * first in-place write there started from: `optim.before`, or after ± u for `w -= u` / `w += u`.
+ */
+export function repairFolded(trace, tl, model) {
+  if (!(tl.dataWrites instanceof Map)) return;
+  const stepOf = new Map();
+  tl.entries.forEach((e, i) => { if (e.kind === "forward" && !stepOf.has(e.index)) stepOf.set(e.index, i + 1); });
+  const valueAt = (tid, k) => { // the last write of tid at or before step k
+    const ws = tl.dataWrites.get(tid) || [];
+    let v = null;
+    for (const w of ws) if (w.k <= k) v = w.v;
+    return v;
+  };
+  model.iters.forEach((it, pos) => {
+    const prev = model.iters[pos - 1], span = model.spans[pos];
+    if (!span || !prev || prev.loop !== it.loop || it.index === prev.index + 1) return;
+    const seen = new Set();
+    for (let i = it.forward[0]; i < it.forward[1]; i++) {
+      const s = trace.forward[i];
+      for (const [j, o] of (s.outputs || []).entries()) {
+        if (seen.has(o)) continue;
+        seen.add(o);
+        if (!(s.inputs || []).includes(o) || !s.values?.[j]) continue; // made here, not changed in place
+        const before = s.optim?.param === o ? s.optim.before : undoUpdate(s, o, s.values[j], valueAt(s.inputs[1], (stepOf.get(i) ?? 1) - 1), tl.graph.tensors);
+        if (!before) continue;
+        const ws = tl.dataWrites.get(o) ?? [];
+        const at = ws.findIndex((w) => w.k >= span.start);
+        ws.splice(at < 0 ? ws.length : at, 0, { k: span.start, v: before });
+        tl.dataWrites.set(o, ws);
+      }
+    }
+  });
+}
+
+// w.sub_(u) / w.add_(u) (w -= u, w += u) with u a tensor other than w's own .grad: w was after ± u.
+function undoUpdate(s, o, after, u, tensors) {
+  if (!/^(sub_|add_)$/.test(s.op) || s.inputs[0] !== o || !u || tensors.get(s.inputs[1])?.grad_of === o) return null;
+  const a = flatNums(after), d = flatNums(u);
+  if (a.length !== d.length) return null;
+  const sign = s.op === "sub_" ? 1 : -1;
+  return makeValues(after.shape, a.map((x, j) => x + sign * d[j]));
 }
 
 /** The recorded iteration on screen at step k: the one step k is in, else the last one that started before k. */

@@ -1,7 +1,7 @@
 // Parameter updates narrated with their numbers: optimizer.step() (ForwardStep.optim: SGD with momentum,
 // Adam/AdamW, others by their state's names) and the hand-written `w -= lr * w.grad` under torch.no_grad().
 import { entryAt, dataAt, gradAt } from "./timeline.js";
-import { flat, numel, toNum } from "./values.js";
+import { flat, makeValues, numel, toNum } from "./values.js";
 import { fmtNum, fmtValues } from "./format.js";
 import { nameIndex, tensorName } from "./names.js";
 
@@ -91,17 +91,19 @@ function manualUpdate(tl, ctx, i, k) {
   const t = tl.graph.tensors.get(p);
   if (s.grad_enabled || s.kind === "optim" || !/^(sub_|add_)$/.test(s.op) || s.outputs?.[0] !== p || !t?.requires_grad || !t.is_leaf) return null;
   const w = ctx.name(p);
-  const before = dataAt(tl, p, k - 1), after = s.values?.[0] ?? null, grad = gradAt(tl, p, k - 1);
+  const after = s.values?.[0] ?? null, grad = gradAt(tl, p, k - 1);
+  const u = s.inputs[1] != null ? dataAt(tl, s.inputs[1], k - 1) : null;
+  const sign = s.op === "sub_" ? 1 : -1; // sub_(u): u is lr·grad; add_(u): u is −lr·grad
+  // w before the step, from the step itself (before = after ± u): after a folded stretch of a loop the
+  // timeline's last recorded value of w is older than the iteration on screen.
+  const scaled = tl.graph.tensors.get(s.inputs[1])?.grad_of !== p; // w.sub_(w.grad, alpha=lr): alpha is not in the trace
+  const u0 = scaled && u && after && sameShape(u, after) ? flat(u).map((x) => sign * toNum(x)) : null;
+  const before = u0 ? makeValues(after.shape, flat(after).map((x, j) => toNum(x) + u0[j])) : dataAt(tl, p, k - 1);
   if (!before || !after) return null;
   const head = `${ctx.where} — a parameter update written by hand, under torch.no_grad() (autograd records nothing; ${w} changes in place).`;
   const tail = numel(after.shape) > 1 ? ` Now ${w} = ${V(after)}.` : "";
   const [b0, a0, g0] = [before, after, grad].map((v) => (v ? flat(v).map(toNum) : null));
-  const u = s.inputs[1] != null ? dataAt(tl, s.inputs[1], k - 1) : null;
-  const sign = s.op === "sub_" ? 1 : -1; // sub_(u): u is lr·grad; add_(u): u is −lr·grad
-  // The factor from the update tensor itself (exact), when the step is plain w ∓= u; else from before/after.
-  const u0 = u && sameShape(u, grad) ? flat(u).map((x) => sign * toNum(x)) : null;
-  const direct = u0 && g0 && b0.every((x, j) => Math.abs(x - u0[j] - a0[j]) <= 1e-5 * Math.max(1, Math.abs(x))) ? learningRate(u0.map(() => 0), u0.map((x) => -x), g0, 1e-4) : null;
-  const lr = direct ?? (g0 ? learningRate(b0, a0, g0, 1e-2) : null);
+  const lr = g0 && sameShape(grad, after) ? learningRate(b0, a0, g0, u0 ? 1e-4 : 1e-2) : null;
   if (lr === null) {
     const q = pick(after, before, after);
     return `${head} ${q.scalar ? w : `${w}[${q.i}]`}: ${fmtNum(q.vals[0])} → ${fmtNum(q.vals[1])}.${tail}`;

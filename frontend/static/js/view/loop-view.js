@@ -4,7 +4,7 @@ import * as d3 from "../../vendor/d3.js";
 import { buildLoops, iterationAt, seriesPoints } from "../model/loops.js";
 import { fmtNum } from "../model/format.js";
 
-const W = 300, H = 116, M = { top: 8, right: 10, bottom: 20, left: 46 };
+const W = 300, H = 96, M = { top: 8, right: 10, bottom: 20, left: 46 };
 
 /** `onSelect(iteration)` runs when the reader picks a recorded iteration (selector, chart point). */
 export function createLoopView(root, { onSelect = () => {} } = {}) {
@@ -33,7 +33,7 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
     if (series.length > 1) {
       const which = el("select");
       which.setAttribute("aria-label", "Chart series");
-      series.forEach((s, i) => which.append(new Option(s.name, String(i))));
+      series.forEach((s, i) => which.append(new Option(`${s.name}${s.line ? ` (line ${s.line})` : ""}`, String(i))));
       which.addEventListener("change", () => { seriesIndex = Number(which.value); chart(); mark(); });
       root.append(which);
     }
@@ -64,6 +64,9 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
     g.append("text").attr("class", "axis-label").attr("x", W - M.right).attr("y", M.top).attr("text-anchor", "end").text(`${s.name}${log ? " (log)" : ""}`);
     const line = d3.line().defined((p) => p.v !== null).x((p) => x(p.i)).y((p) => y(p.v));
     g.append("path").attr("class", "series").attr("d", line(pts));
+    if (vals.length * 2 < pts.length) { // sparse (a value printed every 100 iterations): dots, a line would vanish
+      g.selectAll("circle.point").data(pts.filter((p) => p.v !== null)).join("circle").attr("class", "point").attr("cx", (p) => x(p.i)).attr("cy", (p) => y(p.v)).attr("r", 1.8);
+    }
     const marks = model.iters.filter((it) => it.loop === loop.id && it.index < pts.length && pts[it.index].v !== null);
     g.selectAll("circle.recorded").data(marks).join("circle")
       .attr("class", "recorded").attr("cx", (it) => x(it.index)).attr("cy", (it) => y(pts[it.index].v)).attr("r", 4.5)
@@ -112,9 +115,10 @@ function summary(loop, model) {
   const shown = model.iters.filter((it) => it.loop === loop.id).map((it) => it.index);
   const om = loop.omitted || {};
   const rest = loop.iterations - shown.length;
+  const names = [...new Set((loop.series || []).map((s) => s.name))].join(", ");
   let text = `Recorded in full: iteration${shown.length === 1 ? "" : "s"} ${shown.join(", ")}.`;
-  if (rest > 0) text += ` The other ${rest.toLocaleString("en")} ran too; they left only their ${(loop.series || []).map((s) => s.name).join(", ") || "outputs"}`
-    + ` (${(om.forward_steps ?? 0).toLocaleString("en")} forward steps and ${(om.backward_passes ?? 0).toLocaleString("en")} backward passes not drawn).`;
+  if (rest > 0) text += ` The other ${rest.toLocaleString("en")} ran too and left only ${names || "their output"}`
+    + ` (${(om.forward_steps ?? 0).toLocaleString("en")} forward steps, ${(om.backward_passes ?? 0).toLocaleString("en")} backward passes not drawn).`;
   if (model.omitted) text += ` Recording was cut short: ${model.omitted.reason || "a trace limit was reached"}.`;
   return text;
 }
