@@ -11,7 +11,7 @@ import { renderPanel } from "./view/panel.js";
 import { drawLegend } from "./view/legend.js";
 import { createLoopView } from "./view/loop-view.js";
 import { bindJump } from "./view/jump.js";
-import { iterationAt, showIteration } from "./model/loops.js";
+import { foldsIterations, iterationAt, moduleGroups, showIteration } from "./model/loops.js";
 import { bigTrace } from "./layout-client.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
@@ -48,7 +48,11 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
       view.fit(250);
     });
     on("direction", () => { st.rankdir = st.rankdir === "LR" ? "TB" : "LR"; st.autoDir = false; relayout(); });
-    on("modules", () => { st.collapsed = st.collapsed.size ? new Set() : new Set(st.graph.groups.keys()); relayout(); });
+    on("modules", () => { // folds nn.Module groups only; iteration boxes keep their state
+      const mods = moduleGroups(st.graph), shut = mods.some((k) => st.collapsed.has(k));
+      st.collapsed = new Set([...st.collapsed].filter((k) => !mods.includes(k)).concat(shut ? [] : mods));
+      relayout();
+    });
     doc.defaultView.addEventListener("resize", () => st.graph && view.fit());
   }
 
@@ -79,7 +83,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     jumpReady();
     if (big) await tick();
     if (seq !== loadSeq) return;
-    if ($("modules")) $("modules").hidden = st.graph.groups.size === 0;
+    if ($("modules")) $("modules").hidden = moduleGroups(st.graph).length === 0;
     select(null);
     loaded(trace);
     drawPassMarks($("scrub-marks"), st.tl);
@@ -87,7 +91,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     $("graph-empty").hidden = st.graph.nodes.size > 0;
     if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
     const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
-    if (loops.iters.length && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
+    if (foldsIterations(loops) && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
     player.load(st.tl.total, start);
     await relayout();
     root.dataset.loadMs = String(Math.round(performance.now() - t0));
@@ -118,7 +122,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
       if (seq !== layoutSeq) return;
     } else view.setModel(st.graph, layout);
     st.layout = layout;
-    $("modules")?.setAttribute("aria-pressed", String(st.collapsed.size > 0));
+    $("modules")?.setAttribute("aria-pressed", String(moduleGroups(st.graph).some((k) => st.collapsed.has(k))));
     view.fit();
     render(player.step, "layout");
   }

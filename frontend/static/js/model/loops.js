@@ -165,3 +165,9 @@ export function showIteration(g, collapsed, key) {
   for (const [k, grp] of g.groups) if (grp.iteration) (k === key ? out.delete(k) : out.add(k));
   return out;
 }
+
+/** Keys of the nn.Module groups (what the Modules button folds), without the iteration boxes. */
+export const moduleGroups = (g) => [...g.groups.keys()].filter((k) => !g.groups.get(k).iteration);
+
+/** Whether a loop was folded (some iterations not recorded): then the page shows one iteration at a time. */
+export const foldsIterations = (model) => model.loops.some((l) => l.iterations > (l.recorded || []).length);

@@ -27,7 +27,16 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
     select.setAttribute("aria-label", "Iteration");
     for (const it of model.iters) select.append(new Option(`${it.label}${model.loops.length > 1 ? ` (${it.loop})` : ""}`, String(it.pos)));
     select.addEventListener("change", () => pick(Number(select.value)));
-    head.append(title, select);
+    const fold = el("button", "btn icon loop-fold");
+    fold.type = "button";
+    fold.setAttribute("aria-label", "Loss chart");
+    fold.title = "Show / hide the chart";
+    // A loop recorded in full (a few iterations) keeps the card small; a folded one opens with its chart.
+    const open = loop.iterations > (loop.recorded || []).length;
+    const setOpen = (v) => { fold.setAttribute("aria-expanded", String(v)); fold.textContent = v ? "▾" : "▸"; root.classList.toggle("folded", !v); };
+    fold.addEventListener("click", () => setOpen(fold.getAttribute("aria-expanded") !== "true"));
+    setOpen(open);
+    head.append(title, select, fold);
     root.append(head);
     const series = loop.series || [];
     if (series.length > 1) {
@@ -116,9 +125,9 @@ function summary(loop, model) {
   const om = loop.omitted || {};
   const rest = loop.iterations - shown.length;
   const names = [...new Set((loop.series || []).map((s) => s.name))].join(", ");
-  let text = `Recorded in full: iteration${shown.length === 1 ? "" : "s"} ${shown.join(", ")}.`;
-  if (rest > 0) text += ` The other ${rest.toLocaleString("en")} ran too and left only ${names || "their output"}`
-    + ` (${(om.forward_steps ?? 0).toLocaleString("en")} forward steps, ${(om.backward_passes ?? 0).toLocaleString("en")} backward passes not drawn).`;
+  let text = `Drawn in full: iteration${shown.length === 1 ? "" : "s"} ${shown.join(", ")}.`;
+  if (rest > 0) text += ` The other ${rest.toLocaleString("en")} ran too; kept of them: ${names || "nothing"}`
+    + ` (${(om.forward_steps ?? 0).toLocaleString("en")} forward steps, ${(om.backward_passes ?? 0).toLocaleString("en")} backward passes folded).`;
   if (model.omitted) text += ` Recording was cut short: ${model.omitted.reason || "a trace limit was reached"}.`;
   return text;
 }
