@@ -46,6 +46,8 @@ test: install-test test-js test-py
 
 # Timings are benchmarks, never tests: bench/README.md records the figures.
 bench: install-test
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python bench/chain_bench.py
 	$(BIN)/python bench/trace_bench.py
 	$(BIN)/python bench/http_bench.py
 	$(BIN)/python bench/browser_bench.py

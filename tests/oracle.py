@@ -46,8 +46,15 @@ def _tensors(obj) -> list:
     return []
 
 
+def _leaf_accumulator(t):
+    """The AccumulateGrad node the engine runs for `leaf.backward()` (a throwaway view's only input edge)."""
+    with torch.enable_grad():
+        return t.view_as(t).grad_fn.next_functions[0][0]
+
+
 def _reachable(roots) -> list:
-    seen, out, stack = set(), [], [t.grad_fn for t in roots if t.grad_fn is not None]
+    seen, out, stack = set(), [], [t.grad_fn if t.grad_fn is not None else _leaf_accumulator(t)
+                                   for t in roots if t.grad_fn is not None or t.requires_grad]
     while stack:
         fn = stack.pop()
         if fn is None or id(fn) in seen:

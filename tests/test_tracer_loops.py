@@ -221,3 +221,22 @@ def test_published_tutorials_fold_into_a_small_trace(name):
             assert torch.allclose(torch.tensor(data["values"], dtype=torch.float64), value.detach().double(), rtol=1e-4, atol=1e-5)
         elif isinstance(value, torch.Tensor):
             assert math.isclose(data["sum"], value.double().sum().item(), rel_tol=1e-4, abs_tol=1e-3)
+
+
+def test_a_trace_over_the_byte_limit_keeps_summaries_and_says_so():
+    code = src("""
+    import torch
+    for i in range(8):
+        x = torch.randn(16, 16, requires_grad=True)
+        y = (x * 2).sin()
+        y.sum().backward()
+    print(float(x.grad.sum()))
+    """)
+    whole = trace(code, format="compact")
+    t = trace(code, format="compact", limits=Limits(max_trace_bytes=60_000))
+    assert len(json.dumps(whole)) > 60_000 >= len(json.dumps(t))
+    assert t["status"] == "ok" and t["stdout"] == whole["stdout"]
+    assert "larger than 60000 bytes" in t["omitted"]["reason"]
+    x = expand(t)["tensors"][0]["data"]
+    ref = expand(whole)["tensors"][0]["data"]
+    assert x["values"] is None and x["shape"] == [16, 16] and x["sum"] == ref["sum"]

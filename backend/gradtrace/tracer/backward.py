@@ -38,9 +38,18 @@ def _reachable(roots):
     return order
 
 
+def _accumulator(t):
+    """The AccumulateGrad node of a leaf that requires grad: the whole graph of `leaf.backward()`."""
+    try:
+        with torch.enable_grad():
+            fn = t.view_as(t).grad_fn  # a throwaway view: its only input edge is the leaf's accumulator
+        return fn.next_functions[0][0] if fn is not None else None
+    except (RuntimeError, IndexError):
+        return None
+
+
 def _tensor_of(rec, node_rec):
-    tid = node_rec["tensor"]
-    return rec.reg.tensor_list[int(tid[1:]) - 1]["obj"] if tid else None
+    return rec.reg.tensor_obj(node_rec["tensor"])
 
 
 def _hooks_for(rec, p, fn, open_steps):
@@ -110,7 +119,8 @@ def run_pass(rec, func, args, kwargs):
          "after_forward": len(rec.steps)}
     if inputs:
         p["inputs"] = [rec.reg.tensor(t) for t in inputs]
-    fns = [fn for fn in _reachable(roots) if rec.reg.node(fn) is not None]  # past the node limit: not hooked
+    leaves = [a for a in (_accumulator(t) for t in roots if t.grad_fn is None and t.requires_grad) if a is not None]
+    fns = [fn for fn in _reachable(roots) + leaves if rec.reg.node(fn) is not None]  # past the node limit: not hooked
     open_steps: dict = {}
     handles = [h for fn in fns for h in _hooks_for(rec, p, fn, open_steps)]
     rec.passes.append(p)
@@ -136,7 +146,7 @@ def run_pass(rec, func, args, kwargs):
     if create:  # the pass recorded a graph of its own (for a second derivative): its nodes come from this line
         first_new = len(rec.reg.node_list)
         made = tensors_in(out) if call == "grad" else [
-            rec.reg.tensor_list[int(tid[1:]) - 1]["obj"].grad for tid in p["grads_after"]]
+            rec.reg.tensor_obj(tid).grad for tid in p["grads_after"]]
         for g in made:
             if g is not None and g.grad_fn is not None:
                 rec.reg.node(g.grad_fn, line, g)
@@ -156,4 +166,4 @@ def _after_pass(rec, p):
             rec.reg.note_grad(t, t.grad)
     p["grads_after"] = grads
     if rec.loops is not None and rec.loops.active is not None:
-        rec.loops.on_params([rec.reg.tensor_list[int(tid[1:]) - 1]["obj"] for tid in grads])
+        rec.loops.on_params([rec.reg.tensor_obj(tid) for tid in grads])

@@ -1,5 +1,6 @@
 """Training loops folded: the first iterations and the last recorded in full, the rest run unrecorded while a
 per-iteration series of key scalars (backward roots, `.item()`s, parameter norms) is kept."""
+import os
 import re
 import sys
 
@@ -9,6 +10,7 @@ from .programs import PROGRAM
 from .values import _num
 
 _ITEM_NAME = re.compile(r"([A-Za-z_][\w.\[\]]*)\s*\.\s*item\s*\(")
+_HERE = os.path.dirname(os.path.abspath(__file__))
 _MAX_SERIES = 12  # key scalars per loop
 _MAX_PARAMS = 8  # parameter norms per loop
 
@@ -162,8 +164,10 @@ class Loops:
         loop = self.active
         if loop is None or loop.index < 0:
             return
-        f = sys._getframe(2)
-        if f.f_code.co_filename != PROGRAM:
+        f = sys._getframe(1)
+        while f is not None and f.f_code.co_filename.startswith(_HERE):  # the tracer's own frames
+            f = f.f_back
+        if f is None or f.f_code.co_filename != PROGRAM:  # called by library code, not the program itself
             return
         line = f.f_lineno
         if not (loop.line <= line <= loop.end_line):

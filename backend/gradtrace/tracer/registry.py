@@ -75,6 +75,28 @@ class Registry:
             self.on_limit(f"the program keeps more than {self.limits.max_tensor_mb} MiB of tensors alive "
                           "(gradtrace holds every tensor it shows until the program ends)")
 
+    def tensor_obj(self, tid: str | None):
+        """The tensor with trace id `tid` ("t3"), or None."""
+        return self.tensor_list[int(tid[1:]) - 1]["obj"] if tid else None
+
+    def fill_lines(self) -> None:
+        """Nodes no step created (AsStridedBackward0 made when a view of an in-place-written base is used, a
+        library call's inner ViewBackward0) take their tensor's line, else the line of the node that uses them."""
+        tensor_lines = {r["id"]: r["line"] for r in self.tensor_list}
+        for r in self.node_list:
+            if r["line"] is None and r["kind"] != "accumulate" and r["tensor"]:
+                r["line"] = tensor_lines.get(r["tensor"])
+        by_id = {r["id"]: r for r in self.node_list}
+        for r in reversed(self.node_list):  # consumers are usually registered before what they use
+            stack = [r] if r["line"] is not None else []
+            while stack:
+                parent = stack.pop()
+                for child_id, _ in parent["next"]:
+                    child = by_id.get(child_id)
+                    if child is not None and child["line"] is None and child["kind"] != "accumulate":
+                        child["line"] = parent["line"]
+                        stack.append(child)
+
     def known(self, t) -> dict | None:
         return self.tensors.get(id(t))
 

@@ -1,5 +1,6 @@
 """trace(code, seed) -> Trace: run a program once and return what autograd did, as JSON-ready data."""
 import builtins as builtins_module
+import contextlib
 import gc
 import io
 import random
@@ -55,20 +56,38 @@ def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict
     """Run `code` once under the recorder and return the Trace (spec v1, "full" or "compact"), even when the program fails."""
     limits = limits or Limits()
     rec = Recorder(limits)
-    out, err = _Out(limits.max_stdout_chars), _Out(limits.max_stdout_chars)
-    error = None
     namespace = {"__name__": "__main__", "__builtins__": builtins if builtins is not None else builtins_module}
     namespace[BIND] = rec.bind
     rec.loops = loops = Loops(rec, code)
     namespace.update({LOOP: loops.wrap, ITER: loops.while_iteration, LOOP_END: loops.while_end})
+    with _few_collections():
+        try:
+            compiled = instrument(code, PROGRAM)
+        except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes or lone surrogates in the source
+            return build_trace(rec, {**error_of(exc), "kind": "syntax"}, "", {}, [], fmt=format)
+        return _run(code, seed, limits, rec, namespace, compiled, format)
+
+
+@contextlib.contextmanager
+def _few_collections():
+    """A trace allocates many small objects that all live to the end: collecting them over and over (and torch's
+    own objects with them) made tracing superlinear. Collections stay on, just rarer; torch's objects frozen."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), threshold[1], threshold[2])
     try:
-        compiled = instrument(code, PROGRAM)
-    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes or lone surrogates in the source
-        return build_trace(rec, {**error_of(exc), "kind": "syntax"}, "", {}, [], fmt=format)
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+def _run(code, seed, limits, rec, namespace, compiled, format) -> dict:
+    out, err = _Out(limits.max_stdout_chars), _Out(limits.max_stdout_chars)
+    error = None
     saved_grad, saved_dtype = torch.is_grad_enabled(), torch.get_default_dtype()
     old_out, old_err = sys.stdout, sys.stderr
     caught: list = []
-    gc.freeze()  # torch's own objects need no scanning: full collections over them made tracing quadratic
     try:
         _seed(seed)
         with warnings.catch_warnings(record=True) as caught, patched(rec), Mode(rec):
@@ -89,7 +108,6 @@ def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict
         sys.stdout, sys.stderr = old_out, old_err
         torch.set_grad_enabled(saved_grad)
         torch.set_default_dtype(saved_dtype)
-        gc.unfreeze()
     notes = [{"message": str(w.message)[:500], "line": w.lineno if w.filename == PROGRAM else None} for w in caught[:50]]
     node_ids = {key: r["id"] for key, r in rec.reg.nodes.items()}  # keyed by id(): the nodes are still alive
     stdout, stderr = stabilize(out.text(), node_ids), stabilize(err.text(), node_ids)

@@ -9,7 +9,7 @@ _MAX_SAVED = 16  # a node rarely saves more; a list-valued attribute could be hu
 def _entry(name: str, value, registry) -> dict | None:
     if isinstance(value, torch.Tensor):
         tid = registry.match_saved(value)
-        same = registry.tensor_list[int(tid[1:]) - 1]["obj"] if tid else None
+        same = registry.tensor_obj(tid)
         return {"name": name, "values": registry.values.snap(value, same_as=same), "tensor": tid}
     scalar = registry.values.scalar(value)
     if scalar is not None:
@@ -45,10 +45,39 @@ def _items(fn, kind: str):
         yield attr[len("_saved_"):], value
 
 
+def _user_hooks_active() -> bool:
+    """Inside `saved_tensors_hooks(pack, unpack)`: reading a saved tensor would run the user's unpack hook."""
+    try:
+        return torch._C._autograd._top_saved_tensors_default_hooks(False) is not None
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_PACKED = "packed by the program's saved_tensors_hooks: read only by backward, so its unpack hook runs once"
+
+
+def _packed_names(fn) -> list[dict]:
+    """The node's saved tensors by name, without unpacking them (their values stay unknown)."""
+    names = _SAVED_ATTRS.get(type(fn)) or [a for a in dir(fn) if a.startswith("_saved_")]
+    out = []
+    for attr in names:
+        raw = getattr(fn, "_raw" + attr, None)
+        if raw is not None and not isinstance(raw, (tuple, list)):
+            out.append({"name": attr[len("_saved_"):], "values": None, "tensor": None, "repr": _PACKED})
+        elif isinstance(raw, (tuple, list)):
+            out.extend({"name": f"{attr[len('_saved_'):]}[{i}]", "values": None, "tensor": None, "repr": _PACKED}
+                       for i in range(min(len(raw), _MAX_SAVED)))
+        if len(out) >= _MAX_SAVED:
+            break
+    return out
+
+
 def snapshot_saved(fn, kind: str, registry) -> list[dict]:
     out = []
     if kind == "accumulate":
         return out
+    if kind == "op" and _user_hooks_active():
+        return _packed_names(fn)
     for name, value in _items(fn, kind):
         if isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value):
             entries = [_entry(f"{name}[{i}]", v, registry) for i, v in enumerate(value[:_MAX_SAVED])]

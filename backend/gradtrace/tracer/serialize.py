@@ -1,6 +1,7 @@
 """Assemble the final Trace dict from a recorder: tensors and nodes as they stand when the program ended."""
 import torch
 
+from .budget import fit
 from .compact import resolve
 
 
@@ -41,6 +42,7 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
     while i < len(rec.reg.tensor_list):  # serializing can register grad_fn nodes, which can add leaves
         tensors.append(_tensor(rec, rec.reg.tensor_list[i]))
         i += 1
+    rec.reg.fill_lines()
     trace = {
         "version": 1,
         "status": "error" if error else "ok",
@@ -60,4 +62,9 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
     if omitted:
         trace["omitted"] = omitted
     values, keys = rec.reg.values.finish()
-    return resolve(trace, values, keys, fmt)
+    trace = resolve(trace, values, keys, fmt)
+    shrunk = fit(trace, rec.limits.max_trace_bytes)
+    if shrunk:
+        trace["omitted"] = {**(trace.get("omitted") or {"forward_steps": 0, "backward_passes": 0, "nodes": 0}),
+                            "reason": "; ".join(filter(None, [rec.omitted_reason, shrunk]))}
+    return trace

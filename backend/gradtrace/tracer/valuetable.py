@@ -51,10 +51,11 @@ class ValueTable:
 
     def scalar(self, x) -> int | None:
         v = encode_scalar(x)
-        return None if v is None else self.put(v)
+        return None if v is None else self.put(v, ("scalar", type(v["values"]), v["values"]))
 
-    def put(self, values: dict) -> int:
-        self.items.append(("dict", values))
+    def put(self, values: dict, key=None) -> int:
+        """A ready Values; `key`: hashable content, so that equal ones share a table entry cheaply."""
+        self.items.append(("dict", values, key))
         return len(self.items) - 1
 
     def _add(self, t) -> int:
@@ -70,7 +71,7 @@ class ValueTable:
                 self.items.append(("big", shape, n, torch.stack((lo, hi, d.sum()))))
         except (RuntimeError, TypeError, ValueError, NotImplementedError):
             # Meta, quantized or otherwise unreadable tensors: shape only.
-            self.items.append(("dict", {"shape": list(getattr(t, "shape", [])), **_EMPTY}))
+            self.items.append(("dict", {"shape": list(getattr(t, "shape", [])), **_EMPTY}, None))
         return len(self.items) - 1
 
     def finish(self) -> tuple[list[dict], list]:
@@ -85,7 +86,7 @@ class ValueTable:
             elif item[0] == "big":
                 big.append(i)
             else:
-                out[i] = item[1]
+                out[i], keys[i] = item[1], item[2]
         for refs in small.values():
             self._finish_small(refs, out, keys)
         if big:
@@ -102,7 +103,6 @@ class ValueTable:
         counts = [c.numel() for c in copies]
         flat_t = torch.cat([c.reshape(-1) for c in copies])
         flat = flat_t.tolist()
-        nonempty = [k for k, c in enumerate(counts) if c]
         d = flat_t.to(torch.float64)
         seg = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts, dtype=torch.long))
         sums = torch.zeros(len(counts), dtype=torch.float64).index_add_(0, seg, d).tolist()
@@ -116,7 +116,7 @@ class ValueTable:
                 nan_segs = set(seg[torch.isnan(d)].tolist())
                 for k in nan_segs:  # a NaN anywhere makes min and max NaN, as torch.aminmax does
                     mins[k] = maxs[k] = float("nan")
-        nonempty = set(nonempty)
+        dtype = flat_t.dtype
         start = 0
         for k, i in enumerate(refs):
             shape, n = self.items[i][1], counts[k]
@@ -125,9 +125,12 @@ class ValueTable:
                 values = _clean(values)
             if n == 0:
                 out[i] = {"shape": list(shape), "values": values, "min": None, "max": None, "mean": None, "sum": None}
-            else:
+            elif bad and k in bad:
                 out[i] = {"shape": list(shape), "values": values, "min": _num(mins[k]), "max": _num(maxs[k]),
                           "mean": _num(sums[k] / n), "sum": _num(sums[k])}
-                if k not in bad and k in nonempty:
-                    keys[i] = (shape, tuple(flat[start:start + n]), flat_t.dtype)
+            else:  # all finite: the statistics are plain floats
+                total = sums[k]
+                out[i] = {"shape": list(shape), "values": values, "min": mins[k], "max": maxs[k], "mean": total / n,
+                          "sum": total}
+                keys[i] = (shape, tuple(flat[start:start + n]) if n > 1 else flat[start], dtype)
             start += n
