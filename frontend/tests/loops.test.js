@@ -177,3 +177,23 @@ test("real tracer, optimizer.step(): SGD momentum narrated from ForwardStep.opti
   }
   assert.equal(n, 8, "weight and bias × 4 recorded iterations");
 });
+
+test("RMSprop (the tutorial's optim version): square_avg named, and the step recomputes to the new value", () => {
+  const V = (xs) => ({ shape: [xs.length], values: xs });
+  const g = 9.05, lr = 1e-3, alpha = 0.99, eps = 1e-8, before = 0.5;
+  const v = (1 - alpha) * g * g;
+  const after = before - (lr * g) / (Math.sqrt(v) + eps);
+  const trace = {
+    tensors: [{ id: "t1", name: "w", shape: [1], requires_grad: true, is_leaf: true, data: V([after]) }], nodes: [], backward: [], variables: {},
+    forward: [{ op: "addcdiv_", inputs: ["t1"], outputs: ["t1"], node: null, grad_enabled: false, kind: "optim", line: 1, values: [V([after])],
+      optim: { optimizer: "RMSprop", hyper: { lr, alpha, eps, momentum: 0, centered: false }, param: "t1", grad: V([g]), before: V([before]), after: V([after]),
+        terms: { square_avg: V([v]), step: { shape: [], values: 1 } } } }],
+  };
+  const graph = buildGraph(trace), tl = buildTimeline(trace, graph);
+  const text = narrateUpdate(tl, 1, { source: "optimizer.step()" }).text;
+  assert.match(text, /square_avg v ← 0\.99·v \+ 0\.01·grad²/);
+  const m = /w = (\S+) − 0\.001 × (\S+)\/\(√(\S+) \+ 1e-8\) = (\S+)\./.exec(text);
+  assert.ok(m, text);
+  const [b, gg, vv, a] = m.slice(1).map(Number);
+  assert.ok(Math.abs(b - (lr * gg) / Math.sqrt(vv) - a) < 1e-3 * Math.abs(a), text);
+});

@@ -77,6 +77,12 @@ function optimText(ctx, s) {
       + `${w} ← ${w} − lr·m̂/(√v̂ + eps) with m̂ = m/(1 − ${fmtHyper(b1)}^t), v̂ = v/(1 − ${fmtHyper(b2)}^t): `
       + `${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${fmtNum(mh)}/(√${fmtNum(vh)} + ${fmtHyper(eps)}) = ${fmtNum(after)}.${tail}`;
   }
+  if (/^RMSprop$/i.test(name) && terms.square_avg && !h.centered && !h.momentum) {
+    const alpha = h.alpha ?? 0.99, eps = h.eps ?? 1e-8;
+    const v = toNum(flat(terms.square_avg)[p.i]);
+    return `${head} RMSprop keeps a running average of squared gradients per element: square_avg v ← ${fmtHyper(alpha)}·v + ${fmtHyper(+(1 - alpha).toPrecision(3))}·grad² = ${V(terms.square_avg)}. `
+      + `${w} ← ${w} − lr·grad/(√v + eps): ${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${num(p.g)}/(√${fmtNum(v)} + ${fmtHyper(eps)}) = ${fmtNum(after)}.${tail}`;
+  }
   const named = Object.entries(terms).map(([k, v]) => `${k} = ${V(v)}`).join("; ");
   return `${head} Its state for ${w}: ${named || "none"}. ${at}: ${fmtNum(before)} → ${fmtNum(after)} (grad ${fmtNum(p.g)}).${tail}`;
 }
