@@ -1,11 +1,14 @@
-"""Layout+draw time and animation frame rate of the web page in headless Chromium.
+"""Layout+draw time, main-thread long tasks and animation frame rate of the web page in headless Chromium.
 
-    .venv/bin/python bench/browser_bench.py [--update-readme]
+    .venv/bin/python bench/browser_bench.py [--update-readme] [--before REV] [--quick]
 
-Traces a loop program `x = tanh(W @ x + b)` sized to about 100, 1,000 and 5,000 drawn nodes
-(in-process tracer), hands each trace to the page (window.gradtrace.load), and measures:
-  load ms   – trace → graph model → dagre layout → SVG built → first frame painted (median of 3)
-  layout ms – the dagre part of that (chunked layout, stubs)
+Traces straight-line programs `x1 = tanh(W @ x0 + b)`, `x2 = …` (one line per op group, so no loop is
+folded) sized to about 100, 1,000, 2,000 ops and 5,000 drawn nodes (in-process tracer), and hands each
+trace, as the JSON text the API answers, to the page. Each size is measured on two servers in the same
+run: "before" serves the page of git revision REV (default: the merge base with main), "after" this tree.
+  load ms   – JSON.parse of the response → graph model → layout → SVG built → first frame (median of 3)
+  layout ms – the layout part of that
+  longest task ms – the longest main-thread task during the load (PerformanceObserver "longtask")
   step ms   – one timeline step (restyle + values) during backward, mean over 60 steps
   fps       – requestAnimationFrame rate while playing at 4× speed with the gradient animation, 4 s
 """
@@ -14,34 +17,52 @@ import json
 import re
 import socket
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-PROGRAM = """import torch
-x = torch.randn(4)
+HEAD = """import torch
+x0 = torch.randn(4)
 W = torch.randn(4, 4, requires_grad=True)
 b = torch.randn(4, requires_grad=True)
-for i in range({k}):
-    x = torch.tanh(W @ x + b)
-x.sum().backward()
 """
-SIZES = {100: 16, 1000: 166, 5000: 830}
+# label → repetitions of the 3-op line (mv, add, tanh): 2,000 ops is 667 lines; ~5,000 drawn nodes is 830.
+SIZES = {"~100 nodes": 16, "~1,000 nodes": 166, "2,000 ops": 667, "~5,000 nodes": 830}
 
 
-def serve():
+def program(k: int) -> str:
+    body = "".join(f"x{i + 1} = torch.tanh(W @ x{i} + b)\n" for i in range(k))
+    return HEAD + body + f"x{k}.sum().backward()\n"
+
+
+def frontend_of(rev: str, into: Path) -> Path:
+    """The frontend/ folder of git revision `rev`, unpacked under `into`."""
+    data = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "frontend"], check=True, capture_output=True).stdout
+    tar = into / "frontend.tar"
+    tar.write_bytes(data)
+    with tarfile.open(tar) as t:
+        t.extractall(into, filter="data")
+    return into / "frontend"
+
+
+def serve(frontend_dir=None):
     import uvicorn
 
     from gradtrace.api.app import create_app
+    from gradtrace.config import Settings
     from gradtrace.runner import InProcessRunner
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runner=InProcessRunner()), host="127.0.0.1", port=port,
+    settings = Settings(frontend_dir=frontend_dir) if frontend_dir else Settings()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, runner=InProcessRunner()), host="127.0.0.1", port=port,
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
@@ -49,12 +70,19 @@ def serve():
     return f"http://127.0.0.1:{port}/", server
 
 
-LOAD = """async ([trace, code]) => {
+LOAD = """async ([text, code]) => {
   const g = window.gradtrace;
+  const tasks = [];
+  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) tasks.push(e.duration); });
+  obs.observe({ type: 'longtask' });
+  await new Promise((r) => setTimeout(r, 50));
   const t0 = performance.now();
-  await g.load(trace, code);
+  await g.load(JSON.parse(text), code);
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  return { ms: performance.now() - t0, layout: Number(document.getElementById('graph').dataset.layoutMs),
+  const ms = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 100)); // long-task entries arrive after their task
+  obs.disconnect();
+  return { ms, layout: Number(document.getElementById('graph').dataset.layoutMs), longest: Math.max(0, ...tasks),
            drawn: document.querySelectorAll('#graph [data-key]').length };
 }"""
 
@@ -86,49 +114,62 @@ FPS = """async () => {
 }"""
 
 
-def measure(browser, url, trace, code):
+def measure(browser, url, text, code, quick=False):
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     page = ctx.new_page()
     page.goto(url)
     page.wait_for_selector('#graph[data-loads="1"]', state="attached", timeout=30_000)
-    loads = [page.evaluate(LOAD, [trace, code]) for _ in range(3)]
+    loads = [page.evaluate(LOAD, [text, code]) for _ in range(1 if quick else 3)]
     step_ms = page.evaluate(STEPS)
-    fps = page.evaluate(FPS)
+    fps = {"fps": float("nan"), "worst": float("nan")} if quick else page.evaluate(FPS)
     ctx.close()
     return {"load": statistics.median(x["ms"] for x in loads), "layout": statistics.median(x["layout"] for x in loads),
-            "drawn": loads[0]["drawn"], "step": step_ms, **fps}
+            "longest": statistics.median(x["longest"] for x in loads), "drawn": loads[0]["drawn"], "step": step_ms, **fps}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--update-readme", action="store_true", help="write the table into bench/README.md")
+    ap.add_argument("--before", default=None, help="git revision whose page is measured as 'before' (default: merge base with main)")
+    ap.add_argument("--quick", action="store_true", help="one load per size, no fps")
+    ap.add_argument("--sizes", default=None, help="comma-separated subset of the size labels' numbers, e.g. 2000,5000")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     from gradtrace.tracer import trace as run_trace
 
-    url, server = serve()
+    rev = args.before or subprocess.run(["git", "-C", str(ROOT), "merge-base", "HEAD", "main"], check=True,
+                                        capture_output=True, text=True).stdout.strip()
+    tmp = tempfile.TemporaryDirectory()
+    sites = {"before": serve(frontend_of(rev, Path(tmp.name))), "after": serve()}
     rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        for target, k in SIZES.items():
-            code = PROGRAM.format(k=k)
+        wanted = args.sizes.split(",") if args.sizes else None
+        for label, k in SIZES.items():
+            if wanted and not any(w in label.replace(",", "") for w in wanted):
+                continue
+            code = program(k)
             tr = run_trace(code, seed=0)
             assert tr["status"] == "ok", tr["error"]
-            m = measure(browser, url, tr, code)
+            text = json.dumps(tr)
             nodes = len(tr["tensors"]) + len(tr["nodes"])
-            rows.append((target, nodes, m))
-            print(f"~{target}: {nodes} trace nodes+tensors, {m['drawn']} drawn, load {m['load']:.0f} ms "
-                  f"(layout {m['layout']:.0f}), step {m['step']:.1f} ms, {m['fps']:.0f} fps (worst frame {m['worst']:.0f} ms)",
-                  flush=True)
+            for which, (url, _) in sites.items():  # before and after back to back: same machine load
+                m = measure(browser, url, text, code, args.quick)
+                rows.append((label, which, len(tr["forward"]), nodes, m))
+                print(f"{label} [{which}]: {len(tr['forward'])} ops, {nodes} nodes+tensors, {m['drawn']} drawn, load {m['load']:.0f} ms "
+                      f"(layout {m['layout']:.0f}), longest task {m['longest']:.0f} ms, step {m['step']:.1f} ms, "
+                      f"{m['fps']:.0f} fps (worst frame {m['worst']:.0f} ms)", flush=True)
         browser.close()
-    server.should_exit = True
-    table = ["| graph | nodes + tensors | drawn elements | load+layout+draw ms | of which layout ms | one step ms | fps while playing | worst frame ms |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for target, nodes, m in rows:
-        table.append(f"| ~{target:,} nodes | {nodes:,} | {m['drawn']:,} | {m['load']:.0f} | {m['layout']:.0f} | "
-                     f"{m['step']:.1f} | {m['fps']:.0f} | {m['worst']:.0f} |")
+    for _, server in sites.values():
+        server.should_exit = True
+    table = [f"| graph | page | ops | nodes + tensors | drawn | response→first frame ms | of which layout ms | longest main-thread task ms | one step ms | fps while playing | worst frame ms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, which, ops, nodes, m in rows:
+        page = f"before ({rev[:7]})" if which == "before" else "after"
+        table.append(f"| {label} | {page} | {ops:,} | {nodes:,} | {m['drawn']:,} | {m['load']:.0f} | {m['layout']:.0f} | "
+                     f"{m['longest']:.0f} | {m['step']:.1f} | {m['fps']:.0f} | {m['worst']:.0f} |")
     print("\n".join(table))
     if args.update_readme:
         update_readme("\n".join(table))

@@ -9,7 +9,12 @@ import { createGraphView } from "./view/graph-view.js";
 import { bindControls, drawPassMarks } from "./view/controls.js";
 import { renderPanel } from "./view/panel.js";
 import { drawLegend } from "./view/legend.js";
+import { createLoopView } from "./view/loop-view.js";
+import { bindJump } from "./view/jump.js";
+import { foldsIterations, iterationAt, moduleGroups, showIteration } from "./model/loops.js";
+import { bigTrace } from "./layout-client.js";
 
+const tick = () => new Promise((r) => setTimeout(r));
 const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
 
@@ -24,6 +29,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup });
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
   const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
+  const loopView = createLoopView($("loop"), { onSelect: (it, m) => { player.pause(); player.seek(m.spans[it.pos]?.start ?? 0, "iteration"); } });
+  const jumpReady = bindJump(doc, player, () => st.tl);
   wireTools();
 
   function wireTools() {
@@ -41,7 +48,11 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
       view.fit(250);
     });
     on("direction", () => { st.rankdir = st.rankdir === "LR" ? "TB" : "LR"; st.autoDir = false; relayout(); });
-    on("modules", () => { st.collapsed = st.collapsed.size ? new Set() : new Set(st.graph.groups.keys()); relayout(); });
+    on("modules", () => { // folds nn.Module groups only; iteration boxes keep their state
+      const mods = moduleGroups(st.graph), shut = mods.some((k) => st.collapsed.has(k));
+      st.collapsed = new Set([...st.collapsed].filter((k) => !mods.includes(k)).concat(shut ? [] : mods));
+      relayout();
+    });
     doc.defaultView.addEventListener("resize", () => st.graph && view.fit());
   }
 
@@ -49,19 +60,30 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
    * Show a trace; resolves once it is drawn. `restore` (from a link) may set {step, collapsed, rankdir}:
    * step null means the start (or the end of a failed run).
    */
+  let loadSeq = 0;
   async function load(compactOrFull, code, restore = {}) {
     const t0 = performance.now();
+    const seq = ++loadSeq;
+    const big = bigTrace(compactOrFull); // big traces: short tasks, not one long one
+    layouts.newTrace(compactOrFull); // the layout worker expands its own copy
+    if (big) await tick();
     const trace = expandTrace(compactOrFull); // the one place a trace enters: page, /embed, standalone file, notebook
+    const graph = buildGraph(trace, { source: code });
+    if (big) await tick();
+    if (seq !== loadSeq) return;
     st.trace = trace; st.code = code;
-    st.graph = buildGraph(trace, { source: code });
+    st.graph = graph;
     st.tl = buildTimeline(trace, st.graph);
     st.layout = null;
     st.autoDir = !restore.rankdir;
     if (restore.rankdir) st.rankdir = restore.rankdir;
     st.collapsed = Array.isArray(restore.collapsed) ? new Set(restore.collapsed.filter((k) => st.graph.groups.has(k)))
       : st.graph.nodes.size > BIG ? new Set(st.graph.groups.keys()) : new Set();
-    layouts.newTrace();
-    if ($("modules")) $("modules").hidden = st.graph.groups.size === 0;
+    const loops = loopView.load(trace, st.tl); // training loops: show one recorded iteration, the others folded
+    jumpReady();
+    if (big) await tick();
+    if (seq !== loadSeq) return;
+    if ($("modules")) $("modules").hidden = moduleGroups(st.graph).length === 0;
     select(null);
     loaded(trace);
     drawPassMarks($("scrub-marks"), st.tl);
@@ -69,6 +91,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     $("graph-empty").hidden = st.graph.nodes.size > 0;
     if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
     const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
+    if (foldsIterations(loops) && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
     player.load(st.tl.total, start);
     await relayout();
     root.dataset.loadMs = String(Math.round(performance.now() - t0));
@@ -93,9 +116,13 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (big) loaded(st.trace);
     root.dataset.layoutMs = String(Math.round(performance.now() - t0));
     if ($("direction")) $("direction").textContent = st.rankdir === "LR" ? "→" : "↓";
+    if (big) { // drawn in slices, then shown in a task of its own
+      st.layout = null;
+      await view.setModelAsync(st.graph, layout, tick);
+      if (seq !== layoutSeq) return;
+    } else view.setModel(st.graph, layout);
     st.layout = layout;
-    view.setModel(st.graph, layout);
-    $("modules")?.setAttribute("aria-pressed", String(st.collapsed.size > 0));
+    $("modules")?.setAttribute("aria-pressed", String(moduleGroups(st.graph).some((k) => st.collapsed.has(k))));
     view.fit();
     render(player.step, "layout");
   }
@@ -108,6 +135,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
 
   function render(k, why) {
     if (!st.tl || !st.layout) return;
+    const it = loopView.step(k);
+    if (it && st.collapsed.has(it.key)) { st.collapsed = showIteration(st.graph, st.collapsed, it.key); relayout(); return; } // step k is in a folded iteration
     const state = (st.state = stateAt(st.tl, k, { source: st.code }));
     const animate = why === "play" || why === "forward";
     const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;

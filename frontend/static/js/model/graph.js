@@ -1,5 +1,6 @@
 // Trace → drawable graph: tensor and autograd-node boxes, edges, gradient routes and module groups.
 import { opKind, shortNodeName, tensorName, nameIndex } from "./names.js";
+import { addIterationGroups } from "./loops.js";
 
 const T = (id) => `t:${id}`;
 const N = (id) => `n:${id}`;
@@ -95,7 +96,7 @@ export function buildGraph(trace, { source = "" } = {}) {
 
   placeSequence(g);
   buildGroups(g, forward);
-  return g;
+  return addIterationGroups(g, trace); // training loops: one box per recorded iteration (model/loops.js)
 }
 
 function tensorKind(t, roots, consumed) {

@@ -1,10 +1,13 @@
-// Layered layout of the drawable graph with dagre, made to survive big traces: long edges become
-// short "stub" references and graphs past `chunkSize` are cut (in program order) into stacked rows.
+// Layered layout of the drawable graph (dagre for small graphs, model/layered.js past `layeredAbove` nodes),
+// made to survive big traces: long edges become short "stub" references and big graphs are cut (in program
+// order) into stacked rows.
 import dagre from "../../vendor/dagre.js";
+import { layeredLayout } from "./layered.js";
 import { nodeSize } from "./sizes.js";
 import { groupChain } from "./graph.js";
 
-export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: null, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70 };
+// engine: "auto" (dagre up to layeredAbove layout nodes, then the fast layered layout), "dagre" or "layered".
+export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: null, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70, engine: "auto", layeredAbove: 400 };
 const ATTACH_GAP = 10; // AccumulateGrad tags sit this far under their leaf
 
 /**
@@ -42,6 +45,7 @@ export function layoutGraph(g, options = {}) {
   // Rows of ~4·√n nodes keep a long chain's overview near the pane's aspect (and dagre's input small);
   // a mid-size graph that comes out very long or very tall (a chain, 40 parallel iterations) is cut too.
   const n = order.length;
+  o.fast = o.engine === "layered" || (o.engine === "auto" && n > o.layeredAbove);
   const size = o.chunkSize ?? Math.max(80, Math.min(400, Math.round(4 * Math.sqrt(n))));
   let res = placeChunks(g, o, collapsed, lnodes, ledges, order, n > 150 ? Math.ceil(n / size) : 1, size);
   const ratio = res.out.width / Math.max(1, res.out.height);
@@ -156,6 +160,7 @@ function longestPathRanks(order, ledges) {
 
 function layoutChunk(g, c, ci, o, collapsed, out) {
   const grouped = c.nodes.some((n) => n.group || n.type === "group");
+  if (o.fast && !grouped) return layeredChunk(c, ci, o, out); // expanded groups need dagre's clusters
   const dg = new dagre.graphlib.Graph({ multigraph: false, compound: grouped }); // compound mode costs time: only when needed
   dg.setGraph({ rankdir: o.rankdir, nodesep: o.nodesep, ranksep: o.ranksep, edgesep: 10, marginx: 16, marginy: 16 });
   dg.setDefaultEdgeLabel(() => ({}));
@@ -190,6 +195,24 @@ function layoutChunk(g, c, ci, o, collapsed, out) {
   }
   for (const e of c.edges) e.points = dg.edge(e.source, e.target)?.points ?? [];
   return { width: w, height: h };
+}
+
+function layeredChunk(c, ci, o, out) {
+  const seq = new Map(c.nodes.map((n) => [n.key, n.seq]));
+  const items = [...c.nodes, ...c.stubs.map((s) => ({ key: s.key, width: s.width, height: s.height, seq: (seq.get(s.target) ?? 0) - 0.5 }))];
+  const edges = [...c.edges, ...c.stubs.map((s) => ({ source: s.key, target: s.target }))];
+  const r = layeredLayout(items, edges, { rankdir: o.rankdir, nodesep: o.nodesep, ranksep: o.ranksep, margin: 16 });
+  for (const n of c.nodes) {
+    const p = r.pos.get(n.key);
+    out.nodes.set(n.key, { x: p.x, y: p.y, width: n.width, height: n.height, owner: n.key, chunk: ci, type: n.type, label: n.label });
+  }
+  c.stubs.forEach((s, i) => {
+    const p = r.pos.get(s.key);
+    out.stubs.set(s.key, { x: p.x, y: p.y, width: s.width, height: s.height, label: s.label, source: s.source, target: s.target, chunk: ci });
+    s.edge.points = r.points.get(c.edges.length + i) ?? [];
+  });
+  c.edges.forEach((e, i) => { e.points = r.points.get(i) ?? []; });
+  return { width: r.width, height: r.height };
 }
 
 // Shelf-pack the chunks in program order (reading order: along the rank direction, then wrap) into

@@ -6,6 +6,7 @@ import { flat, numel, isZero } from "./values.js";
 import { localRule } from "./formulas.js";
 import { warningsAt, cutsAt } from "./problems.js";
 import { warningText, causeText } from "./problem-text.js";
+import { narrateUpdate } from "./update-narration.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
@@ -16,6 +17,7 @@ export function narrate(tl, k, { source = "" } = {}) {
   const warned = warningsAt(tl, k).map((w) => warningText(ctx, w)).join(" ");
   const withWarnings = (n) => (warned ? { ...n, text: `${n.text} ${warned}` } : n);
   if (!e) return withWarnings({ title: "Ready", text: intro(tl, ctx) });
+  const update = narrateUpdate(tl, k, { source }); if (update) return withWarnings(update); // parameter updates: their own module
   if (e.kind === "error") return withWarnings(failedPass(tl, ctx, e.pass, k));
   const body = e.kind === "forward" ? forwardText(tl, ctx, e.index) : backwardText(tl, ctx, e, k);
   const title = e.kind === "forward"

@@ -8,6 +8,7 @@ const MAX_AREA = 60e6;
 /** The whole graph as SVG text. Fits it first (culled elements come back), then restores the user's view. */
 export function graphSvg(view, layout, root, title = "") {
   const before = view.transform;
+  view.complete?.(); // big graphs draw nodes' insides lazily: a picture needs them all
   view.fit();
   try {
     const background = root.ownerDocument.defaultView.getComputedStyle(root).backgroundColor;

@@ -1,6 +1,6 @@
 // The graph renderer: draws a laid-out drawable graph once, then restyles it for any timeline state.
 import * as d3 from "../../vendor/d3.js";
-import { drawNode, updateTensor } from "./nodes.js";
+import { drawNode, updateTensor, nodeClass } from "./nodes.js";
 import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
@@ -15,6 +15,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   const layer = {};
   for (const name of ["groups", "edges", "stubs", "nodes", "pulses"]) layer[name] = viewport.append("g").attr("class", name);
   let transform = d3.zoomIdentity;
+  // The pane's size, read before a new model's elements enter the DOM and kept until the next frame: reading
+  // it afterwards would make Chromium lay out thousands of new SVG elements once here and again for the frame.
+  let pinned = null;
+  const dims = () => pinned ?? { w: root.clientWidth, h: root.clientHeight };
   let lodLow = false;
   // Plain interpolation: following a step pans at a constant scale. (The default "smooth zoom" zooms out
   // mid-flight, and every scale change makes Chromium re-lay out all SVG text.)
@@ -24,16 +28,33 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const low = transform.k < LOD;
     if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
     cull(); // before the frame renders: only what is in view gets laid out
+    if (!low) fillIn();
   });
+  zoom.extent(() => { const { w, h } = dims(); return [[0, 0], [w, h]]; }); // the svg fills the pane; asking the svg forces a layout
   svg.call(zoom).on("dblclick.zoom", null);
 
-  let graph = null, lay = null, selected = null;
+  let graph = null, lay = null, selected = null, lazy = false, lastState = null;
   let els = new Map(), edgeEls = new Map(), stubEls = [], groupEls = [];
   let looks = new Map();
 
+  /** Draw a laid-out graph (replacing the last one). */
   function setModel(g, layout) {
+    for (const _ of build(g, layout, false)); // eslint-disable-line no-unused-vars
+  }
+
+  /** The same in slices of about BATCH elements, awaiting `pause()` between them (no long task on big graphs). */
+  async function setModelAsync(g, layout, pause) {
+    for (const _ of build(g, layout, true)) await pause(); // eslint-disable-line no-unused-vars
+  }
+
+  const BATCH = 1500;
+  function* build(g, layout, sliced) {
+    const vp = viewport.node(), holder = vp.parentNode;
+    pinned = { w: root.clientWidth, h: root.clientHeight };
+    if (sliced) vp.remove(); // built off-document, so frames in between do not lay out half a graph
     graph = g; lay = layout; looks = new Map();
     for (const l of Object.values(layer)) l.selectAll("*").remove();
+    let made = 0;
     groupEls = [];
     for (const [gk, boxes] of layout.groups) {
       const grp = g.groups.get(gk);
@@ -56,6 +77,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       drawEdge(el, e, le);
       const xs = le.points.map((q) => q.x), ys = le.points.map((q) => q.y);
       edgeEls.set(e.key, { el, e, parent: layer.edges.node(), box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] });
+      if (sliced && ++made % BATCH === 0) yield;
     }
     stubEls = [];
     for (const [sk, s] of layout.stubs) {
@@ -68,23 +90,68 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       stubEls.push({ el, s, parent: layer.stubs.node(), box: [s.x - s.width / 2, s.y - s.height / 2, s.x + s.width / 2, s.y + s.height / 2] });
     }
     els = new Map();
+    // Big graphs: a node's inner parts (texts, value rows, glyphs) are drawn once it is in view at a readable
+    // scale; at the overview it is its box only (a tenth of the SVG elements for Chromium to lay out).
+    lazy = g.nodes.size > VIRTUAL_ABOVE;
+    lastState = null;
     for (const d of g.nodes.values()) {
       const p = layout.nodes.get(d.key);
       if (!p) continue;
       const el = layer.nodes.append("g");
-      drawNode(el, d, p, d.type === "tensor" ? g.gradChip.get(d.id) : null);
+      if (lazy) drawShell(el, d, p);
+      else drawNode(el, d, p, d.type === "tensor" ? g.gradChip.get(d.id) : null);
       const folded = p.owner !== d.key;
       if (folded) el.classed("folded", true).attr("display", "none");
       el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });
-      els.set(d.key, { el, d, p, folded, parent: layer.nodes.node(), box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] });
+      els.set(d.key, { el, d, p, folded, drawn: !lazy, parent: layer.nodes.node(), box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] });
+      if (sliced && ++made % BATCH === 0) yield;
     }
     svg.on("click", () => onSelect(null));
+    if (sliced) { pinned = { w: root.clientWidth, h: root.clientHeight }; holder.appendChild(vp); }
+    requestAnimationFrame(() => { pinned = null; });
+  }
+
+  function drawShell(el, d, p) {
+    el.attr("class", nodeClass(d)).attr("data-key", d.key).attr(d.type === "tensor" ? "data-tensor-id" : "data-node-id", d.id)
+      .attr("transform", `translate(${p.x - p.width / 2},${p.y - p.height / 2})`);
+    el.append("rect").attr("class", "box").attr("width", p.width).attr("height", p.height).attr("rx", d.type === "tensor" || d.kind === "accumulate" ? 7 : p.height / 2);
+  }
+
+  /** Draw the full node, once, and show it as of the last state. */
+  function draw(item) {
+    if (item.drawn) return;
+    item.drawn = true;
+    const { el, d, p } = item;
+    const cls = el.attr("class");
+    el.selectAll("*").remove();
+    drawNode(el, d, p, d.type === "tensor" ? graph.gradChip.get(d.id) : null);
+    el.attr("class", cls); // keep the state classes (future, active, …) the shell already had
+    looks.delete(d.key);
+    if (lastState && d.type === "tensor" && lastState.visible(d.key)) paint(item, lastState);
+  }
+
+  // In view and readable: draw what is still a shell.
+  function fillIn() {
+    if (!lazy || lodLow) return;
+    for (const item of els.values()) if (!item.drawn && !item.folded && (item.shown ?? true)) draw(item);
+  }
+
+  function paint(item, state) {
+    const { el, d, p } = item;
+    const tf = state.flow?.tensorFlow.get(d.id);
+    const look = { data: state.data(d.id), grad: state.grad(d.id), flow: tf?.sum ?? null, fan: tf?.parts.length ?? 0, hooked: !!tf?.hook };
+    const prev = looks.get(d.key);
+    if (!prev || prev.data !== look.data || prev.grad !== look.grad || prev.flow !== look.flow || prev.fan !== look.fan || prev.hooked !== look.hooked) {
+      updateTensor(el, d, p, look);
+      looks.set(d.key, look);
+    }
   }
 
   /** Restyle everything for `state` (from stateAt); animate the step's flow when asked. */
   function update(state, { animate = false, duration = 600, follow = false, minScale = 0 } = {}) {
     if (!graph) return;
     layer.pulses.selectAll("*").interrupt().remove();
+    lastState = state;
     const act = activity(graph, state);
     for (const item of els.values()) {
       const { el, d, p } = item;
@@ -93,20 +160,18 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
         | (d.type === "op" && state.flow?.done.has(d.id) ? 8 : 0)
         | (d.type === "op" && state.flow?.pending.has(d.id) && !act.active.has(d.key) ? 16 : 0)
         | (selected === d.key ? 32 : 0);
-      if (flags !== item.flags || item.arriving) { // touch the DOM only where something changed (big graphs)
+      if (item.flags === undefined) { // a fresh element: one class write, not seven (thousands of them in big graphs)
+        const n = el.node();
+        n.setAttribute("class", n.getAttribute("class") + stateClasses(flags, NODE_STATES));
+        item.flags = flags;
+      } else if (flags !== item.flags || item.arriving) { // touch the DOM only where something changed (big graphs)
         el.classed("future", !vis).classed("active", !!(flags & 2)).classed("touched", !!(flags & 4))
           .classed("ran", !!(flags & 8)).classed("pending", !!(flags & 16)).classed("selected", !!(flags & 32)).classed("arriving", false);
         item.flags = flags;
         item.arriving = false;
       }
-      if (d.type !== "tensor" || !vis) continue;
-      const tf = state.flow?.tensorFlow.get(d.id);
-      const look = { data: state.data(d.id), grad: state.grad(d.id), flow: tf?.sum ?? null, fan: tf?.parts.length ?? 0, hooked: !!tf?.hook };
-      const prev = looks.get(d.key);
-      if (!prev || prev.data !== look.data || prev.grad !== look.grad || prev.flow !== look.flow || prev.fan !== look.fan || prev.hooked !== look.hooked) {
-        updateTensor(el, d, p, look);
-        looks.set(d.key, look);
-      }
+      if (d.type !== "tensor" || !vis || !item.drawn) continue;
+      paint(item, state);
     }
     for (const item of edgeEls.values()) {
       const e = item.e;
@@ -114,6 +179,13 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       const flags = (!state.visible(e.source) || !state.visible(e.target) ? 1 : 0) | (flowed ? 2 : 0)
         | (act.sending.has(e.key) ? 4 : 0) | (act.feeding.has(e.key) ? 8 : 0);
       if (flags === item.flags) continue;
+      if (item.flags === undefined) {
+        const n = item.el.node();
+        n.setAttribute("class", n.getAttribute("class") + stateClasses(flags, EDGE_STATES));
+        if (flowed) item.el.select("path").attr("marker-end", "url(#gt-arrow-flow)");
+        item.flags = flags;
+        continue;
+      }
       item.el.classed("future", !!(flags & 1)).classed("flowed", flowed).classed("sending", !!(flags & 4)).classed("feeding", !!(flags & 8));
       if (((item.flags ?? 0) & 2) !== (flags & 2)) item.el.select("path").attr("marker-end", flowed ? "url(#gt-arrow-flow)" : "url(#gt-arrow)");
       item.flags = flags;
@@ -173,7 +245,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   }
 
   function visibleRect() {
-    const w = root.clientWidth, h = root.clientHeight;
+    const { w, h } = dims();
     const [x0, y0] = transform.invert([0, 0]);
     const [x1, y1] = transform.invert([w, h]);
     return { x0, y0, x1, y1 };
@@ -196,19 +268,19 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const p = els.get(key)?.p;
     if (!p) return;
     if (Math.abs(k - transform.k) > 0.01) duration = 0; // animated rescaling re-lays out every visible text each frame
-    const t = d3.zoomIdentity.translate(root.clientWidth / 2, root.clientHeight / 2).scale(k).translate(-p.x, -p.y);
+    const t = d3.zoomIdentity.translate(dims().w / 2, dims().h / 2).scale(k).translate(-p.x, -p.y);
     svg.transition("view").duration(duration).call(zoom.transform, t);
   }
 
   const TOP = 50; // room for the toolbar over the graph
   function fitScale(l = lay) {
-    const w = root.clientWidth || 800, h = root.clientHeight || 500;
+    const w = dims().w || 800, h = dims().h || 500;
     return Math.max(0.02, Math.min(1.4, 0.97 * Math.min(w / (l.width || 1), (h - TOP) / (l.height || 1))));
   }
 
   function fit(duration = 0) {
     if (!lay) return;
-    const w = root.clientWidth || 800, h = root.clientHeight || 500;
+    const w = dims().w || 800, h = dims().h || 500;
     const top = TOP;
     const k = fitScale();
     const t = d3.zoomIdentity.translate((w - lay.width * k) / 2, top + (h - top - lay.height * k) / 2).scale(k);
@@ -216,7 +288,9 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   }
 
   return {
-    setModel, update, fit, focus, fitScale,
+    setModel, setModelAsync, update, fit, focus, fitScale,
+    /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
+    complete: () => { for (const item of els.values()) if (!item.folded) draw(item); },
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
     /** Go back to a transform read earlier from `.transform` (e.g. after an export fitted the graph). */
     restore: (t) => svg.call(zoom.transform, t),
@@ -229,6 +303,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     svg: svg.node(),
   };
 }
+
+const NODE_STATES = ["future", "active", "touched", "ran", "pending", "selected"];
+const EDGE_STATES = ["future", "flowed", "sending", "feeding"];
+const stateClasses = (flags, names) => names.map((c, i) => (flags & (1 << i) ? ` ${c}` : "")).join("");
 
 function memberKeys(g, gk) {
   const out = [...(g.groups.get(gk)?.members || [])];

@@ -1,0 +1,141 @@
+// Parameter updates narrated with their numbers: optimizer.step() (ForwardStep.optim: SGD with momentum,
+// Adam/AdamW, others by their state's names) and the hand-written `w -= lr * w.grad` under torch.no_grad().
+import { entryAt, dataAt, gradAt } from "./timeline.js";
+import { flat, makeValues, numel, toNum } from "./values.js";
+import { fmtNum, fmtValues } from "./format.js";
+import { nameIndex, tensorName } from "./names.js";
+
+const V = (v) => fmtValues(v, { maxItems: 6 });
+
+/** { title, text } for step k when it updates a parameter, else null (narration.js then says the rest). */
+export function narrateUpdate(tl, k, { source = "" } = {}) {
+  const e = entryAt(tl, k);
+  if (!e || e.kind !== "forward") return null;
+  const s = tl.trace.forward[e.index];
+  const ctx = context(tl, source, s);
+  const text = s.optim ? optimText(ctx, s) : manualUpdate(tl, ctx, e.index, k);
+  if (!text) return null;
+  return { title: `Forward ${e.index + 1}/${tl.trace.forward.length} · parameter update`, text };
+}
+
+function context(tl, source, s) {
+  if (!tl._names) tl._names = nameIndex(tl.trace);
+  const line = s.line ? String(source).split("\n")[s.line - 1]?.trim() ?? "" : "";
+  return { line, where: s.line ? `Line ${s.line}${line ? `: ${line.length > 60 ? `${line.slice(0, 57)}…` : line}` : ""}` : "Step", name: (tid) => tensorName(tl.trace, tl._names, tid) };
+}
+
+/** A number for humans: learning rates and other hyper-parameters as written (1e-6, 0.9). */
+export function fmtHyper(x) {
+  if (typeof x !== "number") return String(x);
+  if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5)) return x.toExponential(2).replace(/\.?0+e/, "e").replace("e-0", "e-").replace("e+", "e");
+  return String(Number(x.toPrecision(4)));
+}
+
+// The element the equation is written for: the scalar itself, else the first element with a non-zero gradient.
+function pick(grad, ...vs) {
+  const g = flat(grad).map(toNum);
+  let i = g.findIndex((x) => Number.isFinite(x) && x !== 0);
+  if (i < 0) i = 0;
+  return { i, g: g[i], vals: vs.map((v) => (v ? toNum(flat(v)[i]) : NaN)), scalar: numel(grad?.shape ?? []) <= 1 };
+}
+
+const num = (x) => (x < 0 ? `(${fmtNum(x)})` : fmtNum(x));
+
+function optimText(ctx, s) {
+  const o = s.optim;
+  const w = ctx.name(o.param);
+  const h = o.hyper || {};
+  const terms = o.terms || {};
+  const p = pick(o.grad, o.before, o.after);
+  const at = p.scalar ? w : `${w}[${p.i}]`;
+  const [before, after] = p.vals;
+  const hyper = Object.entries(h).filter(([, v]) => v !== 0 && v !== false && v !== null).map(([k, v]) => `${k} = ${Array.isArray(v) ? `(${v.map(fmtHyper).join(", ")})` : fmtHyper(v)}`).join(", ");
+  const head = `${ctx.where} — optimizer.step(): ${o.optimizer}${hyper ? ` (${hyper})` : ""} updates ${w} in place, outside autograd.`;
+  const tail = numel(o.after?.shape ?? []) > 1 ? ` Now ${w} = ${V(o.after)}.` : "";
+  const lr = h.lr;
+  const name = String(o.optimizer || "");
+  if (/^SGD$/i.test(name)) {
+    const wd = h.weight_decay || 0;
+    const mom = h.momentum || 0;
+    const g = wd ? `(${w}.grad + ${fmtHyper(wd)}·${w})` : `${w}.grad`;
+    if (!mom) return `${head} ${w} ← ${w} − lr·${g}: ${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${num(p.g + wd * before)} = ${fmtNum(after)}.${tail}`;
+    const buf = terms.momentum_buffer;
+    const b = buf ? toNum(flat(buf)[p.i]) : (before - after) / lr;
+    const first = buf && sameNums(flat(buf), flat(o.grad)) ? " (on the first step the buffer is just the gradient)" : "";
+    return `${head} Momentum keeps a running direction per parameter, the momentum buffer: buf ← ${fmtHyper(mom)}·buf + ${h.dampening ? `(1 − ${fmtHyper(h.dampening)})·` : ""}${g}${first}, now buf = ${V(buf)}. `
+      + `Then ${w} ← ${w} − lr·${h.nesterov ? `(${g} + ${fmtHyper(mom)}·buf)` : "buf"}: ${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${num(b)} = ${fmtNum(after)}.${tail}`;
+  }
+  if (/^Adam/i.test(name) && terms.exp_avg && terms.exp_avg_sq) {
+    const [b1, b2] = h.betas || [0.9, 0.999];
+    const eps = h.eps ?? 1e-8;
+    const t = toNum(flat(terms.step ?? { shape: [], values: h.step ?? 1 })[0]) || 1;
+    const m = toNum(flat(terms.exp_avg)[p.i]), v = toNum(flat(terms.exp_avg_sq)[p.i]);
+    const mh = m / (1 - b1 ** t), vh = v / (1 - b2 ** t);
+    const decay = h.weight_decay ? (/W$/i.test(name) ? ` First the decoupled weight decay: ${w} ← ${w} − lr·${fmtHyper(h.weight_decay)}·${w}.` : ` The gradient includes weight decay: grad + ${fmtHyper(h.weight_decay)}·${w}.`) : "";
+    return `${head}${decay} Adam keeps two running averages per element: exp_avg m ← ${fmtHyper(b1)}·m + ${fmtHyper(1 - b1)}·grad = ${V(terms.exp_avg)} `
+      + `and exp_avg_sq v ← ${fmtHyper(b2)}·v + ${fmtHyper(+(1 - b2).toPrecision(3))}·grad² = ${V(terms.exp_avg_sq)}; step t = ${t}. `
+      + `${w} ← ${w} − lr·m̂/(√v̂ + eps) with m̂ = m/(1 − ${fmtHyper(b1)}^t), v̂ = v/(1 − ${fmtHyper(b2)}^t): `
+      + `${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${fmtNum(mh)}/(√${fmtNum(vh)} + ${fmtHyper(eps)}) = ${fmtNum(after)}.${tail}`;
+  }
+  if (/^RMSprop$/i.test(name) && terms.square_avg && !h.centered && !h.momentum) {
+    const alpha = h.alpha ?? 0.99, eps = h.eps ?? 1e-8;
+    const v = toNum(flat(terms.square_avg)[p.i]);
+    return `${head} RMSprop keeps a running average of squared gradients per element: square_avg v ← ${fmtHyper(alpha)}·v + ${fmtHyper(+(1 - alpha).toPrecision(3))}·grad² = ${V(terms.square_avg)}. `
+      + `${w} ← ${w} − lr·grad/(√v + eps): ${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${num(p.g)}/(√${fmtNum(v)} + ${fmtHyper(eps)}) = ${fmtNum(after)}.${tail}`;
+  }
+  const named = Object.entries(terms).map(([k, v]) => `${k} = ${V(v)}`).join("; ");
+  return `${head} Its state for ${w}: ${named || "none"}. ${at}: ${fmtNum(before)} → ${fmtNum(after)} (grad ${fmtNum(p.g)}).${tail}`;
+}
+
+/**
+ * `w -= lr * w.grad` (or `w.sub_(w.grad, alpha=lr)`, `w += -lr * w.grad`) under torch.no_grad(): an in-place
+ * change of a leaf that requires grad. The learning rate is read from the numbers: (before − after) / grad.
+ */
+function manualUpdate(tl, ctx, i, k) {
+  const s = tl.trace.forward[i];
+  const p = s.inputs?.[0];
+  const t = tl.graph.tensors.get(p);
+  if (s.grad_enabled || s.kind === "optim" || !/^(sub_|add_)$/.test(s.op) || s.outputs?.[0] !== p || !t?.requires_grad || !t.is_leaf) return null;
+  const w = ctx.name(p);
+  const after = s.values?.[0] ?? null, grad = gradAt(tl, p, k - 1);
+  const u = s.inputs[1] != null ? dataAt(tl, s.inputs[1], k - 1) : null;
+  const sign = s.op === "sub_" ? 1 : -1; // sub_(u): u is lr·grad; add_(u): u is −lr·grad
+  // w before the step, from the step itself (before = after ± u): after a folded stretch of a loop the
+  // timeline's last recorded value of w is older than the iteration on screen.
+  const scaled = tl.graph.tensors.get(s.inputs[1])?.grad_of !== p; // w.sub_(w.grad, alpha=lr): alpha is not in the trace
+  const u0 = scaled && u && after && sameShape(u, after) ? flat(u).map((x) => sign * toNum(x)) : null;
+  const before = u0 ? makeValues(after.shape, flat(after).map((x, j) => toNum(x) + u0[j])) : dataAt(tl, p, k - 1);
+  if (!before || !after) return null;
+  const head = `${ctx.where} — a parameter update written by hand, under torch.no_grad() (autograd records nothing; ${w} changes in place).`;
+  const tail = numel(after.shape) > 1 ? ` Now ${w} = ${V(after)}.` : "";
+  const [b0, a0, g0] = [before, after, grad].map((v) => (v ? flat(v).map(toNum) : null));
+  const lr = g0 && sameShape(grad, after) ? learningRate(b0, a0, g0, u0 ? 1e-4 : 1e-2) : null;
+  if (lr === null) {
+    const q = pick(after, before, after);
+    return `${head} ${q.scalar ? w : `${w}[${q.i}]`}: ${fmtNum(q.vals[0])} → ${fmtNum(q.vals[1])}.${tail}`;
+  }
+  const q = pick(grad, before, after);
+  const esc = w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const lrName = new RegExp(`([A-Za-z_][\\w.]*)\\s*\\*\\s*${esc}\\.grad`).exec(ctx.line)?.[1] ?? /alpha\s*=\s*([A-Za-z_][\w.]*)/.exec(ctx.line)?.[1];
+  const lrWord = lrName ? `${lrName} = ${fmtHyper(lr)}` : `the learning rate ${fmtHyper(lr)}`;
+  const at = q.scalar ? w : `${w}[${q.i}]`;
+  const grads = q.scalar ? "" : ` (${w}.grad = ${V(grad)})`;
+  return `${head} Gradient descent: ${w} ← ${w} − lr·${w}.grad with ${lrWord}: ${at} = ${fmtNum(q.vals[0])} − ${fmtHyper(lr)} × ${num(q.g)} = ${fmtNum(q.vals[1])}${grads}.${tail}`;
+}
+
+/** The one lr with after = before − lr·grad for every element (relative tolerance `tol`), or null. */
+export function learningRate(before, after, grad, tol = 1e-3) {
+  let lr = null;
+  for (let j = 0; j < grad.length; j++) {
+    const g = grad[j], d = before[j] - after[j];
+    if (!Number.isFinite(g) || !Number.isFinite(d)) return null;
+    if (g === 0) { if (Math.abs(d) > 1e-6 * Math.max(1, Math.abs(before[j]))) return null; continue; }
+    const r = d / g;
+    if (lr === null) lr = r;
+    else if (Math.abs(r - lr) > tol * Math.abs(lr) + 1e-12) return null;
+  }
+  return lr === 0 ? null : lr;
+}
+
+const sameNums = (a, b) => a.length === b.length && a.every((x, j) => Math.abs(toNum(x) - toNum(b[j])) <= 1e-4 * Math.max(1, Math.abs(toNum(x))));
+const sameShape = (a, b) => JSON.stringify(a?.shape ?? []) === JSON.stringify(b?.shape ?? []);
