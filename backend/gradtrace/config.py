@@ -47,6 +47,20 @@ class Settings(BaseSettings):
         65534, description="Unprivileged uid and gid each run switches to when the server runs as root "
         "(default nobody; best a uid no other process uses).")
 
+    # --- trace cache and snippet store (replicas share them through Redis and PostgreSQL) ---
+    trace_cache_mb: int = Field(64, ge=0, description="In-memory LRU of finished traces per process, in MB (0: off).")
+    trace_cache_ttl_s: int = Field(7 * 86400, description="How long the shared (Redis) cache keeps a trace, in seconds.")
+    trace_max_age_s: int = Field(86400, description="max-age of cacheable trace GETs (their URL names the content).")
+    redis_url: str | None = Field(None, description="Redis URL of a trace cache shared by all replicas (unset: none).")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the snippet store, e.g. postgresql://u:p@db/gradtrace (unset: snippet_db).")
+    snippet_max_bytes: int = Field(20_000, description="Largest stored snippet, in UTF-8 bytes; larger gets HTTP 413.")
+    snippet_max_count: int = Field(200_000, description="Most snippets kept; past it the least recently used go.")
+    snippet_rate_count: int = Field(60, description="Snippets one client may create per window; more get HTTP 429.")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client.")
+    snippet_rate_window_s: int = Field(600, description="Window of the per-client snippet rate limit, in seconds.")
+
 
 @lru_cache
 def get_settings() -> Settings:

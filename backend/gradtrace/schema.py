@@ -122,6 +122,8 @@ class Trace(_Model):
     variables: dict[str, str]
     warnings: list[Warning_] = Field(default_factory=list, description="Extension: warnings the program raised.")
     stderr: str = Field("", description="Extension: what the program wrote to stderr.")
+    trace_key: str | None = Field(
+        None, description="Extension: the server's cache key of this trace, for GET /api/v1/traces/{trace_key}.")
 
 
 class TraceRequest(BaseModel):
@@ -142,3 +144,4 @@ class Health(BaseModel):
     status: Literal["ok", "starting"]
     version: str
     runner: dict[str, Any] = Field(default_factory=dict)
+    cache: dict[str, Any] = Field(default_factory=dict, description="Trace cache counters (runs, hits).")

@@ -1,13 +1,15 @@
 """Trace API v1 endpoints."""
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..examples import examples
 from ..schema import Example, Health, Trace, TraceRequest
-from .deps import RunnerDep, SettingsDep, ensure_code_fits, run_program
+from ..cache import valid_key
+from .cacheable import revalidated, stored_response, trace_response
+from .deps import RunnerDep, SettingsDep, TracesDep, cached_trace, ensure_code_fits
 
 log = logging.getLogger("gradtrace.api")
 router = APIRouter(prefix="/api/v1", tags=["traces"])
@@ -21,12 +23,33 @@ _BUSY = {"description": "Every worker is busy and the queue is full; retry after
     responses={413: {"description": "Program larger than the configured limit."}, 429: _BUSY, 503: _BUSY},
     summary="Run a program and return its autograd trace",
 )
-async def create_trace(body: TraceRequest, settings: SettingsDep, runner: RunnerDep):
-    """Runs `code` in the sandbox. A failing program is still a 200: `status` is "error" and `error` says why."""
+async def create_trace(body: TraceRequest, settings: SettingsDep, traces: TracesDep, request: Request):
+    """Runs `code` in the sandbox. A failing program is still a 200: `status` is "error" and `error` says why.
+
+    Identical requests share one run and finished traces are cached; `X-Trace-Key` (and `trace_key` in the
+    body) names the trace for `GET /api/v1/traces/{key}`.
+    """
     ensure_code_fits(body.code, settings)
-    trace = await run_program(runner, body.code, body.seed)
-    # The runner hands back a validated, JSON-ready dict: no second validation on the hot path.
-    return JSONResponse(trace)
+    return trace_response(await cached_trace(traces, body.model_dump()), request)
+
+
+_GONE = {"description": "No finished trace with that key here (never made, expired, or made by another server)."}
+
+
+@router.get("/traces/{key}", response_model=Trace, responses={304: {"description": "Not modified."}, 404: _GONE},
+            summary="A finished trace by its key (cacheable: the key names the content)")
+async def read_trace(key: str, settings: SettingsDep, traces: TracesDep, request: Request):
+    """The trace a POST answered with this `X-Trace-Key`, with ETag and `Cache-Control: immutable`."""
+    if not valid_key(key):
+        return JSONResponse({"detail": "not a trace key"}, status_code=404, headers={"Cache-Control": "no-store"})
+    unchanged = revalidated(request, key, settings.trace_max_age_s)
+    if unchanged is not None:
+        return unchanged
+    found = await traces.lookup(key)
+    if found is None:
+        return JSONResponse({"detail": "no finished trace with that key; POST the program"}, status_code=404,
+                            headers={"Cache-Control": "no-store"})
+    return stored_response(key, found[0], found[1], request, settings.trace_max_age_s)
 
 
 @router.get("/examples", response_model=list[Example], summary="The gallery of example programs")
@@ -35,8 +58,8 @@ async def list_examples():
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}}, summary="Readiness")
-async def health(runner: RunnerDep):
+async def health(runner: RunnerDep, traces: TracesDep):
     info = runner.health()
     if not info.get("ready", False):
         return JSONResponse({"status": "starting", "version": __version__, "runner": info}, status_code=503)
-    return {"status": "ok", "version": __version__, "runner": info}
+    return {"status": "ok", "version": __version__, "runner": info, "cache": traces.stats()}
