@@ -154,3 +154,40 @@ def test_resource_limit_errors_are_not_cached_but_refusals_are(sandbox_service):
         assert json.loads(refused.body)["error"]["kind"] == "refused" and refused.cacheable
         assert (await service.lookup(refused.key))[0] == refused.body
     asyncio.run(main())
+
+
+def test_the_page_computes_the_same_key_as_the_server(tmp_path):
+    """trace-key.js (run by node) against keys.py, for programs with quotes, unicode and control characters."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from gradtrace.web import page_config
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    settings = Settings()
+    app = create_app(settings, runner=InProcessRunner())
+
+    class _Req:  # page_config reads only app.state.settings
+        pass
+    req = _Req()
+    req.app = app
+    keys = page_config(req, "n")["traceKeys"]
+    programs = [CODE, 'print("é ✓ \\u2028 \\x00\\x1f \\\\ \\" \\t")\n', "x = 1\r\n# 😀 emoji\n"]
+    module = Path(__file__).resolve().parents[1] / "frontend" / "static" / "js" / "trace-key.js"
+    script = (f"import {{ traceKey }} from {json.dumps(module.as_uri())};\n"
+              "const [keys, programs] = JSON.parse(process.argv[1]);\n"
+              "for (const [i, code] of programs.entries()) console.log(await traceKey(keys, { code, seed: i }));\n")
+    out = subprocess.run([node, "--input-type=module", "-e", script, json.dumps([keys, programs])],
+                         capture_output=True, text=True, check=True).stdout.split()
+    service = TraceService(InProcessRunner(), settings)
+    assert out == [service.key_of({**keys["defaults"], "code": code, "seed": i}) for i, code in enumerate(programs)]
+
+
+def test_a_probe_miss_is_204_and_a_probe_hit_the_trace(counted):
+    client, _ = counted
+    assert client.get(f"/api/v1/traces/{'a' * 32}?probe=1").status_code == 204
+    key = client.post("/api/v1/traces", json={"code": CODE}).headers["x-trace-key"]
+    assert client.get(f"/api/v1/traces/{key}?probe=1").json()["trace_key"] == key

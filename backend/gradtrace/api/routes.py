@@ -1,8 +1,10 @@
 """Trace API v1 endpoints."""
 import logging
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from .. import __version__
 from ..examples import examples
@@ -30,22 +32,29 @@ async def create_trace(body: TraceRequest, settings: SettingsDep, traces: Traces
     body) names the trace for `GET /api/v1/traces/{key}`.
     """
     ensure_code_fits(body.code, settings)
-    return trace_response(await cached_trace(traces, body.model_dump()), request)
+    return trace_response(await cached_trace(traces, body.model_dump(mode="json")), request)
 
 
 _GONE = {"description": "No finished trace with that key here (never made, expired, or made by another server)."}
 
 
-@router.get("/traces/{key}", response_model=Trace, responses={304: {"description": "Not modified."}, 404: _GONE},
+@router.get("/traces/{key}", response_model=Trace, responses={204: {"description": "A miss, with `probe=1`."}, 304: {"description": "Not modified."},
+                       404: _GONE},
             summary="A finished trace by its key (cacheable: the key names the content)")
-async def read_trace(key: str, settings: SettingsDep, traces: TracesDep, request: Request):
-    """The trace a POST answered with this `X-Trace-Key`, with ETag and `Cache-Control: immutable`."""
+async def read_trace(key: str, settings: SettingsDep, traces: TracesDep, request: Request,
+                     probe: Annotated[bool, Query(description="Answer a miss with 204 instead of 404.")] = False):
+    """The trace a POST answered with this `X-Trace-Key`, with ETag and `Cache-Control: immutable`.
+
+    The page probes with `?probe=1` before it POSTs: a miss is then an empty 204 (browsers log every 404).
+    """
     if not valid_key(key):
         return JSONResponse({"detail": "not a trace key"}, status_code=404, headers={"Cache-Control": "no-store"})
     unchanged = revalidated(request, key, settings.trace_max_age_s)
     if unchanged is not None:
         return unchanged
     found = await traces.lookup(key)
+    if found is None and probe:
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
     if found is None:
         return JSONResponse({"detail": "no finished trace with that key; POST the program"}, status_code=404,
                             headers={"Cache-Control": "no-store"})

@@ -76,7 +76,7 @@ async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, traces
     found = await _find(store, sid)
     # Through the POST's own model, so both ask the cache with the same key (options at their defaults).
     wanted = TraceRequest(code=found["code"], seed=found["seed"], **({"format": format} if format else {}))
-    return trace_response(await cached_trace(traces, wanted.model_dump()), request, settings.trace_max_age_s)
+    return trace_response(await cached_trace(traces, wanted.model_dump(mode="json")), request, settings.trace_max_age_s)
 
 
 _NOT_FOUND = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Snippet not found · gradtrace</title>

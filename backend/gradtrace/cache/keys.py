@@ -16,11 +16,22 @@ _KEY = re.compile(rf"^[0-9a-f]{{{KEY_HEX}}}$")
 def cache_namespace(settings: Settings) -> str:
     """The part of every key that a gradtrace upgrade or a trace-setting change alters."""
     fixed = {name: getattr(settings, name, None) for name in TRACE_SETTINGS}
-    return json.dumps({"version": __version__, "settings": fixed}, sort_keys=True, default=str)
+    text = json.dumps({"version": __version__, "settings": fixed}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_HEX]
+
+
+def request_defaults() -> dict:
+    """Every trace-request option at its default: the page adds them so its key matches the server's."""
+    from ..schema import TraceRequest
+
+    return {k: v for k, v in TraceRequest(code="").model_dump(mode="json").items() if k != "code"}
 
 
 def trace_key(namespace: str, request: dict) -> str:
-    """Hex key of one request (code, seed and every option such as `format`) under a namespace."""
+    """Hex key of one request (code, seed and every option such as `format`) under a namespace.
+
+    frontend/static/js/trace-key.js computes the same (sorted-key JSON, SHA-256) to GET before it POSTs.
+    """
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     digest = hashlib.sha256(f"{namespace}\n{canonical}".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:KEY_HEX]
