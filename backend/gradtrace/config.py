@@ -8,6 +8,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _frontend_dir() -> Path:
+    """The checkout's frontend/, else the copy an installed wheel carries (gradtrace/frontend)."""
+    checkout = REPO_ROOT / "frontend"
+    return checkout if (checkout / "templates").is_dir() else Path(__file__).resolve().parent / "frontend"
+
+
 class Settings(BaseSettings):
     """Server, sandbox and trace limits. `GRADTRACE_<NAME>` overrides each field."""
 
@@ -16,7 +22,7 @@ class Settings(BaseSettings):
     # --- server ---
     host: str = Field("127.0.0.1", description="Address `gradtrace serve` binds to by default.")
     port: int = Field(8000, description="Port `gradtrace serve` listens on by default.")
-    frontend_dir: Path = Field(REPO_ROOT / "frontend", description="Folder with templates/ and static/ of the page.")
+    frontend_dir: Path = Field(default_factory=_frontend_dir, description="Folder with templates/ and static/ of the page.")
     snippet_db: Path = Field(Path("gradtrace-snippets.sqlite3"), description="SQLite file that stores short-link snippets.")
 
     # --- request limits ---
