@@ -56,6 +56,7 @@ bench: install-test
 	$(BIN)/python bench/trace_bench.py
 	$(BIN)/python bench/http_bench.py
 	$(BIN)/python bench/browser_bench.py
+	$(BIN)/python bench/class_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules
