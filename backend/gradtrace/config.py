@@ -63,8 +63,6 @@ class Settings(BaseSettings):
     snippet_max_bytes: int = Field(20_000, description="Largest stored snippet, in UTF-8 bytes; larger gets HTTP 413.")
     snippet_max_count: int = Field(200_000, description="Most snippets kept; past it the least recently used go.")
     snippet_rate_count: int = Field(60, description="Snippets one client may create per window; more get HTTP 429.")
-    trusted_proxies: str = Field(
-        "", description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client.")
     snippet_rate_window_s: int = Field(600, description="Window of the per-client snippet rate limit, in seconds.")
 
 

@@ -1,34 +1,58 @@
-"""Who a request comes from: the socket's address, or X-Forwarded-For only behind a trusted proxy.
+"""Who is asking: the key per-client limits count against (run fairness, connection caps, snippet rate).
 
-Placeholder by i11 with the signature fixed in INTERFACES §4; i12 owns this module.
+The socket's peer address, unless that peer is a configured trusted proxy (`trusted_proxies`): then the
+right-most address of `X-Forwarded-For` that is not itself a trusted proxy (the left part is client-written).
 """
 import ipaddress
+from functools import lru_cache
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _trusted(peer: str, proxies: str) -> bool:
+@lru_cache(maxsize=32)
+def parse_networks(spec: str) -> tuple[Network, ...]:
+    """'10.0.0.1, 172.16.0.0/12' -> networks; a malformed entry is a configuration error."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
+
+
+def is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
     try:
-        addr = ipaddress.ip_address(peer)
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    for item in filter(None, (p.strip() for p in proxies.split(","))):
-        try:
-            if addr in ipaddress.ip_network(item, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return any(ip in net for net in networks)
 
 
-def client_key(request: Request) -> str:
-    """The client's address: the first untrusted hop of X-Forwarded-For when the peer is a trusted proxy."""
-    peer = request.client.host if request.client else "unknown"
-    proxies = getattr(request.app.state.settings, "trusted_proxies", "") or ""
-    if not proxies or not _trusted(peer, proxies):
+def key_from(peer: str, forwarded_for: str | None, trusted: str) -> str:
+    """The client key from the socket peer and the X-Forwarded-For header value (or None)."""
+    networks = parse_networks(trusted)
+    if not networks or not forwarded_for or not is_trusted(peer, networks):
         return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for hop in reversed(hops):  # walk back from the nearest hop; the first one we don't trust is the client
-        if not _trusted(hop, proxies):
+    for hop in reversed([h.strip() for h in forwarded_for.split(",")]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a garbled chain: count it against the proxy that sent it
+        if not is_trusted(hop, networks):
             return hop
-    return hops[0] if hops else peer
+    return peer
+
+
+def scope_key(scope: dict, trusted: str) -> str:
+    """client_key for a raw ASGI scope (the door middleware runs before any Request exists)."""
+    client = scope.get("client")
+    peer = client[0] if client else "unknown"
+    forwarded = None
+    if trusted:
+        values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"x-forwarded-for"]
+        forwarded = ",".join(values) if values else None
+    return key_from(peer, forwarded, trusted)
+
+
+def client_key(request: HTTPConnection) -> str:
+    """The socket's address, or X-Forwarded-For's first untrusted address when the peer is a trusted proxy."""
+    settings = getattr(request.app.state, "settings", None)
+    trusted = getattr(settings, "trusted_proxies", "") or ""
+    return scope_key(request.scope, trusted)

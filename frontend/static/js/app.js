@@ -95,9 +95,8 @@ export async function startApp(doc = document) {
     $("run").disabled = true;
     try {
       const onWait = (s) => showWaiting(doc, s, () => ctrl.abort());
-      const trace = snippet
-        ? await snippetTrace(config.api, snippet, { signal: ctrl.signal, onWait })
-        : await runTrace(config.api, code, runSeed, ctrl.signal, { keys: config.traceKeys, onWait });
+      const trace = (snippet && await snippetTrace(config.api, snippet, { signal: ctrl.signal, onWait }))
+        || await runTrace(config.api, code, runSeed, ctrl.signal, { keys: config.traceKeys, onWait });
       if (ctrl.signal.aborted) return;
       seed = runSeed;
       if (!gallery.value) title = "";
