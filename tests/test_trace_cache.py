@@ -1,6 +1,7 @@
 """Trace cache and single-flight: one run for identical requests, cacheable GETs, what is (not) cached."""
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -30,6 +31,12 @@ class CountingRunner(InProcessRunner):
         return await super().run(code, seed)
 
 
+def run_async(main) -> None:
+    """asyncio.run(main()) in its own thread: Playwright's sync API may hold a loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(main())).result()
+
+
 @pytest.fixture
 def counted():
     runner = CountingRunner()
@@ -53,7 +60,7 @@ def test_identical_requests_in_flight_share_one_run():
         assert again.source == "memory" and runner.runs == 1
         other = await service.trace({"code": CODE, "seed": 1})  # another seed is another trace
         assert other.key != again.key and runner.runs == 2
-    asyncio.run(main())
+    run_async(main)
 
 
 def test_a_waiter_that_hangs_up_does_not_cancel_the_shared_run():
@@ -67,7 +74,7 @@ def test_a_waiter_that_hangs_up_does_not_cancel_the_shared_run():
         first.cancel()
         runner.gate.set()
         assert json.loads((await second).body)["status"] == "ok" and runner.runs == 1
-    asyncio.run(main())
+    run_async(main)
 
 
 def test_key_changes_with_version_settings_and_options():
@@ -153,7 +160,7 @@ def test_resource_limit_errors_are_not_cached_but_refusals_are(sandbox_service):
         refused = await service.trace({"code": "import subprocess\n", "seed": 0})
         assert json.loads(refused.body)["error"]["kind"] == "refused" and refused.cacheable
         assert (await service.lookup(refused.key))[0] == refused.body
-    asyncio.run(main())
+    run_async(main)
 
 
 def test_the_page_computes_the_same_key_as_the_server(tmp_path):

@@ -157,7 +157,7 @@ daemon off;
 worker_processes 1;
 pid {self.dir}/nginx.pid;
 error_log {self.dir}/logs/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections 8192; }}  # as deploy/nginx/nginx.conf
 http {{
     access_log off;
     client_body_temp_path {self.dir}/tmp/body;
