@@ -31,6 +31,11 @@ class CountingRunner(InProcessRunner):
         return await super().run(code, seed)
 
 
+def ask(service, runner, request):
+    """The service's trace of `request`, produced (when it must be) by the runner, as the API does."""
+    return service.trace(request, lambda: runner.run(request["code"], request["seed"]))
+
+
 def run_async(main) -> None:
     """asyncio.run(main()) in its own thread: Playwright's sync API may hold a loop in this one."""
     with ThreadPoolExecutor(1) as pool:
@@ -48,17 +53,17 @@ def test_identical_requests_in_flight_share_one_run():
     async def main():
         runner = CountingRunner()
         runner.gate.clear()
-        service = TraceService(runner, Settings())
-        tasks = [asyncio.create_task(service.trace({"code": CODE, "seed": 0})) for _ in range(50)]
+        service = TraceService(Settings())
+        tasks = [asyncio.create_task(ask(service, runner, {"code": CODE, "seed": 0})) for _ in range(50)]
         await asyncio.sleep(0.05)
         assert runner.runs == 1  # 49 wait on the first
         runner.gate.set()
         results = await asyncio.gather(*tasks)
         assert len({r.body for r in results}) == 1 and runner.runs == 1
         assert sorted(r.source for r in results).count("flight") == 49
-        again = await service.trace({"code": CODE, "seed": 0})
+        again = await ask(service, runner, {"code": CODE, "seed": 0})
         assert again.source == "memory" and runner.runs == 1
-        other = await service.trace({"code": CODE, "seed": 1})  # another seed is another trace
+        other = await ask(service, runner, {"code": CODE, "seed": 1})  # another seed is another trace
         assert other.key != again.key and runner.runs == 2
     run_async(main)
 
@@ -67,9 +72,9 @@ def test_a_waiter_that_hangs_up_does_not_cancel_the_shared_run():
     async def main():
         runner = CountingRunner()
         runner.gate.clear()
-        service = TraceService(runner, Settings())
-        first = asyncio.create_task(service.trace({"code": CODE, "seed": 0}))
-        second = asyncio.create_task(service.trace({"code": CODE, "seed": 0}))
+        service = TraceService(Settings())
+        first = asyncio.create_task(ask(service, runner, {"code": CODE, "seed": 0}))
+        second = asyncio.create_task(ask(service, runner, {"code": CODE, "seed": 0}))
         await asyncio.sleep(0.05)
         first.cancel()
         runner.gate.set()
@@ -153,11 +158,11 @@ def test_resource_limit_errors_are_not_cached_but_refusals_are(sandbox_service):
     runner, settings = sandbox_service
 
     async def main():
-        service = TraceService(runner, settings)
-        spin = await service.trace({"code": "while True:\n    pass\n", "seed": 0})
+        service = TraceService(settings)
+        spin = await ask(service, runner, {"code": "while True:\n    pass\n", "seed": 0})
         assert json.loads(spin.body)["error"]["kind"] == "timeout" and not spin.cacheable
         assert await service.lookup(spin.key) is None
-        refused = await service.trace({"code": "import subprocess\n", "seed": 0})
+        refused = await ask(service, runner, {"code": "import subprocess\n", "seed": 0})
         assert json.loads(refused.body)["error"]["kind"] == "refused" and refused.cacheable
         assert (await service.lookup(refused.key))[0] == refused.body
     run_async(main)
@@ -189,7 +194,7 @@ def test_the_page_computes_the_same_key_as_the_server(tmp_path):
               "for (const [i, code] of programs.entries()) console.log(await traceKey(keys, { code, seed: i }));\n")
     out = subprocess.run([node, "--input-type=module", "-e", script, json.dumps([keys, programs])],
                          capture_output=True, text=True, check=True).stdout.split()
-    service = TraceService(InProcessRunner(), settings)
+    service = TraceService(settings)
     assert out == [service.key_of({**keys["defaults"], "code": code, "seed": i}) for i, code in enumerate(programs)]
 
 
@@ -198,3 +203,20 @@ def test_a_probe_miss_is_204_and_a_probe_hit_the_trace(counted):
     assert client.get(f"/api/v1/traces/{'a' * 32}?probe=1").status_code == 204
     key = client.post("/api/v1/traces", json={"code": CODE}).headers["x-trace-key"]
     assert client.get(f"/api/v1/traces/{key}?probe=1").json()["trace_key"] == key
+
+
+def test_a_saturated_pool_is_503_with_retry_after_for_every_waiter_and_nothing_is_cached():
+    from gradtrace.runner import Saturated
+
+    class FullRunner(InProcessRunner):
+        calls = 0
+
+        async def run(self, code, seed, **options):
+            FullRunner.calls += 1
+            raise Saturated(2.4)
+
+    with TestClient(create_app(Settings(), runner=FullRunner())) as client:
+        for _ in range(2):
+            r = client.post("/api/v1/traces", json={"code": CODE})
+            assert r.status_code == 503 and r.headers["retry-after"] == "2"
+        assert FullRunner.calls == 2  # the refusal was not cached: the next request asks the pool again

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
                 await result
         from ..cache import TraceService
 
-        app.state.traces = TraceService.from_settings(app.state.runner, settings)
+        app.state.traces = TraceService.from_settings(settings)
         try:
             yield
         finally:

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from ..cache import CachedTrace, TraceService
+from ..cache import TraceService
 from ..config import Settings
 from ..runner import Runner, Saturated
 
@@ -20,7 +20,7 @@ def get_traces(request: Request) -> TraceService:
     """The runner behind the trace cache (made on first use when the app runs without its lifespan)."""
     service = getattr(request.app.state, "traces", None)
     if service is None:
-        service = request.app.state.traces = TraceService.from_settings(request.app.state.runner, request.app.state.settings)
+        service = request.app.state.traces = TraceService.from_settings(request.app.state.settings)
     return service
 
 
@@ -40,15 +40,6 @@ async def run_program(runner: Runner, code: str, seed: int) -> dict:
     """The runner's Trace, or 503 with Retry-After when every worker is busy and the queue is full."""
     try:
         return await runner.run(code, seed)
-    except Saturated as exc:
-        raise HTTPException(503, "server busy, try again shortly",
-                            headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
-
-
-async def cached_trace(traces: TraceService, request: dict) -> CachedTrace:
-    """The trace of a request through the cache; 503 with Retry-After when the pool is saturated."""
-    try:
-        return await traces.trace(request)
     except Saturated as exc:
         raise HTTPException(503, "server busy, try again shortly",
                             headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None

@@ -11,7 +11,7 @@ from ..examples import examples
 from ..schema import Example, Health, Trace, TraceRequest
 from ..cache import valid_key
 from .cacheable import revalidated, stored_response, trace_response
-from .deps import RunnerDep, SettingsDep, TracesDep, cached_trace, ensure_code_fits
+from .deps import RunnerDep, SettingsDep, TracesDep, ensure_code_fits, run_program
 
 log = logging.getLogger("gradtrace.api")
 router = APIRouter(prefix="/api/v1", tags=["traces"])
@@ -25,14 +25,15 @@ _BUSY = {"description": "Every worker is busy and the queue is full; retry after
     responses={413: {"description": "Program larger than the configured limit."}, 429: _BUSY, 503: _BUSY},
     summary="Run a program and return its autograd trace",
 )
-async def create_trace(body: TraceRequest, settings: SettingsDep, traces: TracesDep, request: Request):
+async def create_trace(body: TraceRequest, settings: SettingsDep, runner: RunnerDep, traces: TracesDep, request: Request):
     """Runs `code` in the sandbox. A failing program is still a 200: `status` is "error" and `error` says why.
 
     Identical requests share one run and finished traces are cached; `X-Trace-Key` (and `trace_key` in the
     body) names the trace for `GET /api/v1/traces/{key}`.
     """
     ensure_code_fits(body.code, settings)
-    return trace_response(await cached_trace(traces, body.model_dump(mode="json")), request)
+    cached = await traces.trace(body.model_dump(mode="json"), lambda: run_program(runner, body.code, body.seed))
+    return trace_response(cached, request)
 
 
 _GONE = {"description": "No finished trace with that key here (never made, expired, or made by another server)."}

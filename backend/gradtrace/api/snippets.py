@@ -11,7 +11,7 @@ from ..schema import Trace, TraceRequest
 from ..snippets import RateLimited, SnippetStore
 from .cacheable import trace_response
 from .clients import client_key
-from .deps import SettingsDep, TracesDep, cached_trace, ensure_code_fits
+from .deps import RunnerDep, SettingsDep, TracesDep, ensure_code_fits, run_program
 
 
 class SnippetIn(BaseModel):
@@ -70,13 +70,15 @@ async def read_snippet(sid: str, store: StoreDep):
 @router.get("/api/v1/snippets/{sid}/trace", response_model=Trace, summary="The trace of a stored program (cacheable)",
             responses={304: {"description": "Not modified."}, 404: {"description": "No such snippet."},
                        503: {"description": "Every worker is busy; retry after `Retry-After` seconds."}})
-async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, traces: TracesDep, request: Request,
+async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, runner: RunnerDep, traces: TracesDep,
+                        request: Request,
                         format: Annotated[Literal["full", "compact"] | None, Query()] = None):
     """The stored program's trace, run once for everyone (single-flight + cache), with ETag and `immutable`."""
     found = await _find(store, sid)
     # Through the POST's own model, so both ask the cache with the same key (options at their defaults).
     wanted = TraceRequest(code=found["code"], seed=found["seed"], **({"format": format} if format else {}))
-    return trace_response(await cached_trace(traces, wanted.model_dump(mode="json")), request, settings.trace_max_age_s)
+    cached = await traces.trace(wanted.model_dump(mode="json"), lambda: run_program(runner, wanted.code, wanted.seed))
+    return trace_response(cached, request, settings.trace_max_age_s)
 
 
 _NOT_FOUND = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Snippet not found · gradtrace</title>

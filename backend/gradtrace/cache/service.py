@@ -1,6 +1,7 @@
 """The runner behind a cache: identical requests share one run, finished traces are served from memory or Redis."""
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..config import Settings
@@ -31,10 +32,13 @@ def encode(trace: dict) -> bytes:
 
 
 class TraceService:
-    """`await trace(request)` → CachedTrace; `await lookup(key)` → bytes of a finished trace or None."""
+    """`await trace(request, produce)` → CachedTrace; `await lookup(key)` → bytes of a finished trace or None.
 
-    def __init__(self, runner, settings: Settings, shared: SharedCache | None = None):
-        self.runner = runner
+    `request` (code, seed, every option) names the trace; `produce()` makes it (the API's call of the runner),
+    at most once per key at a time in this process.
+    """
+
+    def __init__(self, settings: Settings, shared: SharedCache | None = None):
         self.namespace = cache_namespace(settings)
         self.memory = ByteLRU(settings.trace_cache_mb * 2**20)
         self.shared = shared
@@ -42,9 +46,9 @@ class TraceService:
         self.runs = self.coalesced = 0
 
     @classmethod
-    def from_settings(cls, runner, settings: Settings) -> "TraceService":
+    def from_settings(cls, settings: Settings) -> "TraceService":
         shared = SharedCache(settings.redis_url, settings.trace_cache_ttl_s) if settings.redis_url else None
-        return cls(runner, settings, shared)
+        return cls(settings, shared)
 
     def key_of(self, request: dict) -> str:
         return trace_key(self.namespace, request)
@@ -60,15 +64,18 @@ class TraceService:
                 return body, "shared"
         return None
 
-    async def trace(self, request: dict) -> CachedTrace:
-        """The trace of `request` ({"code", "seed", options…}): cached, joined to a run in flight, or run now."""
+    async def trace(self, request: dict, produce: Callable[[], Awaitable[dict]]) -> CachedTrace:
+        """The trace of `request` ({"code", "seed", options…}): cached, joined to a run in flight, or produced now.
+
+        An exception of `produce` (e.g. the API's 503/429 for a saturated pool) reaches every waiter, uncached.
+        """
         key = self.key_of(request)
         found = await self.lookup(key)
         if found is not None:
             return CachedTrace(key, found[0], True, found[1])
         task = self._flights.get(key)
         if task is None:
-            task = asyncio.create_task(self._run(key, request))
+            task = asyncio.create_task(self._run(key, produce))
             self._flights[key] = task
             task.add_done_callback(lambda t: self._flights.pop(key, None) if self._flights.get(key) is t else None)
             # shield: a client that hangs up must not cancel the run the others are waiting for
@@ -77,9 +84,8 @@ class TraceService:
         result = await asyncio.shield(task)
         return CachedTrace(key, result.body, result.cacheable, "flight")
 
-    async def _run(self, key: str, request: dict) -> CachedTrace:
-        options = {k: v for k, v in request.items() if k not in ("code", "seed")}
-        trace = await self.runner.run(request["code"], request["seed"], **options)
+    async def _run(self, key: str, produce: Callable[[], Awaitable[dict]]) -> CachedTrace:
+        trace = await produce()
         self.runs += 1
         body = encode({**trace, "trace_key": key})
         cacheable = deterministic(trace)
