@@ -16,10 +16,10 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin gradtrace \
 
 WORKDIR /app
 RUN pip install --index-url "$TORCH_INDEX_URL" torch==2.13.0
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY backend ./backend
 COPY frontend ./frontend
-RUN pip install . && rm -rf /root/.cache
+RUN pip install ".[services]" && rm -rf /root/.cache
 
 USER gradtrace
 VOLUME ["/data"]

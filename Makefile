@@ -5,14 +5,14 @@ BIN     := $(VENV)/bin
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: run test install install-test browser node-deps test-js test-py bench clean
+.PHONY: run test install install-test browser services node-deps test-js test-py bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-# torch is pinned in pyproject.toml; pinning it here too keeps pip from ever picking a CUDA build.
+# torch is pinned in pyproject.toml; the CPU wheel index first keeps pip from pulling the multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" || $(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e .
 	touch $@
 
@@ -22,13 +22,20 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test browser node-deps
+install-test: $(VENV)/.installed-test browser services node-deps
 
 # Debian's chromium drives the browser tests (Playwright's own browser download is not used).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+# The multi-service tests (pytest -m services) start Debian's PostgreSQL, Redis and nginx as plain processes.
+services:
+	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1 \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql, redis-server and nginx for the multi-service tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server nginx >/dev/null; fi
 
 node-deps:
 	@if [ -f package.json ]; then npm ci --no-audit --no-fund --silent; fi
@@ -52,6 +59,7 @@ bench: install-test
 	$(BIN)/python bench/http_bench.py
 	$(BIN)/python bench/corpus_bench.py
 	$(BIN)/python bench/browser_bench.py
+	$(BIN)/python bench/class_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules

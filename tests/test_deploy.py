@@ -74,3 +74,23 @@ def test_server_starts_as_the_container_would(tmp_path):
             proc.kill()
     if proc.returncode not in (0, -15):
         pytest.fail(f"server exited with {proc.returncode}")
+
+
+def test_compose_replicas_profile_puts_nginx_before_hardened_replicas_on_postgres_and_redis():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    profiled = {name for name, svc in services.items() if "replicas" in svc.get("profiles", [])}
+    assert profiled == {"app", "nginx", "postgres", "redis"} and "profiles" not in services["gradtrace"]
+    app = services["app"]
+    assert app["read_only"] is True and app["cap_drop"] == ["ALL"] and "no-new-privileges:true" in app["security_opt"]
+    assert app["deploy"]["replicas"] >= 2 and "ports" not in app  # only nginx is published
+    env = app["environment"]
+    assert env["GRADTRACE_DATABASE_URL"].startswith("postgresql://") and "@postgres:" in env["GRADTRACE_DATABASE_URL"]
+    assert env["GRADTRACE_REDIS_URL"].startswith("redis://redis:") and env["GRADTRACE_TRUSTED_PROXIES"]
+    conf = [v for v in services["nginx"]["volumes"] if v.startswith("./deploy/nginx/gradtrace.conf:")]
+    assert conf and (ROOT / "deploy" / "nginx" / "gradtrace.conf").exists()
+    assert "server app:8000" in (ROOT / "deploy" / "nginx" / "gradtrace.conf").read_text()  # the replicas' name
+
+
+def test_image_installs_the_services_extra_and_setup_py():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "setup.py" in text and '".[services]"' in text

@@ -92,7 +92,7 @@ def _settings(args) -> int:
     from .config import Settings
 
     for name, field in Settings.model_fields.items():
-        print(f"GRADTRACE_{name.upper():<24} default {field.default!s:<34} {field.description}")
+        print(f"GRADTRACE_{name.upper():<24} default {field.get_default(call_default_factory=True)!s:<34} {field.description}")
     return 0
 
 

@@ -8,6 +8,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _frontend_dir() -> Path:
+    """The checkout's frontend/, else the copy an installed wheel carries (gradtrace/frontend)."""
+    checkout = REPO_ROOT / "frontend"
+    return checkout if (checkout / "templates").is_dir() else Path(__file__).resolve().parent / "frontend"
+
+
 class Settings(BaseSettings):
     """Server, sandbox and trace limits. `GRADTRACE_<NAME>` overrides each field."""
 
@@ -16,7 +22,7 @@ class Settings(BaseSettings):
     # --- server ---
     host: str = Field("127.0.0.1", description="Address `gradtrace serve` binds to by default.")
     port: int = Field(8000, description="Port `gradtrace serve` listens on by default.")
-    frontend_dir: Path = Field(REPO_ROOT / "frontend", description="Folder with templates/ and static/ of the page.")
+    frontend_dir: Path = Field(default_factory=_frontend_dir, description="Folder with templates/ and static/ of the page.")
     snippet_db: Path = Field(Path("gradtrace-snippets.sqlite3"), description="SQLite file that stores short-link snippets.")
 
     # --- request limits ---
@@ -78,6 +84,18 @@ class Settings(BaseSettings):
     sandbox_uid: int = Field(
         65534, description="Unprivileged uid and gid each run switches to when the server runs as root "
         "(default nobody; best a uid no other process uses).")
+
+    # --- trace cache and snippet store (replicas share them through Redis and PostgreSQL) ---
+    trace_cache_mb: int = Field(64, ge=0, description="In-memory LRU of finished traces per process, in MB (0: off).")
+    trace_cache_ttl_s: int = Field(7 * 86400, description="How long the shared (Redis) cache keeps a trace, in seconds.")
+    trace_max_age_s: int = Field(86400, description="max-age of cacheable trace GETs (their URL names the content).")
+    redis_url: str | None = Field(None, description="Redis URL of a trace cache shared by all replicas (unset: none).")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the snippet store, e.g. postgresql://u:p@db/gradtrace (unset: snippet_db).")
+    snippet_max_bytes: int = Field(20_000, description="Largest stored snippet, in UTF-8 bytes; larger gets HTTP 413.")
+    snippet_max_count: int = Field(200_000, description="Most snippets kept; past it the least recently used go.")
+    snippet_rate_count: int = Field(60, description="Snippets one client may create per window; more get HTTP 429.")
+    snippet_rate_window_s: int = Field(600, description="Window of the per-client snippet rate limit, in seconds.")
 
     def body_limit(self) -> int:
         """The request body cap in bytes (max_body_bytes, or derived from max_code_bytes)."""

@@ -206,6 +206,8 @@ class Trace(_Model):
         None, description="Extension: recording degraded because a trace limit was reached; the program ran on.")
     format: Literal["full", "compact"] | None = Field(None, description='Extension: "compact" when Values are refs.')
     value_table: list[Values] | None = Field(None, description="Extension: the compact format's Values, by index.")
+    trace_key: str | None = Field(
+        None, description="Extension: the server's cache key of this trace, for GET /api/v1/traces/{trace_key}.")
 
 
 class TraceRequest(BaseModel):
@@ -228,3 +230,4 @@ class Health(BaseModel):
     status: Literal["ok", "starting"]
     version: str
     runner: dict[str, Any] = Field(default_factory=dict)
+    cache: dict[str, Any] = Field(default_factory=dict, description="Trace cache counters (runs, hits).")

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from . import __version__
+from .cache import cache_namespace, request_defaults
 from .config import get_settings
 
 # Only the app's own scripts run; inline scripts, eval, plugins, framing by others and
@@ -73,6 +74,8 @@ def page_config(request: Request, nonce: str) -> dict:
         "api": "/api/v1",
         "maxCodeBytes": settings.max_code_bytes,
         "defaultExample": "basic-mul",
+        # The trace cache's key space: the page GETs /api/v1/traces/{key} before it POSTs (trace-key.js).
+        "traceKeys": {"namespace": cache_namespace(settings), "defaults": request_defaults()},
     }
 
 

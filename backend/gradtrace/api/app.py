@@ -34,9 +34,13 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
             result = start()
             if hasattr(result, "__await__"):
                 await result
+        from ..cache import TraceService
+
+        app.state.traces = TraceService.from_settings(settings)
         try:
             yield
         finally:
+            await app.state.traces.close()
             app.state.runner.close()
             store = getattr(app.state, "snippets", None)
             if store is not None:

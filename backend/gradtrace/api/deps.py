@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from ..cache import TraceService
 from ..config import Settings
 from ..runner import ClientBusy, Runner, Saturated
 from ..tracer.compact import to_format
@@ -16,8 +17,17 @@ def get_runner(request: Request) -> Runner:
     return request.app.state.runner
 
 
+def get_traces(request: Request) -> TraceService:
+    """The runner behind the trace cache (made on first use when the app runs without its lifespan)."""
+    service = getattr(request.app.state, "traces", None)
+    if service is None:
+        service = request.app.state.traces = TraceService.from_settings(request.app.state.settings)
+    return service
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
+TracesDep = Annotated[TraceService, Depends(get_traces)]
 
 
 def ensure_code_fits(code: str, settings: Settings) -> None:

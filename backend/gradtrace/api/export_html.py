@@ -1,4 +1,5 @@
 """`POST /api/v1/export/html`: the page's "Download standalone HTML" — trace in the sandbox, wrap with gradtrace.export."""
+import json
 import re
 from typing import Annotated, Literal
 
@@ -7,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from .deps import RunnerDep, SettingsDep, ensure_code_fits, run_program
+from .deps import RunnerDep, SettingsDep, TracesDep, ensure_code_fits, run_program
 
 
 class HtmlExportIn(BaseModel):
@@ -34,13 +35,15 @@ def filename(title: str) -> str:
              response_class=Response,
              responses={200: {"content": {"text/html": {}}, "description": "An HTML document, as an attachment."},
                         413: {"description": "Program larger than the configured limit."}, 429: _BUSY, 503: _BUSY})
-async def export_html(body: HtmlExportIn, settings: SettingsDep, runner: RunnerDep):
+async def export_html(body: HtmlExportIn, settings: SettingsDep, runner: RunnerDep, traces: TracesDep):
     """Runs `code` in the sandbox and returns the file that plays it offline (a failing program still exports)."""
     from ..export import ExportError, standalone_html
     from ..export.standalone import default_title
 
     ensure_code_fits(body.code, settings)
-    trace = await run_program(runner, body.code, body.seed, "compact")  # the file's page expands it
+    cached = await traces.trace({"code": body.code, "seed": body.seed, "export": "html"},
+                                lambda: run_program(runner, body.code, body.seed, "compact"))  # the file's page expands it
+    trace = json.loads(cached.body)
     title = (body.title or "").strip() or default_title(body.code)
     try:
         html = await run_in_threadpool(standalone_html, trace, body.code, title=title, theme=body.theme, step=body.step)

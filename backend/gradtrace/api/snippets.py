@@ -1,13 +1,17 @@
-"""Short links: store a program, get an id; `/s/{id}` opens it in the page."""
+"""Short links: store a program, get an id; `/s/{id}` opens it, `/api/v1/snippets/{id}/trace` is its cacheable trace."""
 import html
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..snippets import SnippetStore
-from .deps import SettingsDep, ensure_code_fits
+from ..schema import Trace, TraceRequest
+from ..snippets import RateLimited, SnippetStore
+from .cacheable import trace_response
+from .clients import client_key
+from .deps import RunnerDep, SettingsDep, TracesDep, ensure_code_fits, run_program
 
 
 class SnippetIn(BaseModel):
@@ -27,7 +31,7 @@ class Snippet(BaseModel):
 def get_store(request: Request) -> SnippetStore:
     store = getattr(request.app.state, "snippets", None)
     if store is None:
-        store = request.app.state.snippets = SnippetStore(request.app.state.settings.snippet_db)
+        store = request.app.state.snippets = SnippetStore.from_settings(request.app.state.settings)
     return store
 
 
@@ -35,20 +39,46 @@ StoreDep = Annotated[SnippetStore, Depends(get_store)]
 router = APIRouter(tags=["snippets"])
 
 
+async def _find(store: SnippetStore, sid: str) -> dict:
+    found = await run_in_threadpool(store.get, sid)
+    if found is None:
+        raise HTTPException(404, "no snippet with that id")
+    return found
+
+
 @router.post("/api/v1/snippets", response_model=Snippet, status_code=201, summary="Store a program for a short link",
-             responses={413: {"description": "Program larger than the configured limit."}})
-async def create_snippet(body: SnippetIn, store: StoreDep, settings: SettingsDep):
+             responses={413: {"description": "Program larger than the configured limit."},
+                        429: {"description": "This client stored too many snippets lately; see `Retry-After`."}})
+async def create_snippet(body: SnippetIn, store: StoreDep, settings: SettingsDep, request: Request):
     ensure_code_fits(body.code, settings)
-    sid = store.put(body.code, body.seed)
+    size = len(body.code.encode("utf-8", "surrogatepass"))
+    if size > settings.snippet_max_bytes:
+        raise HTTPException(413, f"program is {size} bytes; snippets hold at most {settings.snippet_max_bytes}")
+    try:
+        sid = await run_in_threadpool(store.put, body.code, body.seed, client_key(request))
+    except RateLimited as exc:
+        raise HTTPException(429, "too many short links from this address; try again later",
+                            headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
     return {"id": sid, "code": body.code, "seed": body.seed, "url": f"/s/{sid}"}
 
 
 @router.get("/api/v1/snippets/{sid}", response_model=Snippet, responses={404: {"description": "No such snippet."}})
 async def read_snippet(sid: str, store: StoreDep):
-    found = store.get(sid)
-    if found is None:
-        raise HTTPException(404, "no snippet with that id")
-    return {**found, "url": f"/s/{sid}"}
+    return {**await _find(store, sid), "url": f"/s/{sid}"}
+
+
+@router.get("/api/v1/snippets/{sid}/trace", response_model=Trace, summary="The trace of a stored program (cacheable)",
+            responses={304: {"description": "Not modified."}, 404: {"description": "No such snippet."},
+                       503: {"description": "Every worker is busy; retry after `Retry-After` seconds."}})
+async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, runner: RunnerDep, traces: TracesDep,
+                        request: Request,
+                        format: Annotated[Literal["full", "compact"] | None, Query()] = None):
+    """The stored program's trace, run once for everyone (single-flight + cache), with ETag and `immutable`."""
+    found = await _find(store, sid)
+    # Through the POST's own model, so both ask the cache with the same key (options at their defaults).
+    wanted = TraceRequest(code=found["code"], seed=found["seed"], **({"format": format} if format else {}))
+    cached = await traces.trace(wanted.model_dump(mode="json"), lambda: run_program(runner, wanted.code, wanted.seed, wanted.format))
+    return trace_response(cached, request, settings.trace_max_age_s)
 
 
 _NOT_FOUND = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Snippet not found · gradtrace</title>
@@ -59,6 +89,6 @@ or it was made on another gradtrace server.</p><p><a href="/">Open gradtrace</a>
 
 @router.get("/s/{sid}", include_in_schema=False)
 async def open_snippet(sid: str, store: StoreDep):
-    if store.get(sid) is None:
+    if await run_in_threadpool(store.get, sid) is None:
         return HTMLResponse(_NOT_FOUND.format(sid=html.escape(sid[:64])), status_code=404)
     return RedirectResponse(f"/?s={sid}", status_code=303)

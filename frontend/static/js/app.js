@@ -3,13 +3,14 @@
 import { createLayoutClient } from "./layout-client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
-import { createSnippet, exportHtml, fetchExamples, fetchSnippet, runTrace } from "./api.js";
+import { createSnippet, exportHtml, fetchExamples, fetchSnippet, runTrace, snippetTrace } from "./api.js";
 import { createEditor } from "./view/editor.js";
 import { initTheme } from "./view/theme.js";
 import { initPresenter } from "./view/presenter.js";
 import { bindShareDialog } from "./view/share-dialog.js";
 import { baseName, graphSvg, saveBlob, svgToPng } from "./view/downloads.js";
 import { showRunResult, setStatus } from "./view/run-status.js";
+import { showWaiting } from "./view/wait-status.js";
 
 export async function startApp(doc = document) {
   const config = JSON.parse(doc.getElementById("gradtrace-config").textContent);
@@ -58,8 +59,8 @@ export async function startApp(doc = document) {
     const ex = examples.find((e) => e.id === gallery.value);
     if (ex) { pick(ex); run(); }
   });
-  const { state, damaged } = await linked;
-  if (state.code !== null) open(state);
+  const { state, damaged, snippet } = await linked;
+  if (state.code !== null) open(state, snippet);
   else {
     const first = examples.find((e) => e.id === config.defaultExample) ?? examples[0];
     if (first) { gallery.value = first.id; pick(first); run(); }
@@ -73,7 +74,7 @@ export async function startApp(doc = document) {
   }
 
   /** Show what a link describes: its program, seed, step, groups, direction, theme and presenter flag. */
-  function open(s) {
+  function open(s, snippet = null) {
     const ex = examples.find((e) => e.code === s.code);
     gallery.value = ex ? ex.id : "";
     if (ex) pick(ex); else { editor.setCode(s.code); $("example-description").textContent = ""; title = ""; }
@@ -81,10 +82,11 @@ export async function startApp(doc = document) {
     if (s.theme) doc.documentElement.dataset.theme = s.theme; // for this view only: the saved preference stays
     $("theme").setAttribute("aria-pressed", String(doc.documentElement.dataset.theme === "dark"));
     presenter.set(!!s.presenter);
-    run({ step: s.step, collapsed: s.collapsed, rankdir: s.rankdir });
+    run({ step: s.step, collapsed: s.collapsed, rankdir: s.rankdir }, snippet);
   }
 
-  async function run(restore = {}) {
+  /** Trace the editor's program (a short link's first run: its cacheable GET), waiting out a busy server. */
+  async function run(restore = {}, snippet = null) {
     inflight?.abort();
     const ctrl = (inflight = new AbortController());
     const code = editor.code;
@@ -92,13 +94,16 @@ export async function startApp(doc = document) {
     setStatus(doc, "Running…", "busy");
     $("run").disabled = true;
     try {
-      const trace = await runTrace(config.api, code, runSeed, ctrl.signal);
+      const onWait = (s) => showWaiting(doc, s, () => ctrl.abort());
+      const trace = (snippet && await snippetTrace(config.api, snippet, { signal: ctrl.signal, onWait }))
+        || await runTrace(config.api, code, runSeed, ctrl.signal, { keys: config.traceKeys, onWait });
       if (ctrl.signal.aborted) return;
       seed = runSeed;
       if (!gallery.value) title = "";
       await stage.load(trace, code, restore);
     } catch (err) {
       if (err.name !== "AbortError") setStatus(doc, err.message, "error");
+      else if (inflight === ctrl) setStatus(doc, "Cancelled.", "");
     } finally {
       if (inflight === ctrl) { $("run").disabled = false; inflight = null; }
     }

@@ -3,14 +3,15 @@
 import { createLayoutClient } from "./layout-client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
-import { fetchSnippet, runTrace } from "./api.js";
+import { fetchSnippet, runTrace, snippetTrace } from "./api.js";
 import { setStatus } from "./view/run-status.js";
+import { showWaiting } from "./view/wait-status.js";
 
 export async function startEmbed(doc = document) {
   const config = JSON.parse(doc.getElementById("gradtrace-config").textContent);
   const win = doc.defaultView;
   const $ = (id) => doc.getElementById(id);
-  const { state, damaged } = await readLocation(win.location, (id) => fetchSnippet(config.api, id))
+  const { state, damaged, snippet } = await readLocation(win.location, (id) => fetchSnippet(config.api, id))
     .catch(() => ({ state: { code: null }, damaged: true }));
 
   const dark = state.theme ? state.theme === "dark" : win.matchMedia?.("(prefers-color-scheme: dark)").matches;
@@ -34,7 +35,10 @@ export async function startEmbed(doc = document) {
   }
   try {
     setStatus(doc, "Running…", "busy");
-    const trace = await runTrace(config.api, state.code, state.seed);
+    // A class opening one link: cacheable GETs, and a busy server is waited out with a countdown.
+    const onWait = (s) => showWaiting(doc, s);
+    const trace = (snippet && await snippetTrace(config.api, snippet, { onWait }))
+      || await runTrace(config.api, state.code, state.seed, undefined, { keys: config.traceKeys, onWait });
     await stage.load(trace, state.code, { step: state.step, collapsed: state.collapsed, rankdir: state.rankdir });
   } catch (err) {
     $("graph-empty").textContent = err.message;
