@@ -87,3 +87,21 @@ test("nd kit: broadcasting, sum_to_size, mm, softmax, cat and split", () => {
   assert.deepEqual(c.shape, [2, 4]);
   assert.deepEqual(nd.piece(c, 1, [2, 2], 1).data, [1, 2, 3, 4]);
 });
+
+test("quiz: one right answer among distinct distractors, at a fixed place per step; score counts first answers", async () => {
+  const { question, createScore } = await import("../static/js/model/quiz.js");
+  const { out } = cardsOf("basic-mul");
+  for (const { c } of out) {
+    const q = question(c);
+    if (!q) continue;
+    const right = q.choices.filter((x) => x.correct);
+    assert.equal(right.length, 1);
+    assert.equal(new Set(q.choices.map((x) => x.text)).size, q.choices.length);
+    assert.ok(q.choices.length >= 3, q.prompt);
+    assert.deepEqual(question(c).choices, q.choices, "deterministic");
+  }
+  const s = createScore();
+  s.answer("0:1", false); s.answer("0:1", true); s.answer("0:2", true);
+  assert.equal(s.right, 1);
+  assert.equal(s.total, 2);
+});

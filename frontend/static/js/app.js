@@ -81,7 +81,7 @@ export async function startApp(doc = document) {
     if (s.theme) doc.documentElement.dataset.theme = s.theme; // for this view only: the saved preference stays
     $("theme").setAttribute("aria-pressed", String(doc.documentElement.dataset.theme === "dark"));
     presenter.set(!!s.presenter);
-    run({ step: s.step, collapsed: s.collapsed, rankdir: s.rankdir });
+    run({ step: s.step, collapsed: s.collapsed, rankdir: s.rankdir, quiz: s.quiz });
   }
 
   async function run(restore = {}) {

@@ -35,7 +35,7 @@ export async function startEmbed(doc = document) {
   try {
     setStatus(doc, "Running…", "busy");
     const trace = await runTrace(config.api, state.code, state.seed);
-    await stage.load(trace, state.code, { step: state.step, collapsed: state.collapsed, rankdir: state.rankdir });
+    await stage.load(trace, state.code, { step: state.step, collapsed: state.collapsed, rankdir: state.rankdir, quiz: state.quiz });
   } catch (err) {
     $("graph-empty").textContent = err.message;
     setStatus(doc, "", "");

@@ -8,6 +8,10 @@ import { createGraphView } from "./view/graph-view.js";
 import { bindControls, drawPassMarks } from "./view/controls.js";
 import { renderPanel } from "./view/panel.js";
 import { drawLegend } from "./view/legend.js";
+import { chainCard } from "./model/chain-card.js";
+import { question } from "./model/quiz.js";
+import { createTeach } from "./view/teach.js";
+import { createQuizView } from "./view/quiz.js";
 
 const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
@@ -20,7 +24,9 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const $ = (id) => doc.getElementById(id);
   const root = $("graph");
   const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null };
-  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup });
+  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.place() });
+  const teach = createTeach(root, view);
+  const quiz = createQuizView(root, { onChange: () => { refresh(); rendered(player.step); } });
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
   const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
   wireTools();
@@ -66,6 +72,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     root.dataset.steps = String(st.tl.total);
     $("graph-empty").hidden = st.graph.nodes.size > 0;
     if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
+    if (restore.quiz !== undefined) quiz.set(!!restore.quiz);
+    quiz.reset();
     const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
     player.load(st.tl.total, start);
     await relayout();
@@ -111,8 +119,12 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;
     view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale });
     const n = narrate(st.tl, k, { source: st.code });
+    const card = chainCard(st.tl, k, { source: st.code });
+    const q = quiz.on ? question(card) : null;
+    const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer
+    teach.render(state, card, { hidden, tl: st.tl });
     $("narration-title").textContent = n.title;
-    $("narration").textContent = n.text;
+    $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
     root.dataset.step = String(k);
     lines({ step: state.line });
     if (st.selected) showPanel();
@@ -134,13 +146,13 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
 
   /** What a link needs to rebuild this view (besides the program): step, groups, a chosen direction. */
   function viewState() {
-    return { step: player.step, collapsed: [...st.collapsed], rankdir: st.autoDir ? null : st.rankdir };
+    return { step: player.step, collapsed: [...st.collapsed], rankdir: st.autoDir ? null : st.rankdir, quiz: quiz.on };
   }
 
   /** Draw the current step again (after a change of presentation, e.g. presenter mode). */
   const refresh = () => render(player.step, "refresh");
 
-  return { load, relayout, select, viewState, refresh, view, player, app: st };
+  return { load, relayout, select, viewState, refresh, view, player, app: st, quiz };
 }
 
 function toggle(button, onChange) {

@@ -7,12 +7,12 @@ import { activity } from "./activity.js";
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
 
-export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {} } = {}) {
+export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {} } = {}) {
   const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph");
   defineMarkers(svg);
   const viewport = svg.append("g").attr("class", "viewport");
   const layer = {};
-  for (const name of ["groups", "edges", "stubs", "nodes", "pulses"]) layer[name] = viewport.append("g").attr("class", name);
+  for (const name of ["groups", "edges", "stubs", "nodes", "pulses", "teach"]) layer[name] = viewport.append("g").attr("class", name);
   let transform = d3.zoomIdentity;
   let lodLow = false;
   // Plain interpolation: following a step pans at a constant scale. (The default "smooth zoom" zooms out
@@ -23,6 +23,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const low = transform.k < LOD;
     if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
     cull(); // before the frame renders: only what is in view gets laid out
+    onZoom(transform);
   });
   svg.call(zoom).on("dblclick.zoom", null);
 
@@ -225,6 +226,11 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     },
     get transform() { return transform; },
     svg: svg.node(),
+    /** The <g> that teaching overlays (gradients waiting on edges) draw into, in graph coordinates. */
+    teachLayer: () => layer.teach.node(),
+    /** A drawn node's box in graph coordinates (null when not drawn). */
+    nodeBox: (key) => els.get(key)?.p ?? null,
+    edgePoints: (ek) => (lay?.edges.get(ek)?.points ?? null),
   };
 }
 
