@@ -62,7 +62,7 @@ export function createQuizView(root, { onChange = () => {} } = {}) {
       });
       list.appendChild(b);
     });
-    const parts = [prompt, list];
+    const parts = done ? [prompt] : [prompt, list]; // answered: the feedback stays, the choices make room for the card
     if (done) {
       const fb = doc.createElement("p");
       fb.id = "quiz-feedback";

@@ -139,7 +139,7 @@ function fill(box, c) {
     const num = el(doc, "div", "cc-num");
     num.textContent = `${r.target} = ${r.send ?? ""} = ${NUM(r.sent)}`;
     row.append(eq, num);
-    if (r.agrees) row.append(el(doc, "div", "cc-check", "✓ the formula, evaluated on the saved values, gives the same numbers"));
+    if (r.agrees) row.append(el(doc, "div", "cc-check", "✓ formula on the saved values gives the same numbers"));
     parts.push(row);
   }
   if (c.custom) {
