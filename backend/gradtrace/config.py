@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     max_tensor_mb: int = Field(
         256, description="Most MiB of tensor data the trace may keep alive (it holds every tensor it shows); more ends "
         "the run with kind 'limit'.")
+    fd_max_elements: int = Field(16, ge=1, description="Largest leaf (in elements) a finite-difference check may nudge; "
+                                 "each element costs two re-runs of the program.")
+    fd_time_s: float = Field(2.0, description="Time the re-runs of one finite-difference check may take, in seconds.")
     max_trace_bytes: int = Field(4_000_000, description="Largest serialized trace; a larger one ends with kind 'limit'.")
 
     # --- sandbox ---

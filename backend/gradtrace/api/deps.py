@@ -26,9 +26,11 @@ def ensure_code_fits(code: str, settings: Settings) -> None:
         raise HTTPException(413, f"program is {size} bytes; the limit is {settings.max_code_bytes}")
 
 
-async def run_program(runner: Runner, code: str, seed: int) -> dict:
+async def run_program(runner: Runner, code: str, seed: int, finite_difference: dict | None = None) -> dict:
     """The runner's Trace, or 503 with Retry-After when every worker is busy and the queue is full."""
     try:
+        if finite_difference:  # only then: a runner that knows no tracer options still serves every plain request
+            return await runner.run(code, seed, finite_difference=finite_difference)
         return await runner.run(code, seed)
     except Saturated as exc:
         raise HTTPException(503, "server busy, try again shortly",

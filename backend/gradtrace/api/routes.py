@@ -24,7 +24,8 @@ _BUSY = {"description": "Every worker is busy and the queue is full; retry after
 async def create_trace(body: TraceRequest, settings: SettingsDep, runner: RunnerDep):
     """Runs `code` in the sandbox. A failing program is still a 200: `status` is "error" and `error` says why."""
     ensure_code_fits(body.code, settings)
-    trace = await run_program(runner, body.code, body.seed)
+    fd = body.finite_difference.model_dump() if body.finite_difference else None
+    trace = await run_program(runner, body.code, body.seed, fd)
     # The runner hands back a validated, JSON-ready dict: no second validation on the hot path.
     return JSONResponse(trace)
 

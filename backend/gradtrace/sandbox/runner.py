@@ -71,25 +71,25 @@ class SandboxRunner:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- runs ---
-    async def run(self, code: str, seed: int = 0) -> dict:
+    async def run(self, code: str, seed: int = 0, finite_difference: dict | None = None) -> dict:
         with self._lock:
             if self._inflight >= self.size + self.queue_size:
                 raise Saturated(self._retry_after())
             self._inflight += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.run_sync, code, seed)
+            return await loop.run_in_executor(self._executor, self.run_sync, code, seed, finite_difference)
         finally:
             with self._lock:
                 self._inflight -= 1
 
-    def run_sync(self, code: str, seed: int = 0) -> dict:
+    def run_sync(self, code: str, seed: int = 0, finite_difference: dict | None = None) -> dict:
         """Blocking run (also used by the CLI and tests): waits for a free worker, no admission control."""
         self.start()
         worker = self._take_worker()
         started = time.monotonic()
         try:
-            info, payload = worker.run(code, seed)
+            info, payload = worker.run(code, seed, finite_difference)
         except WorkerDied as exc:
             log.error("sandbox worker %d died: %s; replacing it", worker.index, exc)
             self._replace(worker)

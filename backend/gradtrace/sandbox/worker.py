@@ -54,11 +54,12 @@ class Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def run(self, code: str, seed: int) -> tuple[dict, bytes]:
+    def run(self, code: str, seed: int, finite_difference: dict | None = None) -> tuple[dict, bytes]:
         """One program through the warm parent: (run info, trace JSON bytes). Raises WorkerDied."""
         if not self.alive:
             raise WorkerDied("the warm parent is not running")
-        request = json.dumps({"op": "run", "code": code, "seed": seed}).encode("utf-8", "surrogatepass")
+        fd = {"fd": finite_difference} if finite_difference else {}
+        request = json.dumps({"op": "run", "code": code, "seed": seed, **fd}).encode("utf-8", "surrogatepass")
         try:
             channel.write_frame(self.proc.stdin.fileno(), request)
             deadline = time.monotonic() + self.options.timeout_s + KILL_GRACE_S + PARENT_SLACK_S

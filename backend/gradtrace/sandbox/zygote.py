@@ -173,7 +173,7 @@ def serve(options: Options, rfd: int, wfd: int, ruleset_fd, expected: dict) -> N
         if request.get("op") != "run":
             channel.write_frame(wfd, json.dumps({"pong": True}).encode())
             continue
-        info, payload = spare.run({"op": "run", "code": request["code"], "seed": request.get("seed", 0)})
+        info, payload = spare.run({"op": "run", "code": request["code"], "seed": request.get("seed", 0), "fd": request.get("fd")})
         if payload is None:  # no result: the child's exit status says what happened
             payload = _explain(spare, options)
         else:

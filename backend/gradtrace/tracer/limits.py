@@ -12,6 +12,8 @@ class Limits:
     max_backward_steps: int = 20_000
     max_stdout_chars: int = 20_000
     max_tensor_mb: int = 256
+    fd_max_elements: int = 16
+    fd_time_s: float = 2.0
 
     @classmethod
     def from_settings(cls, settings) -> "Limits":

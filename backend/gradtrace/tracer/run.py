@@ -10,6 +10,7 @@ import torch
 
 from .addresses import stabilize
 from .errors import error_of
+from .finite_diff import finite_difference as _finite_difference
 from .limits import Abort, Limits
 from .naming import BIND, instrument
 from .patches import patched
@@ -48,9 +49,22 @@ def _seed(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
-def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict | None = None) -> dict:
-    """Run `code` once under the recorder and return the Trace (spec v1), even when the program fails."""
-    limits = limits or Limits()
+def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict | None = None,
+          finite_difference: dict | None = None) -> dict:
+    """Run `code` once under the recorder and return the Trace (spec v1), even when the program fails.
+
+    `finite_difference` ({"tensor": name, "h": step}) adds Trace.finite_difference: the program re-run with that leaf nudged.
+    """
+    result = _trace(code, seed, limits or Limits(), builtins)
+    if finite_difference:
+        result["finite_difference"] = _finite_difference(
+            code, seed, result, finite_difference, max_elements=(limits or Limits()).fd_max_elements,
+            time_s=(limits or Limits()).fd_time_s, builtins=builtins, seed_fn=_seed)
+    return result
+
+
+def _trace(code: str, seed: int, limits: Limits, builtins: dict | None) -> dict:
+    """The recorded run itself."""
     rec = Recorder(limits)
     out, err = _Out(limits.max_stdout_chars), _Out(limits.max_stdout_chars)
     error = None
