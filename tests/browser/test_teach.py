@@ -128,3 +128,22 @@ def test_quiz_in_standalone_file(page, tmp_path):
     expect(page.locator("#graph")).not_to_have_attribute("data-steps", "0", timeout=30_000)
     play_quiz(page, trace)
     shoot(page, "teach-quiz-standalone")
+
+
+def test_finite_difference_action_on_a_leaf(page):
+    trace = run_example(page, "basic-mul")
+    page.get_by_role("button", name="Step forward").click()
+    page.locator('#graph [data-tensor-id="%s"]' % trace["variables"]["a"]).first.click()
+    expect(page.locator("#panel")).to_be_visible()
+    page.locator("#fd-check").click()
+    verdict = page.locator(".fd-verdict")
+    expect(verdict).to_contain_text("They agree", timeout=30_000)
+    cells = page.locator(".fd-table tbody tr").all()
+    assert len(cells) == 3
+    fd = [float(r.locator("td").nth(1).inner_text()) for r in cells]
+    grad = [float(r.locator("td").nth(2).inner_text()) for r in cells]
+    assert grad == [8.0, 64.0, 216.0]  # a.grad = 2·c·b from plain torch: b = [2, 4, 6], c = a·b
+    assert all(abs(x - g) <= 2e-2 * max(1, abs(g)) for x, g in zip(fd, grad)), (fd, grad)
+    page.get_by_role("button", name="Step forward").click()  # the result survives a step
+    expect(page.locator(".fd-verdict")).to_contain_text("They agree")
+    shoot(page, "teach-finite-difference")

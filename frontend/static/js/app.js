@@ -3,7 +3,7 @@
 import { createLayoutClient } from "./layout-client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
-import { createSnippet, exportHtml, fetchExamples, fetchSnippet, runTrace } from "./api.js";
+import { checkNumerically, createSnippet, exportHtml, fetchExamples, fetchSnippet, runTrace } from "./api.js";
 import { createEditor } from "./view/editor.js";
 import { initTheme } from "./view/theme.js";
 import { initPresenter } from "./view/presenter.js";
@@ -28,6 +28,7 @@ export async function startApp(doc = document) {
     loaded: (trace) => showRunResult(doc, trace, editor),
     lines: (l) => editor.showLines(l),
     rendered: () => urls.schedule(),
+    checkNumerically: (name, code) => checkNumerically(config.api, code, seed, name),
   });
   const { view, player, app } = stage;
   const shared = () => app.trace && { code: app.code, seed, theme: doc.documentElement.dataset.theme, presenter: presenter.get(), ...stage.viewState() };

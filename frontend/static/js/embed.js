@@ -3,7 +3,7 @@
 import { createLayoutClient } from "./layout-client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
-import { fetchSnippet, runTrace } from "./api.js";
+import { checkNumerically, fetchSnippet, runTrace } from "./api.js";
 import { setStatus } from "./view/run-status.js";
 
 export async function startEmbed(doc = document) {
@@ -22,6 +22,7 @@ export async function startEmbed(doc = document) {
     status: (text) => setStatus(doc, text, "busy"),
     loaded: (trace) => setStatus(doc, trace.status === "ok" ? "" : `Stopped: ${trace.error?.kind ?? "error"}`, trace.status === "ok" ? "" : "error"),
     rendered: () => urls.schedule(),
+    checkNumerically: (name, code) => checkNumerically(config.api, code, state.seed, name),
   });
   const shared = () => stage.app.trace && { ...state, ...stage.viewState() };
   // The frame's own address stays as the host page wrote it; only the "open" link follows the steps.

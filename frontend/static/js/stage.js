@@ -12,6 +12,7 @@ import { chainCard } from "./model/chain-card.js";
 import { question } from "./model/quiz.js";
 import { createTeach } from "./view/teach.js";
 import { createQuizView } from "./view/quiz.js";
+import { createFdCheck } from "./view/fd-check.js";
 
 const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
@@ -20,12 +21,14 @@ const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at le
  * `layouts`: a layout client. Hooks: `status(text)` for slow layouts, `loaded(trace)` once a trace is in
  * (and again after a slow layout), `lines({step})` to mark the current line, `rendered(k)` after each step.
  */
-export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {} }) {
+// `checkNumerically(name)`: the server's finite-difference check of a leaf (absent in the standalone file).
+export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {}, checkNumerically = null }) {
   const $ = (id) => doc.getElementById(id);
   const root = $("graph");
   const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null };
   const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.place() });
   const teach = createTeach(root, view);
+  const fd = createFdCheck(checkNumerically && ((name) => checkNumerically(name, st.code)));
   const quiz = createQuizView(root, { onChange: () => { refresh(); rendered(player.step); } });
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
   const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
@@ -74,6 +77,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
     if (restore.quiz !== undefined) quiz.set(!!restore.quiz);
     quiz.reset();
+    fd.reset();
     const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
     player.load(st.tl.total, start);
     await relayout();
@@ -142,6 +146,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     renderPanel($("panel-body"), st.selected, {
       graph: st.graph, trace: st.trace, state: st.state, source: st.code, onSelect: (key) => { select(key); view.focus(key, 400); },
     });
+    fd.decorate($("panel-body"), st.selected, st.graph);
   }
 
   /** What a link needs to rebuild this view (besides the program): step, groups, a chosen direction. */
