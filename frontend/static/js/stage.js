@@ -1,7 +1,8 @@
 // The graph stage shared by the page and /embed: trace → graph, timeline, layout, player, narration,
 // graph tools and details panel. Pages differ only in where programs come from and what sits around it.
 import { buildGraph } from "./model/graph.js";
-import { buildTimeline, stateAt } from "./model/timeline.js";
+import { buildTimeline } from "./model/timeline.js";
+import { stateAt } from "./model/state.js";
 import { narrate } from "./model/narration.js";
 import { Player } from "./model/player.js";
 import { createGraphView } from "./view/graph-view.js";

@@ -60,7 +60,7 @@ export function buildTimeline(trace, graph) {
     appear.set(d.key, Number.isFinite(d.seq) ? seqStep.get(d.seq) ?? 0 : 0);
   }
   const hints = valueHints(trace, graph, dataWrites, gradWrites);
-  return { trace, graph, entries, total, appear, dataWrites, gradWrites, passRange, positions, hints, cache: null };
+  return { trace, graph, entries, total, appear, dataWrites, gradWrites, passRange, positions, hints, flowMemo: null };
 }
 
 /** Every Values a tensor's rows will ever show (so boxes are sized for their widest content). */
@@ -124,22 +124,27 @@ export function entryAt(tl, k) {
 /**
  * Gradient flow of the backward pass that step k is in: which nodes ran, which are waiting,
  * dL/dt that reached each tensor so far (with fan-in parts), and the gradient on each edge.
- * The result is live (reused when stepping on), so read it before asking for another step.
+ * A function of (trace, k): the result is never changed afterwards, so a later call cannot make it stale.
  */
 export function flowAt(tl, k) {
   const e = entryAt(tl, k);
   if (!e || e.kind !== "backward") return null;
-  const c = tl.cache;
+  const memo = tl.flowMemo;
+  if (memo && memo.k === k) return memo.st;
   let st;
-  if (c && c.pass === e.pass && c.index <= e.index) st = c; // stepping on: extend, don't replay
+  if (memo && memo.st.pass === e.pass && memo.st.index <= e.index) st = cloneFlow(memo.st); // stepping on: extend a copy
   else st = startFlow(tl, e.pass);
   const pass = tl.trace.backward[e.pass];
   for (let j = st.index + 1; j <= e.index; j++) applyStep(tl, st, pass.steps[j]);
   st.index = e.index;
   st.k = k;
-  tl.cache = st;
   st.current = pass.steps[e.index];
+  tl.flowMemo = { k, st };
   return st;
+}
+
+function cloneFlow(st) {
+  return { ...st, done: new Set(st.done), pending: new Set(st.pending), tensorFlow: new Map(st.tensorFlow), edgeGrad: new Map(st.edgeGrad), sent: [...st.sent] };
 }
 
 function startFlow(tl, p) {
@@ -176,21 +181,8 @@ function applyStep(tl, st, step) {
   });
 }
 
-/** Everything a renderer needs at step k, as plain data. */
-export function stateAt(tl, k) {
-  k = Math.max(0, Math.min(tl.total, k));
-  const entry = entryAt(tl, k);
-  const flow = flowAt(tl, k);
-  const stepData = !entry ? null : entry.kind === "forward" ? tl.trace.forward[entry.index]
-    : entry.kind === "error" ? tl.trace.backward[entry.pass] : tl.trace.backward[entry.pass].steps[entry.index];
-  return {
-    k, total: tl.total, entry, flow, stepData,
-    visible: (key) => isVisible(tl, key, k),
-    data: (tid) => dataAt(tl, tid, k),
-    grad: (tid) => gradAt(tl, tid, k),
-    line: lineOf(tl, entry),
-  };
-}
+/** Everything a renderer needs at step k (model/state.js; re-exported here for older imports). */
+export { stateAt } from "./state.js";
 
 /** The source line to highlight for an entry: the op's line, or in backward the line that made the node. */
 export function lineOf(tl, entry) {

@@ -68,9 +68,9 @@ export function updateTensor(g, d, p, look) {
   setBadge(g, look.hooked ? "hook changed it" : look.fan > 1 ? `Σ ${look.fan} paths` : "");
   let vals = row.select("g.vals");
   if (vals.empty()) vals = row.append("g").attr("class", "vals").attr("transform", "translate(40,0)");
-  if (v) drawValues(vals, v, p.width - 40);
-  else { vals.selectAll("*").remove(); vals.append("text").attr("class", "val").attr("x", 0).attr("y", 13).text("None"); }
+  drawValues(vals, v, p.width - 40, "None");
   g.attr("data-grad", look.grad ? compact(look.grad) : null);
+  g.attr("data-flow", !look.grad && look.flow ? compact(look.flow) : null); // dL/dt shown while .grad is None
   if (!row.attr("data-tensor-id")) return;
   row.attr("data-value", look.grad ? compact(look.grad) : null);
 }
@@ -85,13 +85,17 @@ function setBadge(g, text) {
   b.select("text").attr("x", -w + 6).text(text);
 }
 
-// Numbers as text for small tensors, a glyph for big ones; returns the row height used.
-function drawValues(sel, v, width) {
+// Numbers as text for small tensors, a glyph for big ones (`empty` when there are none); returns the row height.
+// The drawn content is keyed by everything it shows, the empty text included, so a redraw can never be skipped wrongly.
+function drawValues(sel, v, width, empty = "") {
   const mode = v ? displayMode(v) : "none";
-  const key = v ? `${mode}|${JSON.stringify(v.values ?? [v.min, v.max, v.mean])}|${width}` : "none";
+  const key = v ? `${mode}|${JSON.stringify([v.shape, v.values ?? [v.min, v.max, v.mean]])}|${width}` : `none|${empty}`;
   if (sel.attr("data-drawn") === key) return GLYPHS.has(mode) ? GLYPH_H + 4 : ROW;
   sel.attr("data-drawn", key).selectAll("*").remove();
-  if (!v) return ROW;
+  if (!v) {
+    if (empty) sel.append("text").attr("class", "val").attr("x", 0).attr("y", 13).text(empty);
+    return ROW;
+  }
   if (GLYPHS.has(mode)) {
     drawGlyph(sel.append("g").attr("class", "glyph").attr("transform", `translate(${PAD},2)`), v, mode);
     return GLYPH_H + 4;
