@@ -43,7 +43,7 @@ def test_chain_rule_card_beside_the_active_node(page):
     page.get_by_role("button", name="Step forward").click()  # MulBackward0
     expect(card).to_contain_text("MulBackward0")
     expect(card).to_contain_text("∂c/∂a = b")
-    expect(card).to_contain_text("✓ the formula")
+    expect(card).to_contain_text("✓ formula on the saved values")
     text = card.inner_text()
     assert re.search(r"dL/da = b ⊙ dL/dc = \[[-\d., e]+\]", text), text
     # the card never covers the active node
