@@ -15,8 +15,9 @@ pytestmark = pytest.mark.browser
 
 
 def first_backward_op_step(trace: dict) -> int:
-    """Timeline step of the first backward node that sends a gradient (forward steps come first in these examples)."""
-    return len(trace["forward"]) + 1
+    """Timeline step of the first backward node (the first pass runs after `after_forward` forward steps)."""
+    first = trace["backward"][0]
+    return (first.get("after_forward") if first.get("after_forward") is not None else len(trace["forward"])) + 1
 
 
 def go_to(page, k: int) -> None:
@@ -147,3 +148,62 @@ def test_finite_difference_action_on_a_leaf(page):
     page.get_by_role("button", name="Step forward").click()  # the result survives a step
     expect(page.locator(".fd-verdict")).to_contain_text("They agree")
     shoot(page, "teach-finite-difference")
+
+
+def test_numbers_not_glyphs_up_to_16(page):
+    type_program(page, "import torch\nv = torch.arange(8.)\nM = torch.arange(16.).reshape(4, 4)\nB = torch.arange(20.).reshape(4, 5)\n"
+                       "W = torch.ones(2, 3, requires_grad=True)\n(W * 2).sum().backward()\n")
+    page.keyboard.press("End")
+    def texts(tid):
+        return page.locator(f'#graph g.node[data-tensor-id="{tid}"] .datarow text.val').evaluate_all("els => els.map(e => e.textContent)")
+    tr = fetch_trace(page, page.evaluate("() => window.gradtrace.app.code"))
+    ids = tr["variables"]
+    assert texts(ids["v"]) == ["[0, 1, 2, 3]", "[4, 5, 6, 7]"]
+    assert texts(ids["M"]) == ["[0, 1, 2, 3]", "[4, 5, 6, 7]", "[8, 9, 10, 11]", "[12, 13, 14, 15]"]
+    big = page.locator(f'#graph g.node[data-tensor-id="{ids["B"]}"]')
+    assert big.locator(".glyph .cell").count() == 20  # a heatmap past 16 numbers …
+    assert big.locator(".color-legend rect").count() >= 5  # … with its colour legend
+    minmax = big.locator(".minmax").evaluate_all("els => els.map(e => e.textContent)")
+    assert "max 19" in minmax and "min 0" in minmax, minmax
+    shoot(page, "teach-numbers")
+
+
+def in_view(page, selector: str, text: str = ""):
+    """A drawn element wholly inside the graph pane (big graphs keep off-screen ones hidden or detached)."""
+    key = page.evaluate("""([sel, text]) => {
+        const pane = document.getElementById('graph').getBoundingClientRect();
+        const ok = [...document.querySelectorAll('#graph ' + sel)].find((e) => {
+            const r = e.getBoundingClientRect();
+            return r.width && r.left >= pane.left && r.right <= pane.right && r.top >= pane.top + 50 && r.bottom <= pane.bottom
+                && (!text || e.textContent.includes(text));
+        });
+        return ok ? ok.dataset.key : null;
+    }""", [selector, text])
+    assert key, f"no {selector} {text} in view"
+    return page.locator(f'#graph g.node[data-key="{key}"]')
+
+
+def test_hover_and_keyboard(page):
+    trace = run_example(page, "mlp-training-step")
+    go_to(page, first_backward_op_step(trace) + 1)
+    active = page.locator("#graph g.node.active").first
+    abox = active.bounding_box()
+    tip = page.locator("#gt-tooltip")
+    # hover a tensor: its values; the tooltip never covers the active node
+    leaf = in_view(page, "g.node.tensor")
+    leaf.hover()
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("value:")
+    t = tip.bounding_box()
+    assert t["x"] >= abox["x"] + abox["width"] or t["x"] + t["width"] <= abox["x"] or t["y"] >= abox["y"] + abox["height"] or t["y"] + t["height"] <= abox["y"]
+    # hover an autograd node: its human description
+    in_view(page, "g.node.op", "AddmmBackward0").hover()
+    expect(tip).to_contain_text("nn.Linear: x @ Wᵀ + b")
+    # Tab reaches nodes; Enter opens the details panel
+    node = in_view(page, "g.node[tabindex='0']")
+    node.focus()
+    expect(tip).to_be_visible()
+    assert node.get_attribute("aria-label")
+    page.keyboard.press("Enter")
+    expect(page.locator("#panel")).to_be_visible()
+    shoot(page, "teach-hover-keyboard")

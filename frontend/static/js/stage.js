@@ -14,6 +14,7 @@ import { question } from "./model/quiz.js";
 import { createTeach } from "./view/teach.js";
 import { createQuizView } from "./view/quiz.js";
 import { createFdCheck } from "./view/fd-check.js";
+import { createTooltip } from "./view/tooltip.js";
 
 const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
@@ -29,6 +30,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null };
   const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.place() });
   const teach = createTeach(root, view);
+  const tooltip = createTooltip(root, { graph: () => st.graph, state: () => st.state, open: (key) => select(key), elements: () => view.nodeElements() });
   const fd = createFdCheck(checkNumerically && ((name) => checkNumerically(name, st.code)));
   const quiz = createQuizView(root, { onChange: () => { refresh(); rendered(player.step); } });
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
@@ -106,6 +108,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if ($("direction")) $("direction").textContent = st.rankdir === "LR" ? "→" : "↓";
     st.layout = layout;
     view.setModel(st.graph, layout);
+    tooltip.decorate();
     $("modules")?.setAttribute("aria-pressed", String(st.collapsed.size > 0));
     view.fit();
     render(player.step, "layout");
@@ -128,6 +131,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const q = quiz.on ? question(card) : null;
     const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer
     teach.render(state, card, { hidden, tl: st.tl });
+    tooltip.refresh();
     $("narration-title").textContent = n.title;
     $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
     root.dataset.step = String(k);

@@ -77,7 +77,8 @@ export function chainCard(tl, k, { source = "" } = {}) {
   slots.forEach((s, i) => {
     const sent = step.grad_inputs?.[s.slot] ?? null;
     if (s.m == null) return;
-    const target = s.route?.via ? gradOf(nameOf(s.route.via)) : `the gradient for ${shortNodeName(tl.graph.tnodes.get(s.m)?.name)}`;
+    const named = s.route?.via ? nameOf(s.route.via) : inName(s.slot);
+    const target = named ? gradOf(named) : `the gradient for ${shortNodeName(tl.graph.tnodes.get(s.m)?.name)}`;
     const r = rule?.slots[i];
     const row = { slot: s.slot, to: s.m, target, local: null, send: null, sent, computed: null, agrees: null };
     if (kind === "custom") {

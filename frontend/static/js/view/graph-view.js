@@ -231,6 +231,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     /** A drawn node's box in graph coordinates (null when not drawn). */
     nodeBox: (key) => els.get(key)?.p ?? null,
     edgePoints: (ek) => (lay?.edges.get(ek)?.points ?? null),
+    /** Every drawn node's <g>, in the DOM or culled out of it (big graphs). */
+    nodeElements: () => [...els.values()].map((item) => item.el.node()),
   };
 }
 

@@ -3,6 +3,7 @@ import { fmtValues } from "../model/format.js";
 import { addValues } from "../model/values.js";
 
 const NUM = (v) => fmtValues(v, { maxItems: 16 });
+const SHORT = (v) => fmtValues(v, { maxItems: 4 }); // on an edge: short, the tooltip has the rest
 const GAP = 14; // px between the active node and its card
 const SVGNS = "http://www.w3.org/2000/svg";
 
@@ -30,7 +31,9 @@ export function createTeach(root, view) {
   function place() {
     if (!current || card.hidden) return;
     const p = view.nodeBox(current.key);
-    const W = root.clientWidth, H = root.clientHeight;
+    const panel = root.querySelector("#panel");
+    const W = panel && !panel.hidden && panel.offsetLeft > 200 ? panel.offsetLeft - 4 : root.clientWidth; // beside the details, not over them
+    const H = root.clientHeight;
     const cw = card.offsetWidth, ch = card.offsetHeight;
     card.classList.toggle("docked", !p);
     if (!p) { card.style.left = `${Math.max(4, W - cw - 8)}px`; card.style.top = "48px"; return; }
@@ -83,7 +86,7 @@ export function createTeach(root, view) {
       if (!pts?.length) continue;
       const mid = pts[Math.floor(pts.length / 2)];
       const sum = w.parts.reduce((a, b) => addValues(a, b), null);
-      const text = w.parts.length > 1 ? `${w.parts.map(NUM).join(" + ")} = ${NUM(sum)}` : NUM(sum);
+      const text = w.parts.length > 1 ? `${w.parts.map(SHORT).join(" + ")} = ${SHORT(sum)}` : SHORT(sum);
       const label = doc.createElementNS(SVGNS, "g");
       label.setAttribute("class", `grad-wait${w.to === currentNode ? " consuming" : ""}${w.parts.length > 1 ? " fan" : ""}`);
       label.setAttribute("data-grad-wait", via);
