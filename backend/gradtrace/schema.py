@@ -21,11 +21,28 @@ class Values(_Model):
     sum: Number | None
 
 
+class Cause(_Model):
+    """Extension (issue 8): why a backward call failed, as ids the page can mark on the graph."""
+    kind: str = Field(description='"inplace" (a saved tensor was changed in place), "freed" (saved tensors freed by an '
+                                  'earlier backward without retain_graph), "no_grad_fn" (the root is not part of any graph)')
+    node: str | None = Field(description="The node that raised (inplace, freed).")
+    saved: str | None = Field(description="Name of the saved tensor to blame (e.g. `result`), as in Node.saved[].name.")
+    saved_version: int | None = Field(description="That tensor's `_version` when the node saved it.")
+    current_version: int | None = Field(description="Its `_version` when backward needed it.")
+    tensor: str | None = Field(description="Tensor id: the saved tensor (inplace, freed) or the root (no_grad_fn).")
+    step: int | None = Field(description="Forward index of the step to blame: the in-place write, or the detach/no_grad cut.")
+    line: int | None = Field(description="Line to blame: that step's, or (freed) the earlier backward call's.")
+    output: int | None = Field(None, description="inplace: which output of the saving node the tensor is.")
+    freed_by: int | None = Field(None, description="freed: index of the backward pass that freed the saved tensors.")
+    why: str | None = Field(None, description='no_grad_fn: "detach", "no_grad" or "no_input" (nothing required grad).')
+
+
 class Error(_Model):
     kind: Literal["syntax", "runtime", "refused", "timeout", "memory", "limit"]
     type: str = Field(description='Python exception class name, e.g. "RuntimeError".')
     message: str
     line: int | None = Field(description="1-based line in `code`.")
+    cause: Cause | None = Field(None, description="Extension: what to mark on the graph for a backward error.")
 
 
 class Tensor(_Model):
@@ -48,6 +65,7 @@ class Saved(_Model):
     values: Values | None
     tensor: str | None = Field(None, description="Extension: id of the traced tensor this saved value is.")
     repr: str | None = Field(None, description="Extension: text of a saved non-tensor value (sizes, dtypes).")
+    version: int | None = Field(None, description="Extension: the saved tensor's `_version` when the node saved it.")
 
 
 class Node(_Model):
@@ -72,6 +90,8 @@ class ForwardStep(_Model):
     module: str | None = Field(None, description="Extension: dotted path of the nn.Module the call ran in.")
     grad_changes: dict[str, Values | None] | None = Field(
         None, description="Extension: tensor id → its `.grad` after this step, where the step changed a `.grad`.")
+    bumps: list[str] | None = Field(None, description="Extension: tensor ids whose `_version` this in-place step raised.")
+    result: str | None = Field(None, description="Extension: repr of a non-tensor result (e.g. gradcheck's True/False).")
 
 
 class HookCall(_Model):
@@ -123,8 +143,14 @@ class FiniteDifferenceRequest(BaseModel):
 
 
 class Warning_(_Model):
-    message: str
-    line: int | None
+    message: str = Field(description="The whole message (never cut).")
+    line: int | None = Field(description="The user's line, also when torch raised it from inside a call.")
+    category: str | None = Field(None, description="Extension: the warning class, e.g. UserWarning.")
+    step: int | None = Field(None, description="Extension: forward index of the step that raised it.")
+    pass_: int | None = Field(None, alias="pass", description="Extension: index of the backward pass that raised it.")
+    after_forward: int | None = Field(None, description="Extension: forward steps recorded before it was raised.")
+    after_backward: int | None = Field(None, description="Extension: backward calls made before it was raised.")
+    tensor: str | None = Field(None, description="Extension: the tensor the raising call was made on (e.g. `y` in `y.grad`).")
 
 
 class Trace(_Model):

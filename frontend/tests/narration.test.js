@@ -42,3 +42,30 @@ test("errors are stated at the last step; custom Function names are quoted as gi
   assert.match(texts[texts.length - 1], /The program stopped: ValueError: <b>bold<\/b>/);
   assert.ok(texts.some((t) => t.includes("<img src=x onerror=alert(1)>Backward")));
 });
+
+const FIXTURES = ["basic-mul", "apple-tangerine", "retain-graph", "zero-grad", "detach-error", "no-grad", "no-grad-inplace", "register-hook",
+  "retain-grad", "multi-output", "custom-function-ctx", "affine-mm2", "mlp-training-step", "autograd-grad", "second-derivative",
+  "doubling-loop", "fan-in", "caught-errors", "long-loop"];
+const PLACEHOLDER = /undefined|NaN|null|dL\/d\?|\bd\/d[a-z]|→ \.|= ,|= \.|= —|\[object/;
+
+test("no narration holds a placeholder", () => {
+  for (const name of FIXTURES) {
+    const { texts } = all(name);
+    texts.forEach((t, k) => assert.doesNotMatch(t, PLACEHOLDER, `${name} step ${k}: ${t}`));
+  }
+});
+
+test("unnamed intermediates are named by their source text", () => {
+  assert.ok(all("autograd-grad").texts.some((t) => t.includes("dL/d(x ** 3 + 2 * x)")));
+  assert.ok(all("zero-grad").texts.some((t) => t.includes("dL/d((inp + 1).pow(2))")));
+  assert.ok(all("autograd-grad").texts.every((t) => !/pow\(x\)|mul\(x\)/.test(t)));
+});
+
+test("broadcast sums, multi-output nodes, gradient=v and freed graphs are said as they are", () => {
+  assert.ok(all("mlp-training-step").texts.some((t) => /dL\/dmodel\.fc2\.bias = .*summed over dim 0 .* = \[/.test(t)));
+  assert.ok(all("multi-output").texts.some((t) => /SplitBackward0 .* receives dL\/dleft = .* and dL\/dright = /.test(t)));
+  assert.ok(all("retain-graph").texts.every((t) => !/dL\/dL = \[/.test(t)));
+  const caught = all("caught-errors").texts;
+  assert.ok(caught.some((t) => /fails .*Why: MulBackward0 .* already freed them/.test(t)), caught.join("\n"));
+  assert.ok(caught.every((t) => !/no input needs a gradient/.test(t)));
+});

@@ -1,6 +1,7 @@
 """Record each backward()/autograd.grad() call: node executions in the engine's real order, via node hooks."""
 import torch
 
+from .causes import explain
 from .errors import error_of
 from .ops import tensors_in
 from .values import encode
@@ -116,6 +117,9 @@ def run_pass(rec, func, args, kwargs):
         p["error"] = error_of(exc)
         if p["error"]["line"] is None:  # raised inside the engine: the call's own line
             p["error"]["line"] = line
+        cause = explain(rec, p, p["error"]["message"])
+        if cause is not None:
+            p["error"]["cause"] = cause
         raise
     finally:
         rec.quiet -= 1

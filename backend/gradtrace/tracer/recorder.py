@@ -56,6 +56,7 @@ class Recorder:
         self.active_pass: dict | None = None
         self.module_names: dict[int, tuple] = {}
         self.pending_hooks: list[dict] = []
+        self.versions: dict[str, int] = {}  # tensor id -> `_version` when a step last saw it
         self.alias_of: dict[int, tuple] = {}  # id(x.data result) -> (that result, x): it shares x's memory
 
     # --- forward steps ---
@@ -74,6 +75,8 @@ class Recorder:
             op = op[:-len(".get")]
         in_ids = [self.reg.tensor(t, line) for t in inputs]
         out_ids = [self.reg.tensor(t, line) for t in outputs]
+        # An in-place op gives its input a new grad_fn: it is this step's node even once registered as an input's.
+        fresh = {id(t.grad_fn) for t in outputs if t.grad_fn is not None and self.reg.node_id(t.grad_fn) is None}
         for t in inputs:
             if t.grad_fn is not None:
                 self.reg.node(t.grad_fn, None, t)
@@ -84,7 +87,7 @@ class Recorder:
             if fn is not None:
                 # Only a grad_fn this step created is its node: `d.mul_(2)` under no_grad (or an op that
                 # returns its input) leaves d's old grad_fn in place, and autograd recorded nothing.
-                new = self.reg.node_id(fn) is None
+                new = id(fn) in fresh
                 nid = self.reg.node(fn, line, t)
                 if new and torch.is_grad_enabled():
                     node = node or nid
@@ -100,8 +103,21 @@ class Recorder:
         grads = self._grad_changes(outputs) if kind in ("inplace", "optim") else None
         if grads:
             step["grad_changes"] = grads
+        bumps = self._bumps(in_ids + out_ids, list(inputs) + list(outputs))
+        if bumps and kind in ("inplace", "optim"):
+            step["bumps"] = bumps
         self.steps.append(step)
         return step
+
+    def _bumps(self, ids, tensors) -> list[str]:
+        """Tensors whose `_version` went up since the trace last saw them (an in-place write)."""
+        out = []
+        for tid, t in zip(ids, tensors):
+            v, seen = t._version, self.versions.get(tid)
+            if seen is not None and v > seen and tid not in out:
+                out.append(tid)
+            self.versions[tid] = v
+        return out
 
     def _grad_changes(self, outputs) -> dict:
         """When a step writes into some tensor's `.grad` (e.g. `x.grad.zero_()`), the owner's new grad."""

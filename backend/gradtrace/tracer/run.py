@@ -13,6 +13,7 @@ from .errors import error_of
 from .finite_diff import finite_difference as _finite_difference
 from .limits import Abort, Limits
 from .naming import BIND, instrument
+from .notes import WarningLog
 from .patches import patched
 from .recorder import PROGRAM, Mode, Recorder
 from .serialize import build_trace
@@ -76,11 +77,12 @@ def _trace(code: str, seed: int, limits: Limits, builtins: dict | None) -> dict:
         return build_trace(rec, {**error_of(exc), "kind": "syntax"}, "", {}, [])
     saved_grad, saved_dtype = torch.is_grad_enabled(), torch.get_default_dtype()
     old_out, old_err = sys.stdout, sys.stderr
-    caught: list = []
+    log = WarningLog(rec)
     try:
         _seed(seed)
-        with warnings.catch_warnings(record=True) as caught, patched(rec), Mode(rec):
+        with warnings.catch_warnings(), patched(rec), Mode(rec):
             warnings.simplefilter("always")
+            warnings.showwarning = log.show
             # numpy 2 warns about torch's own __array_wrap__ signature: not the student's doing
             warnings.filterwarnings("ignore", message=r".*__array_wrap__", category=DeprecationWarning)
             sys.stdout, sys.stderr = out, err
@@ -97,7 +99,11 @@ def _trace(code: str, seed: int, limits: Limits, builtins: dict | None) -> dict:
         sys.stdout, sys.stderr = old_out, old_err
         torch.set_grad_enabled(saved_grad)
         torch.set_default_dtype(saved_dtype)
-    notes = [{"message": str(w.message)[:500], "line": w.lineno if w.filename == PROGRAM else None} for w in caught[:50]]
+    notes = log.finish()
+    if error is not None and rec.passes and (rec.passes[-1].get("error") or {}).get("message") == error["message"]:
+        cause = rec.passes[-1]["error"].get("cause")  # the program died of its last backward call's error
+        if cause is not None:
+            error["cause"] = cause
     node_ids = {key: r["id"] for key, r in rec.reg.nodes.items()}  # keyed by id(): the nodes are still alive
     stdout, stderr = stabilize(out.text(), node_ids), stabilize(err.text(), node_ids)
     try:

@@ -9,7 +9,7 @@ _MAX_SAVED = 16  # a node rarely saves more; a list-valued attribute could be hu
 def _entry(name: str, value, registry) -> dict | None:
     if isinstance(value, torch.Tensor):
         return {"name": name, "values": encode(value, registry.limits.max_tensor_elements),
-                "tensor": registry.match_saved(value)}
+                "tensor": registry.match_saved(value), "version": value._version}  # _version when saved: in-place errors compare it
     scalar = encode_scalar(value)
     if scalar is not None:
         return {"name": name, "values": scalar, "tensor": None}

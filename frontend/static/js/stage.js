@@ -63,7 +63,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   async function load(trace, code, restore = {}) {
     const t0 = performance.now();
     st.trace = trace; st.code = code;
-    st.graph = buildGraph(trace);
+    st.graph = buildGraph(trace, { source: code });
     st.tl = buildTimeline(trace, st.graph);
     st.layout = null;
     st.autoDir = !restore.rankdir;

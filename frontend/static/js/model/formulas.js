@@ -3,6 +3,10 @@
 
 const RULES = {
   MulBackward0: (x, y, g) => [`${y} * ${g}`, `${x} * ${g}`],
+  MulBackward1: (x, y, g) => [`${y} * ${g}`],
+  AddBackward1: (x, y, g) => [g],
+  SubBackward1: (x, y, g) => [g],
+  DivBackward1: (x, y, g) => [`${g} / ${y}`],
   AddBackward0: (x, y, g) => [g, g],
   SubBackward0: (x, y, g) => [g, `-${g}`],
   DivBackward0: (x, y, g) => [`${g} / ${y}`, `-${g} * ${x} / ${y}²`],

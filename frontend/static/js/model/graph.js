@@ -8,7 +8,7 @@ const N = (id) => `n:${id}`;
  * Build the drawable graph of a trace. Keys are "t:<tensor id>" and "n:<node id>".
  * Returns { nodes: Map key→node, edges: Map key→edge, routes: Map "node#slot"→route, groups, ... }.
  */
-export function buildGraph(trace) {
+export function buildGraph(trace, { source = "" } = {}) {
   const tensors = new Map((trace.tensors || []).map((t) => [t.id, t]));
   const tnodes = new Map((trace.nodes || []).map((n) => [n.id, n]));
   const forward = trace.forward || [];
@@ -38,7 +38,8 @@ export function buildGraph(trace) {
   forward.forEach((s) => s.node != null && (s.outputs || []).forEach((o) => addProducer(o, s.node)));
 
   // Tensors: a .grad tensor nobody computes with is drawn as a chip on its owner, not as a box.
-  const names = nameIndex(trace);
+  const names = nameIndex(trace, source);
+  g.names = names;
   for (const t of tensors.values()) {
     if (t.grad_of && tensors.has(t.grad_of) && !feeds.has(t.id)) {
       if (!g.gradChip.has(t.grad_of)) g.gradChip.set(t.grad_of, []);

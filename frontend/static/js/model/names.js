@@ -1,3 +1,4 @@
+import { sourceNames } from "./expr.js";
 // How autograd nodes and tensors are named on screen and in narration.
 
 /** "op" | "accumulate" | "custom", from the tracer's `kind` when present, else from the name. */
@@ -25,16 +26,20 @@ export function tensorName(trace, index, tid, depth = 2) {
   }
   const s = index.producedBy.get(tid);
   const t = index.tensors.get(tid);
+  if (!t?.name && !t?.grad_of && index.exprs?.has(tid)) return index.exprs.get(tid);
   return t?.name || t?.grad_of || s === undefined ? describe(trace, index, tid, 1) : `${trace.forward[s].op}(…)`; // long expressions collapse
 }
 
 const MAX_NAME = 28;
+const MAX_SOURCE = 40;
 
 function describe(trace, index, tid, depth) {
   const t = index.tensors.get(tid);
   if (!t) return "?";
   if (t.name) return index.versions.has(tid) ? `${t.name}${subscript(index.versions.get(tid))}` : t.name;
   if (t.grad_of) return `${describe(trace, index, t.grad_of, depth)}.grad`;
+  const src = index.exprs?.get(tid);
+  if (src && src.length <= MAX_SOURCE) return src; // the program's own words: `2 * x`, `np.exp(-x)`
   const s = index.producedBy.get(tid);
   if (s === undefined) return `tensor ${tid}`;
   if (depth <= 0) return "…";
@@ -57,7 +62,7 @@ export function gradOf(name) {
  * Lookup tables tensorName needs: tensors by id, the forward step that first output each, and a
  * version number for names several tensors share (x = x * w in a loop gives x₀, x₁, …).
  */
-export function nameIndex(trace) {
+export function nameIndex(trace, source = "") {
   const tensors = new Map((trace.tensors || []).map((t) => [t.id, t]));
   const producedBy = new Map();
   (trace.forward || []).forEach((s, i) => (s.outputs || []).forEach((o) => producedBy.has(o) || producedBy.set(o, i)));
@@ -69,7 +74,7 @@ export function nameIndex(trace) {
     ids.sort((a, b) => (producedBy.get(a) ?? -1) - (producedBy.get(b) ?? -1));
     ids.forEach((id, i) => versions.set(id, i));
   }
-  return { tensors, producedBy, versions };
+  return { tensors, producedBy, versions, exprs: sourceNames(trace, source) };
 }
 
 const SUB = "₀₁₂₃₄₅₆₇₈₉";

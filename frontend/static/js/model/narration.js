@@ -1,9 +1,11 @@
 // One plain-words caption per timeline step, with the numbers ("MulBackward0 (c = a * b) receives …").
 import { entryAt, flowAt, gradAt } from "./timeline.js";
-import { fmtValues, fmtNum } from "./format.js";
+import { fmtValues, fmtNum, fmtShape } from "./format.js";
 import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "./names.js";
 import { flat, numel, isZero } from "./values.js";
 import { localRule } from "./formulas.js";
+import { warningsAt, causeAt } from "./problems.js";
+import { warningText, causeText } from "./problem-text.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
@@ -11,19 +13,22 @@ const V = (v) => fmtValues(v, { maxItems: 6 });
 export function narrate(tl, k, { source = "" } = {}) {
   const ctx = context(tl, source);
   const e = entryAt(tl, k);
-  if (!e) return { title: "Ready", text: intro(tl, ctx) };
-  if (e.kind === "error") return failedPass(tl, ctx, e.pass, k);
+  const warned = warningsAt(tl, k).map((w) => warningText(ctx, w)).join(" ");
+  const withWarnings = (n) => (warned ? { ...n, text: `${n.text} ${warned}` } : n);
+  if (!e) return withWarnings({ title: "Ready", text: intro(tl, ctx) });
+  if (e.kind === "error") return withWarnings(failedPass(tl, ctx, e.pass, k));
   const body = e.kind === "forward" ? forwardText(tl, ctx, e.index) : backwardText(tl, ctx, e, k);
   const title = e.kind === "forward"
     ? `Forward ${e.index + 1}/${tl.trace.forward.length}`
     : `Backward pass ${e.pass + 1}/${tl.trace.backward.length} · ${e.index + 1}/${tl.trace.backward[e.pass].steps.length}`;
-  const tail = k === tl.total ? ending(tl) : "";
-  return { title, text: tail ? `${body} ${tail}` : body };
+  const tail = k === tl.total ? ending(tl, ctx) : "";
+  return withWarnings({ title, text: tail ? `${body} ${tail}` : body });
 }
 
 function context(tl, source) {
-  if (!tl._names) tl._names = nameIndex(tl.trace);
-  return { idx: tl._names, lines: String(source).split("\n"), name: (tid) => tensorName(tl.trace, tl._names, tid) };
+  if (!tl._names || tl._namesSource !== source) { tl._names = nameIndex(tl.trace, source); tl._namesSource = source; }
+  const lines = String(source).split("\n");
+  return { tl, idx: tl._names, lines, name: (tid) => tensorName(tl.trace, tl._names, tid), quote: (line) => quote({ lines }, line) };
 }
 
 function quote(ctx, line) {
@@ -36,17 +41,23 @@ function intro(tl, ctx) {
   const tr = tl.trace;
   const nb = tr.backward.length;
   const bsteps = tr.backward.reduce((a, p) => a + p.steps.length, 0);
-  if (!tl.total) return tr.status === "error" ? `Nothing ran before the error. ${ending(tl)}` : "The program made no tensor operations.";
+  if (!tl.total) return tr.status === "error" ? `Nothing ran before the error. ${ending(tl, ctx)}` : "The program made no tensor operations.";
   return `Ready: ${tr.forward.length} forward step${tr.forward.length === 1 ? "" : "s"}, then ${nb} backward pass${nb === 1 ? "" : "es"} `
     + `(${bsteps} node${bsteps === 1 ? "" : "s"} run). Press Play or → to step through.`;
 }
 
-function ending(tl) {
+function ending(tl, ctx) {
   const err = tl.trace.error;
   if (tl.trace.status === "error" && err) {
-    return `The program stopped: ${err.type}: ${err.message}${err.line ? ` (line ${err.line})` : ""}.`;
+    const why = err.cause ? ` ${causeText(ctx, err.cause)}` : "";
+    return `The program stopped: ${err.type}: ${message(err.message)}${err.line ? ` (line ${err.line})` : ""}.${why}`;
   }
   return "";
+}
+
+// torch's messages end with a debugging hint that is not about the student's program.
+export function message(text) {
+  return String(text || "").replace(/\s*Hint: enable anomaly detection[\s\S]*$/, "").replace(/\.$/, "");
 }
 
 function forwardText(tl, ctx, i) {
@@ -57,6 +68,8 @@ function forwardText(tl, ctx, i) {
   const first = (s.inputs || [])[0];
   const special = kindText(ctx, s, first, outs);
   if (special) return `${where} ${special}`;
+  if (!(s.outputs || []).length) return `${where} ${resultText(ctx, s)}`;
+  if (s.kind === "inplace" && s.node != null) return `${where} ${inplaceText(tl, ctx, s, outs)}`;
   if (s.node != null) {
     const node = tl.graph.tnodes.get(s.node);
     const saved = (node?.saved || []).filter((x) => x.tensor || (x.values && !/sym_|alpha/.test(x.name)))
@@ -68,18 +81,52 @@ function forwardText(tl, ctx, i) {
     const sv = saved.length ? `, saving ${listWords(saved)} for backward` : "";
     return `${where} → ${outs}. Because an input requires grad, ${rec}${sv}.`;
   }
+  const o = (s.outputs || [])[0];
+  const t = ctx.idx.tensors.get(o);
+  const leafNote = ` It is a leaf that requires grad, so backward will fill ${ctx.name(o)}.grad.`;
   if (!(s.inputs || []).length || isFactory(s.op)) {
-    const o = (s.outputs || [])[0];
-    const t = ctx.idx.tensors.get(o);
-    const leaf = t?.requires_grad && t?.is_leaf ? ` It is a leaf that requires grad, so backward will fill ${ctx.name(o)}.grad.` : "";
-    return `${where} creates ${outs}.${leaf}`;
+    return `${where} creates ${outs}.${t?.requires_grad && t?.is_leaf ? leafNote : ""}`;
+  }
+  if (s.op === "Variable" && t?.requires_grad && t?.is_leaf && !(s.inputs || []).includes(o)) {
+    return `${where} → ${outs}: Variable(…, requires_grad=True) gives a new tensor with the same numbers, not made by any recorded op.${leafNote}`;
   }
   let why;
   if (!s.grad_enabled) why = "gradient tracking is off here (torch.no_grad()), so autograd records nothing";
   else if (/detach/.test(s.op)) why = "detach() cuts the result out of the graph: no gradient flows back through it";
-  else if ((s.inputs || []).some((t) => ctx.idx.tensors.get(t)?.requires_grad)) why = "autograd does not record this operation";
-  else why = "no input requires grad, so autograd records nothing";
+  else if ((s.inputs || []).some((x) => ctx.idx.tensors.get(x)?.requires_grad)) {
+    why = NON_DIFF.test(s.op) ? `${s.op} has no gradient (its result is ${t?.dtype ?? "not a float"}), so autograd records nothing`
+      : "autograd recorded no new node for it (its result has no grad_fn of its own)";
+  } else why = "no input requires grad, so autograd records nothing";
   return `${where} → ${outs}. Not tracked: ${why}.`;
+}
+
+const NON_DIFF = /^(lt|le|gt|ge|eq|ne|argmax|argmin|sign|isnan|isinf|logical_\w+|floor|ceil|round)$/;
+
+// Calls whose answer is not a tensor (gradcheck's True/False) and calls with no tensor result.
+function resultText(ctx, s) {
+  const args = (s.inputs || []).map((x) => ctx.name(x));
+  const call = `${s.op}(${args.join(", ")})`;
+  if (/^grad(grad)?check$/.test(s.op) && s.result != null) {
+    const ok = s.result === "True";
+    return `${call} compares the backward of the function with finite differences on ${listWords(args)}: it returns ${s.result}`
+      + ` (${ok ? "the analytic gradients match the numerical ones" : "the gradients do NOT match: the backward formula is wrong"}).`;
+  }
+  return s.result != null ? `${call} returns ${s.result}.` : `${call} runs; it makes no new tensor.`;
+}
+
+// An in-place op on a tensor that needs grad: autograd gives it (and a base it is a view of) a new grad_fn.
+function inplaceText(tl, ctx, s, outs) {
+  const node = tl.graph.tnodes.get(s.node);
+  const [own, ...bases] = s.outputs || [];
+  const parts = [`→ ${outs}. In place: autograd records ${shortNodeName(node?.name)} as ${ctx.name(own)}'s new grad_fn`];
+  for (const b of bases) {
+    const bt = ctx.idx.tensors.get(b);
+    const bfn = bt?.grad_fn ? shortNodeName(tl.graph.tnodes.get(bt.grad_fn)?.name) : null;
+    parts.push(`${ctx.name(own)} is a view of ${ctx.name(b)}, so ${ctx.name(b)} changes too${bfn ? ` and its history becomes ${bfn}` : ""}`);
+  }
+  const bumped = (s.bumps || []).map((x) => ctx.name(x));
+  const ver = bumped.length ? ` This raises the _version of ${listWords(bumped)}: a backward that needs an older value will refuse to run.` : "";
+  return `${parts.join("; ")}.${ver}`;
 }
 
 // Steps that are not plain math: retain_grad, hooks, .grad edits, optimizer updates, .data aliases.
@@ -92,7 +139,7 @@ function kindText(ctx, s, first, outs) {
     return `${v && isZero(v) ? "resets" : "changes"} ${ctx.name(owner)}.grad to ${V(v)}.`;
   }
   if (s.op === "retain_grad") return `asks autograd to keep ${nm}.grad during backward (a non-leaf tensor normally gets none).`;
-  if (s.op === "register_hook") return `registers a hook on ${nm}: during backward it sees d/d${nm} and may replace it.`;
+  if (s.op === "register_hook") return `registers a hook on ${nm}: during backward it sees ${gradOf(nm)} and may replace it.`;
   if (s.op === "grad.set") return `sets ${nm}.grad = ${s.values?.[0] ? V(s.values[0]) : "None"}, so the next backward starts ${nm}.grad afresh.`;
   if (s.kind === "optim") return `— the optimizer updates ${nm} in place from its .grad → ${outs}. Not tracked: optimizers work under torch.no_grad().`;
   if (s.kind === "alias") return `→ ${outs}: .data shares ${nm}'s numbers but has no autograd history (like detach()).`;
@@ -114,11 +161,11 @@ function backwardText(tl, ctx, e, k) {
   const step = pass.steps[e.index];
   const node = tl.graph.tnodes.get(step.node);
   const flow = flowAt(tl, k);
-  const d = (tid) => gradOf(tid ? ctx.name(tid) : "?"); // L is whatever backward started from (named in the pass intro)
   const parts = [];
   if (e.index === 0) parts.push(passIntro(ctx, pass));
   for (const h of step.hooks || []) {
-    parts.push(`A hook on ${ctx.name(h.tensor)} runs and turns its gradient ${V(h.grad_in)} into ${V(h.grad_out)}.`);
+    parts.push(h.grad_out ? `A hook on ${ctx.name(h.tensor)} runs and turns its gradient ${V(h.grad_in)} into ${V(h.grad_out)}.`
+      : `A hook on ${ctx.name(h.tensor)} runs, sees its gradient ${V(h.grad_in)} and leaves it unchanged.`);
   }
   const name = shortNodeName(node?.name);
   const tid = node?.tensor;
@@ -133,20 +180,58 @@ function backwardText(tl, ctx, e, k) {
     const acc = before && !isZero(before) && pass.call !== "grad"
       ? ` ${ctx.name(tid)}.grad already held ${V(before)}, so gradients accumulate: ${ctx.name(tid)}.grad = ${V(after)}.`
       : ` ${ctx.name(tid)}.grad = ${V(after ?? received)}.`;
-    parts.push(`AccumulateGrad for leaf ${ctx.name(tid)} receives ${d(tid)} = ${fanText} and stores it in ${ctx.name(tid)}.grad.${acc}`);
-    return parts.join(" ");
+    parts.push(`AccumulateGrad for leaf ${ctx.name(tid)} receives ${gradOf(ctx.name(tid))} = ${fanText} and stores it in ${ctx.name(tid)}.grad.${acc}`);
+    return withEnd(tl, ctx, e, pass, parts);
   }
   const fstep = tl.trace.forward.find((s) => s.node === step.node);
   const src = fstep ? quote(ctx, fstep.line) : quote(ctx, node?.line);
-  const head = `${name}${src ? ` (${src})` : ""} receives ${d(tid)} = ${fanText}`;
-  const sends = sendTexts(tl, ctx, node, step, fstep, d, tid);
-  parts.push(sends.length ? `${head} and sends ${listWords(sends)}.` : `${head}; no input needs a gradient.`);
+  const head = `${name}${src ? ` (${src})` : ""} receives ${receivedText(tl, ctx, node, step, fstep, fanText)}`;
+  if (step.grad_inputs == null) { // the node started but never finished: it raised
+    parts.push(`${head} and raises an error before sending anything.`);
+    return withEnd(tl, ctx, e, pass, parts);
+  }
+  const sends = sendTexts(tl, ctx, node, step, fstep, tid);
+  parts.push(sends.length ? `${head} and sends ${listWords(sends)}.` : `${head}; none of its inputs needs a gradient, so it sends nothing on.`);
   const t = ctx.idx.tensors.get(tid);
   if (t?.retains_grad && !t.is_leaf) parts.push(`${ctx.name(tid)}.retain_grad() keeps it: ${ctx.name(tid)}.grad = ${V(gradAt(tl, tid, k))}.`);
+  return withEnd(tl, ctx, e, pass, parts);
+}
+
+// The last step of a pass: what torch.autograd.grad() returns, or that create_graph recorded a graph.
+function withEnd(tl, ctx, e, pass, parts) {
+  if (e.index !== pass.steps.length - 1) return parts.join(" ");
+  if (pass.call === "grad" && (pass.results || []).length) {
+    const res = pass.results.map((r) => `${ctx.name(r)} = ${V(ctx.idx.tensors.get(r)?.data)}`);
+    parts.push(`torch.autograd.grad() returns ${listWords(res)} (and leaves every .grad as it was).`);
+  }
+  if (pass.create_graph) parts.push("With create_graph=True this backward was itself recorded, so its result can be differentiated again.");
   return parts.join(" ");
 }
 
-// The step of a backward call that raised: what failed, and whether the program went on.
+// What a node received: its output tensor's gradient, one per output of a multi-output op, or (for nodes
+// autograd made inside one call, e.g. TBackward0 in nn.Linear) what the node that feeds it sent.
+function receivedText(tl, ctx, node, step, fstep, fanText) {
+  const outs = step.grad_outputs || [];
+  if (outs.length > 1) {
+    const names = outs.map((_, i) => outputName(tl, ctx, node, fstep, i));
+    return listWords(outs.map((g, i) => `${names[i] ? gradOf(names[i]) : `the gradient of output ${i}`} = ${g ? V(g) : "None (that output was not used)"}`));
+  }
+  const own = outputName(tl, ctx, node, fstep, 0);
+  if (own) return `${gradOf(own)} = ${fanText}`;
+  const from = senders(tl, step.node).map((m) => shortNodeName(tl.graph.tnodes.get(m)?.name));
+  return `the gradient ${V(outs[0] ?? null)}${from.length ? ` from ${listWords([...new Set(from)])}` : ""}`;
+}
+
+function outputName(tl, ctx, node, fstep, i) {
+  const tid = fstep?.outputs?.[i] ?? (i === 0 ? node?.tensor : null);
+  return tid ? ctx.name(tid) : null;
+}
+
+function senders(tl, nodeId) {
+  return [...tl.graph.tnodes.values()].filter((n) => (n.next || []).some(([m]) => m === nodeId)).map((n) => n.id);
+}
+
+// The step of a backward call that raised: what failed, why (the tracer's Error.cause), and whether the program went on.
 function failedPass(tl, ctx, p, k) {
   const pass = tl.trace.backward[p];
   const err = pass.error;
@@ -155,35 +240,64 @@ function failedPass(tl, ctx, p, k) {
   const where = pass.line ? ` (line ${pass.line})` : "";
   const when = ran ? ` after ${ran} node${ran === 1 ? "" : "s"} ran` : " before any node ran";
   const title = `Backward pass ${p + 1}/${tl.trace.backward.length} · failed`;
-  if (tl.trace.status === "error" && k === tl.total) return { title, text: `${call}${where} fails${when}. ${ending(tl)}` };
+  const why = err?.cause ? ` ${causeText(ctx, err.cause)}` : "";
+  if (tl.trace.status === "error" && k === tl.total) return { title, text: `${call}${where} fails${when}. ${ending(tl, ctx)}` };
   const next = `The program caught the error and went on${ran ? "" : "; this call changed no .grad"}.`;
-  return { title, text: `${call}${where} fails${when}: ${err.type}: ${err.message} ${next}` };
+  return { title, text: `${call}${where} fails${when}: ${err.type}: ${message(err.message)}.${why} ${next}` };
 }
 
 function passIntro(ctx, pass) {
   const root = pass.root ? ctx.name(pass.root) : "the output";
-  const seed = pass.gradient ? V(pass.gradient) : "1";
   const call = pass.call === "grad" ? "torch.autograd.grad()" : `${root}.backward()`;
+  const at = `${call}${pass.line ? ` (line ${pass.line})` : ""}`;
+  if (pass.gradient) {
+    return `${at} is given gradient=v = ${V(pass.gradient)}: it computes the vector-Jacobian product vᵀ·J, so it starts at ${root} with `
+      + `v in place of ${gradOf(root)} (as if L = sum(v * ${root})).`;
+  }
   const named = root === "L" ? "L" : `L = ${root}`;
-  return `${call}${pass.line ? ` (line ${pass.line})` : ""} starts at ${named} with dL/dL = ${seed}${pass.gradient ? " (the gradient argument)" : ""}.`;
+  const keep = pass.call === "grad" ? " It returns the gradients instead of adding them into .grad." : "";
+  return `${at} starts at ${named} with dL/dL = 1.${keep}`;
 }
 
-function sendTexts(tl, ctx, node, step, fstep, d, tid) {
+function sendTexts(tl, ctx, node, step, fstep, tid) {
   const inputs = fstep?.inputs || [];
   const slots = (node?.next || []).map(([m], slot) => ({ m, slot, route: tl.graph.routes.get(`${step.node}#${slot}`) }));
   const names = slots.map((s) => (s.route?.via ? ctx.name(s.route.via) : null));
   const x = names[0] ?? (inputs[0] ? ctx.name(inputs[0]) : undefined);
   const y = names[1] ?? (inputs[1] ? ctx.name(inputs[1]) : savedScalar(node));
-  const rules = localRule(shortNodeName(node?.name), x, y, d(tid), extras(node, inputs, ctx));
+  const own = outputName(tl, ctx, node, fstep, 0);
+  const g = own ? gradOf(own) : "the incoming gradient";
+  const rules = own && x !== undefined ? localRule(shortNodeName(node?.name), x, y, g, extras(node, inputs, ctx)) : null;
+  const received = step.grad_outputs?.[0] ?? null;
   const out = [];
   for (const s of slots) {
-    const g = step.grad_inputs?.[s.slot];
-    if (s.m == null || !g) continue;
-    const target = s.route?.via ? d(s.route.via) : `a gradient to ${shortNodeName(tl.graph.tnodes.get(s.m)?.name)}`;
+    const v = step.grad_inputs?.[s.slot];
+    if (s.m == null || !v) continue;
+    const target = s.route?.via ? gradOf(ctx.name(s.route.via)) : `a gradient to ${shortNodeName(tl.graph.tnodes.get(s.m)?.name)}`;
     const rule = rules?.[s.slot];
-    out.push(rule ? `${target} = ${rule} = ${V(g)}` : `${target} = ${V(g)}`);
+    const summed = broadcastSum(received, v);
+    const how = rule && summed ? `(${rule}) ${summed}` : rule ?? (summed ? `${g} ${summed}` : null);
+    out.push(how ? `${target} = ${how} = ${V(v)}` : `${target} = ${V(v)}`);
   }
   return out;
+}
+
+// Where an input was broadcast (or expanded), backward sums the gradient back to its shape: say over which dims.
+function broadcastSum(received, sent) {
+  const a = received?.shape, b = sent?.shape;
+  if (!a || !b || numel(b) >= numel(a) || numel(b) === 0) return null;
+  const pad = a.length - b.length;
+  if (pad < 0) return null;
+  const dims = [];
+  for (let i = 0; i < a.length; i++) {
+    const bi = i - pad < 0 ? 1 : b[i - pad];
+    if (bi === a[i]) continue;
+    if (bi !== 1) return null; // not a broadcast: some other reduction
+    dims.push(i);
+  }
+  if (!dims.length) return null;
+  const n = dims.reduce((acc, d) => acc * a[d], 1);
+  return `summed over dim${dims.length > 1 ? "s" : ""} ${dims.join(", ")} (the input was broadcast to ${fmtShape(a)}, so its ${n} copies' gradients add up)`;
 }
 
 function savedScalar(node) {

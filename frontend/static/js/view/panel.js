@@ -13,7 +13,7 @@ export function renderPanel(body, key, ctx) {
   el.selectAll("*").remove();
   const d = ctx.graph.nodes.get(key);
   if (!d) return;
-  const names = ctx._names || (ctx._names = nameIndex(ctx.trace));
+  const names = ctx._names || (ctx._names = nameIndex(ctx.trace, ctx.source));
   const nm = (tid) => tensorName(ctx.trace, names, tid);
   if (d.type === "tensor") tensorPanel(el, d, ctx, nm);
   else opPanel(el, d, ctx, nm);

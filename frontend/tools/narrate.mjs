@@ -1,0 +1,17 @@
+// Print the page's narration of every step of a trace, as JSON: `node frontend/tools/narrate.mjs < {code, trace}`.
+// Tests (tests/test_narration_truth.py) check these sentences against plain torch.
+import { readFileSync } from "node:fs";
+import { buildGraph } from "../static/js/model/graph.js";
+import { buildTimeline } from "../static/js/model/timeline.js";
+import { narrate } from "../static/js/model/narration.js";
+
+const input = JSON.parse(readFileSync(0, "utf8"));
+const docs = Array.isArray(input) ? input : [input];
+const out = docs.map(({ code, trace }) => {
+  const full = trace; // full-format traces (the page expands compact ones where they enter it)
+  const tl = buildTimeline(full, buildGraph(full));
+  const steps = [];
+  for (let k = 0; k <= tl.total; k++) steps.push({ k, entry: tl.entries[k - 1] ?? null, ...narrate(tl, k, { source: code }) });
+  return steps;
+});
+process.stdout.write(JSON.stringify(Array.isArray(input) ? out : out[0]));
