@@ -3,6 +3,7 @@
 import "../static/css/app.css";
 import "../static/css/graph.css";
 import "../static/css/teach.css";
+import "../static/css/screens.css";
 import "../static/css/standalone.css";
 import { startStandalone } from "../static/js/standalone.js";
 

@@ -98,6 +98,7 @@ export async function startApp(doc = document) {
       seed = runSeed;
       if (!gallery.value) title = "";
       await stage.load(trace, code, restore);
+      stage.focusGraph();
     } catch (err) {
       if (err.name !== "AbortError") setStatus(doc, err.message, "error");
     } finally {

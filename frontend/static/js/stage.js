@@ -15,6 +15,7 @@ import { createTeach } from "./view/teach.js";
 import { createQuizView } from "./view/quiz.js";
 import { createFdCheck } from "./view/fd-check.js";
 import { createTooltip } from "./view/tooltip.js";
+import { fitText } from "./view/fit-text.js";
 
 const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
@@ -53,7 +54,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     });
     on("direction", () => { st.rankdir = st.rankdir === "LR" ? "TB" : "LR"; st.autoDir = false; relayout(); });
     on("modules", () => { st.collapsed = st.collapsed.size ? new Set() : new Set(st.graph.groups.keys()); relayout(); });
-    doc.defaultView.addEventListener("resize", () => st.graph && view.fit());
+    doc.defaultView.addEventListener("resize", () => { if (st.graph) view.fit(); fitText($("narration")); teach.place(); });
   }
 
   /**
@@ -134,6 +135,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     tooltip.refresh();
     $("narration-title").textContent = n.title;
     $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
+    fitText($("narration"), { minPx: doc.documentElement.classList.contains("presenter") ? 15 : 11 }); // whole, smaller if it must
     root.dataset.step = String(k);
     lines({ step: state.line });
     if (st.selected) showPanel();
@@ -162,7 +164,10 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   /** Draw the current step again (after a change of presentation, e.g. presenter mode). */
   const refresh = () => render(player.step, "refresh");
 
-  return { load, relayout, select, viewState, refresh, view, player, app: st, quiz };
+  /** Move keyboard focus to the graph (after Run: → steps at once instead of moving the editor's cursor). */
+  const focusGraph = () => view.svg.focus({ preventScroll: true });
+
+  return { load, relayout, select, viewState, refresh, view, player, app: st, quiz, focusGraph };
 }
 
 function toggle(button, onChange) {

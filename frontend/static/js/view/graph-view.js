@@ -8,7 +8,8 @@ const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
 
 export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {} } = {}) {
-  const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph");
+  const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph")
+    .attr("role", "group").attr("tabindex", "-1"); // focusable from script: after Run the keys step the timeline
   defineMarkers(svg);
   const viewport = svg.append("g").attr("class", "viewport");
   const layer = {};
@@ -185,7 +186,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const r = visibleRect();
     const m = 12 / transform.k;
     const readable = Math.max(LOD, minScale);
-    const inside = p.x - p.width / 2 > r.x0 + m && p.x + p.width / 2 < r.x1 - m && p.y - p.height / 2 > r.y0 + m && p.y + p.height / 2 < r.y1 - m;
+    const inside = p.x - p.width / 2 > r.x0 + m && p.x + p.width / 2 < r.x1 - m && p.y - p.height / 2 > r.y0 + m + TOP / transform.k
+      && p.y + p.height / 2 < r.y1 - m; // under the toolbar is not in view
     if (inside && transform.k >= readable) return;
     focus(key, duration, transform.k >= readable ? transform.k : Math.max(0.85, minScale)); // pan only, unless too far out to read
   }

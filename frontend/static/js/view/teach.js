@@ -34,13 +34,16 @@ export function createTeach(root, view) {
     const panel = root.querySelector("#panel");
     const W = panel && !panel.hidden && panel.offsetLeft > 200 ? panel.offsetLeft - 4 : root.clientWidth; // beside the details, not over them
     const H = root.clientHeight;
+    // A frame too small for graph and card together (a 400×300 embed): the narration carries the formula alone.
+    card.classList.toggle("too-small", W < 460 || H < 220);
     const cw = card.offsetWidth, ch = card.offsetHeight;
     card.classList.toggle("docked", !p);
     if (!p) { card.style.left = `${Math.max(4, W - cw - 8)}px`; card.style.top = "48px"; return; }
     const t = view.transform;
     const x0 = t.applyX(p.x - p.width / 2), x1 = t.applyX(p.x + p.width / 2);
     const y0 = t.applyY(p.y - p.height / 2), y1 = t.applyY(p.y + p.height / 2);
-    const clampY = (y) => Math.max(4, Math.min(H - ch - 4, y));
+    const TOOLS = 48; // the graph toolbar's strip
+    const clampY = (y) => Math.max(TOOLS, Math.min(H - ch - 4, y));
     const clampX = (x) => Math.max(4, Math.min(W - cw - 4, x));
     const options = [
       { ok: x1 + GAP + cw <= W - 4, left: x1 + GAP, top: clampY((y0 + y1) / 2 - ch / 2) },

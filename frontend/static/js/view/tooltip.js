@@ -100,9 +100,9 @@ export function createTooltip(root, ctx) {
       if (!d) continue;
       el.setAttribute("tabindex", "0");
       el.setAttribute("role", "button");
-      el.setAttribute("aria-label", d.type === "tensor"
-        ? `tensor ${d.label}, shape ${fmtShape(d.tensor.shape)}`
-        : `${shortNodeName(d.node.name)}: ${nodeHelp(d.node.name, d.kind) || "autograd node"}`);
+      // The name comes from the box's own text (what a sighted user reads); the help line is its description.
+      el.setAttribute("aria-description", d.type === "tensor"
+        ? `tensor, shape ${fmtShape(d.tensor.shape)}` : nodeHelp(d.node.name, d.kind) || "autograd node");
     }
   }
 
