@@ -137,7 +137,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
     fitText($("narration"), { minPx: doc.documentElement.classList.contains("presenter") ? 15 : 11 }); // whole, smaller if it must
     root.dataset.step = String(k);
-    lines({ step: state.line });
+    lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     if (st.selected) showPanel();
     rendered(k);
   }

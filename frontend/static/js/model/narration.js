@@ -4,14 +4,14 @@ import { fmtValues, fmtNum, fmtShape } from "./format.js";
 import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "./names.js";
 import { flat, numel, isZero } from "./values.js";
 import { localRule } from "./formulas.js";
-import { warningsAt, causeAt } from "./problems.js";
+import { warningsAt, cutsAt } from "./problems.js";
 import { warningText, causeText } from "./problem-text.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
 /** Caption for step k: { title, text }. `source` is the program text (for quoting lines). */
 export function narrate(tl, k, { source = "" } = {}) {
-  const ctx = context(tl, source);
+  const ctx = { ...context(tl, source), k };
   const e = entryAt(tl, k);
   const warned = warningsAt(tl, k).map((w) => warningText(ctx, w)).join(" ");
   const withWarnings = (n) => (warned ? { ...n, text: `${n.text} ${warned}` } : n);
@@ -49,8 +49,9 @@ function intro(tl, ctx) {
 function ending(tl, ctx) {
   const err = tl.trace.error;
   if (tl.trace.status === "error" && err) {
-    const why = err.cause ? ` ${causeText(ctx, err.cause)}` : "";
-    return `The program stopped: ${err.type}: ${message(err.message)}${err.line ? ` (line ${err.line})` : ""}.${why}`;
+    const at = err.line ? ` (line ${err.line})` : "";
+    if (err.cause) return `The program stopped with ${err.type}${at}. ${causeText(ctx, err.cause)} torch's message: ${message(err.message)}.`;
+    return `The program stopped: ${err.type}: ${message(err.message)}${at}.`;
   }
   return "";
 }
@@ -205,6 +206,10 @@ function withEnd(tl, ctx, e, pass, parts) {
     parts.push(`torch.autograd.grad() returns ${listWords(res)} (and leaves every .grad as it was).`);
   }
   if (pass.create_graph) parts.push("With create_graph=True this backward was itself recorded, so its result can be differentiated again.");
+  for (const c of cutsAt(tl, ctx.k)) {
+    const how = c.why === "detach" ? "detach()" : "torch.no_grad()";
+    parts.push(`${ctx.name(c.tensor)}.grad stays None: ${ctx.name(c.tensor)} requires grad, but its use on line ${c.line} went through ${how}, which autograd does not record, so no path leads back to it.`);
+  }
   return parts.join(" ");
 }
 
@@ -235,15 +240,18 @@ function senders(tl, nodeId) {
 function failedPass(tl, ctx, p, k) {
   const pass = tl.trace.backward[p];
   const err = pass.error;
-  const ran = pass.steps?.length || 0;
+  const steps = pass.steps || [];
+  const raised = steps.find((s) => s.grad_inputs == null);
+  const ran = steps.filter((s) => s.grad_inputs != null).length;
   const call = pass.call === "grad" ? "torch.autograd.grad()" : `${pass.root ? ctx.name(pass.root) : "the output"}.backward()`;
   const where = pass.line ? ` (line ${pass.line})` : "";
-  const when = ran ? ` after ${ran} node${ran === 1 ? "" : "s"} ran` : " before any node ran";
+  const raiser = raised ? `: ${shortNodeName(tl.graph.tnodes.get(raised.node)?.name)} raised` : "";
+  const when = `${ran ? ` after ${ran} node${ran === 1 ? "" : "s"} ran` : " before any node ran"}${raiser}`;
   const title = `Backward pass ${p + 1}/${tl.trace.backward.length} · failed`;
   const why = err?.cause ? ` ${causeText(ctx, err.cause)}` : "";
   if (tl.trace.status === "error" && k === tl.total) return { title, text: `${call}${where} fails${when}. ${ending(tl, ctx)}` };
   const next = `The program caught the error and went on${ran ? "" : "; this call changed no .grad"}.`;
-  return { title, text: `${call}${where} fails${when}: ${err.type}: ${message(err.message)}.${why} ${next}` };
+  return { title, text: `${call}${where} fails${when}.${why} ${err.type}: ${message(err.message)}. ${next}` };
 }
 
 function passIntro(ctx, pass) {

@@ -49,6 +49,35 @@ export function allWarnings(tl) {
 }
 
 /**
+ * At the last step of a backward pass: leaves that require grad but still have no .grad because every use of
+ * them before the pass was cut off the graph (detach, torch.no_grad). [{tensor, step, line, why}]
+ */
+export function cutsAt(tl, k) {
+  const e = k >= 1 && k <= tl.total ? tl.entries[k - 1] : null;
+  if (!e || e.kind === "forward") return [];
+  const pass = tl.trace.backward[e.pass];
+  if (e.kind === "backward" && e.index !== pass.steps.length - 1) return [];
+  const before = Number.isInteger(pass.after_forward) ? pass.after_forward : tl.positions[e.pass] + 1;
+  const forward = (tl.trace.forward || []).slice(0, before);
+  const out = [];
+  for (const t of tl.graph.tensors.values()) {
+    if (!t.is_leaf || !t.requires_grad || t.grad_of || gradAfter(tl, t.id, k)) continue;
+    const uses = forward.map((s, i) => [s, i]).filter(([s]) => (s.inputs || []).includes(t.id) && !(s.outputs || []).includes(t.id) && s.kind !== "hook" && s.kind !== "annotate");
+    if (!uses.length || uses.some(([s]) => s.node != null)) continue; // a recorded use: backward could have reached it
+    const [s, i] = uses.find(([u]) => !u.grad_enabled || /detach/.test(u.op)) ?? [];
+    if (s) out.push({ tensor: t.id, step: i, line: s.line ?? null, why: s.grad_enabled ? "detach" : "no_grad" });
+  }
+  return out;
+}
+
+function gradAfter(tl, tid, k) {
+  const list = tl.gradWrites.get(tid) || [];
+  let v = null;
+  for (const w of list) if (w.k <= k) v = w.v;
+  return k >= tl.total ? tl.graph.tensors.get(tid)?.grad ?? null : v;
+}
+
+/**
  * The error shown at step k: a failed backward call's step, or the program's error at the last step.
  * {error, cause, pass} where cause is the tracer's Error.cause (null when it gave none).
  */

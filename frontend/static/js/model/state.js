@@ -1,7 +1,7 @@
 // What the page shows at step k, as plain data computed from the trace and k alone (the view only draws it).
 import { buildGraph } from "./graph.js";
 import { buildTimeline, entryAt, flowAt, dataAt, gradAt, isVisible, lineOf } from "./timeline.js";
-import { warningsAt, causeAt } from "./problems.js";
+import { warningsAt, causeAt, cutsAt } from "./problems.js";
 
 const timelines = new WeakMap();
 
@@ -18,6 +18,7 @@ export function timelineOf(trace) {
  * - nodes: Map node id → "future" | "idle" | "running" | "ran" | "pending"
  * - edges: Map edge key → the gradient that travelled it in this pass
  * - warnings: the warnings raised by this step; problem: the error cause this step shows (or null)
+ * - cuts: at a pass's end, leaves left without .grad because detach()/no_grad cut them off the graph
  */
 export function stateAt(src, k) {
   const tl = src && src.entries ? src : timelineOf(src);
@@ -37,6 +38,7 @@ export function stateAt(src, k) {
     line: lineOf(tl, entry),
     warnings: warningsAt(tl, k),
     problem: causeAt(tl, k),
+    cuts: cutsAt(tl, k),
     get tensors() { return tensors || (tensors = tensorStates(tl, k, flow)); },
     get nodes() { return nodes || (nodes = nodeStates(tl, k, flow)); },
     get edges() { return edges || (edges = new Map(flow ? flow.edgeGrad : [])); },

@@ -33,12 +33,13 @@ export function createCodeView(parent, code) {
   return {
     get code() { return code; },
     /** Highlight the current step's line and/or the error line; null clears. */
-    showLines({ step = shown.step, error = shown.error } = {}) {
-      if (step === shown.step && error === shown.error) return;
-      for (const r of rows) { r.classList.remove("cm-step-line", "cm-error-line"); delete r.dataset.line; }
-      shown = { step, error };
+    showLines({ step = shown.step, error = shown.error, cause = null } = {}) {
+      if (step === shown.step && error === shown.error && cause === shown.cause) return;
+      for (const r of rows) { r.classList.remove("cm-step-line", "cm-error-line", "cm-cause-line"); delete r.dataset.line; }
+      shown = { step, error, cause };
       if (error) mark(error, "cm-error-line");
       if (step && step !== error) mark(step, "cm-step-line");
+      if (cause && cause !== error && cause !== step) mark(cause, "cm-cause-line");
       const target = rows[(step ?? error ?? 0) - 1];
       if (target) scrollIntoViewIfHidden(parent, target);
       parent.dataset.errorLine = error ?? "";

@@ -17,7 +17,7 @@ const lineField = StateField.define({
   provide: (f) => EditorView.decorations.from(f),
 });
 
-function lineDecorations(state, { step, error }) {
+function lineDecorations(state, { step, error, cause }) {
   const marks = [];
   const add = (line, cls) => {
     if (!line || line < 1 || line > state.doc.lines) return;
@@ -25,6 +25,7 @@ function lineDecorations(state, { step, error }) {
   };
   add(error, "cm-error-line");
   if (step !== error) add(step, "cm-step-line");
+  if (cause !== error && cause !== step) add(cause, "cm-cause-line"); // the line to blame for this step's error or warning
   marks.sort((a, b) => a.from - b.from);
   return Decoration.set(marks);
 }
@@ -74,9 +75,9 @@ export function createEditor(parent, { doc = "", onRun = () => {}, onEdit = () =
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, effects: setLines.of(lines) });
     },
     /** Highlight the current step's line and/or the error line; null clears. */
-    showLines({ step = lines.step, error = lines.error } = {}) {
-      if (step === lines.step && error === lines.error) return;
-      lines = { step, error };
+    showLines({ step = lines.step, error = lines.error, cause = null } = {}) {
+      if (step === lines.step && error === lines.error && cause === lines.cause) return;
+      lines = { step, error, cause };
       const effects = [setLines.of(lines)];
       const target = step ?? error;
       if (target && target <= view.state.doc.lines) {

@@ -3,6 +3,7 @@ import * as d3 from "../../vendor/d3.js";
 import { drawNode, updateTensor } from "./nodes.js";
 import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
+import { markProblems } from "./problems.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
@@ -127,6 +128,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       const fut = !item.members.some((k) => state.visible(k));
       if (fut !== item.fut) { item.el.classed("future", fut); item.fut = fut; }
     }
+    markProblems(layer.nodes, (key) => els.get(key) ?? null, graph, state);
     if (animate) animateStep(state, act, duration);
     if (follow && act.focus) focusIfHidden(act.focus, Math.min(450, duration), minScale);
   }
