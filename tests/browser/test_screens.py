@@ -52,6 +52,7 @@ def inside_viewport(pg, locator):
 
 def narration_whole(pg, must_fit=False):
     """The narration is shown whole: it fits its box (type shrunk if needed), or it scrolls (mouse and keyboard)."""
+    pg.wait_for_function("() => document.getElementById('graph').dataset.measured === document.getElementById('graph').dataset.step")
     h = pg.evaluate("""() => { const n = document.getElementById('narration'); const cs = getComputedStyle(n);
         return [n.scrollHeight, n.clientHeight, parseFloat(cs.fontSize), cs.overflowY, n.tabIndex]; }""")
     fits = h[0] <= h[1] + 1

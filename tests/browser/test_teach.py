@@ -47,7 +47,8 @@ def test_chain_rule_card_beside_the_active_node(page):
     expect(card).to_contain_text("✓ formula on the saved values")
     text = card.inner_text()
     assert re.search(r"dL/da = b ⊙ dL/dc = \[[-\d., e]+\]", text), text
-    # the card never covers the active node
+    # the card never covers the active node (placed in the frame after the step)
+    page.wait_for_function("() => document.getElementById('graph').dataset.measured === document.getElementById('graph').dataset.step")
     active = page.locator("#graph g.active[data-node-id]").first.bounding_box()
     box = card.bounding_box()
     overlap = not (box["x"] >= active["x"] + active["width"] or box["x"] + box["width"] <= active["x"]

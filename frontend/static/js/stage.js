@@ -54,7 +54,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     });
     on("direction", () => { st.rankdir = st.rankdir === "LR" ? "TB" : "LR"; st.autoDir = false; relayout(); });
     on("modules", () => { st.collapsed = st.collapsed.size ? new Set() : new Set(st.graph.groups.keys()); relayout(); });
-    doc.defaultView.addEventListener("resize", () => { if (st.graph) view.fit(); fitText($("narration")); teach.place(); });
+    doc.defaultView.addEventListener("resize", () => { if (st.graph) view.fit(); measureSoon(); });
   }
 
   /**
@@ -132,14 +132,27 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const q = quiz.on ? question(card) : null;
     const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer
     teach.render(state, card, { hidden, tl: st.tl });
-    tooltip.refresh();
     $("narration-title").textContent = n.title;
     $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
-    fitText($("narration"), { minPx: doc.documentElement.classList.contains("presenter") ? 15 : 11 }); // whole, smaller if it must
+    measureSoon();
     root.dataset.step = String(k);
     lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     if (st.selected) showPanel();
     rendered(k);
+  }
+
+  // What must read layout (card placement, narration fit, an open tooltip) runs once, at the start of the next
+  // frame: reading it between this step's DOM writes would force an extra layout of the whole graph per step.
+  let measuring = 0;
+  function measureSoon() {
+    if (measuring) return;
+    measuring = doc.defaultView.requestAnimationFrame(() => {
+      measuring = 0;
+      teach.place();
+      fitText($("narration"), { minPx: doc.documentElement.classList.contains("presenter") ? 15 : 11 }); // whole, smaller if it must
+      tooltip.refresh();
+      root.dataset.measured = root.dataset.step; // tests wait on this
+    });
   }
 
   function select(key) {

@@ -24,10 +24,10 @@ export function createTeach(root, view) {
     card.hidden = !current;
     if (!current) { card.replaceChildren(); return; }
     fill(card, model);
-    place();
   }
 
   // Beside the node (right, left, below or above: wherever it fits), never over it; clamped to the pane.
+  // Reads layout: call it in the frame (requestAnimationFrame), not between DOM writes, or it forces a layout.
   function place() {
     if (!current || card.hidden) return;
     const p = view.nodeBox(current.key);
@@ -64,34 +64,30 @@ export function createTeach(root, view) {
     while (g.firstChild) g.firstChild.remove();
     const e = state?.entry;
     if (!tl || !e || e.kind !== "backward") return;
-    const steps = tl.trace.backward[e.pass].steps;
-    const waiting = new Map(); // via tensor → {to, parts, edge}
-    const done = new Set();
-    for (let j = 0; j <= e.index && j < steps.length; j++) {
-      const s = steps[j];
-      done.add(s.node);
-      if (hidden && j === e.index) break; // predicting: what this node sends is the answer
-      (tl.graph.tnodes.get(s.node)?.next || []).forEach(([m], slot) => {
-        const v = s.grad_inputs?.[slot];
-        const route = tl.graph.routes.get(`${s.node}#${slot}`);
-        if (m == null || !v || !route?.via) return;
-        const w = waiting.get(route.via) ?? { to: m, parts: [], edge: route.edges[route.edges.length - 1] };
-        w.parts.push(v);
-        waiting.set(route.via, w);
-      });
+    const flow = state.flow;
+    if (!flow) return;
+    const currentNode = flow.current?.node;
+    // From the flow the model keeps (sum and parts per tensor, built step by step): no replay of the pass here.
+    const waiting = new Map(); // via tensor → {to, parts (first 3), count, sum, edge}
+    for (const [via, tf] of flow.tensorFlow) {
+      const parts = tf.parts.filter((p) => p.from != null && !(hidden && p.from === currentNode)); // predicting: not the answer
+      if (!parts.length) continue;
+      const route = tl.graph.routes.get(`${parts[0].from}#${parts[0].slot}`);
+      if (!route?.edges?.length) continue;
+      const sum = parts.length === tf.parts.length ? tf.sum : parts.reduce((a, p) => addValues(a, p.values), null);
+      waiting.set(via, { to: route.target, parts: parts.slice(0, 3).map((p) => p.values), count: parts.length, sum, edge: route.edges[route.edges.length - 1] });
     }
-    const flow = { done };
-    const currentNode = steps[e.index]?.node;
     for (const [via, w] of waiting) {
-      const consumed = flow.done.has(w.to) && w.to !== currentNode;
+      const consumed = w.to == null || (flow.done.has(w.to) && w.to !== currentNode);
       if (consumed) continue;
       const pts = view.edgePoints(w.edge);
       if (!pts?.length) continue;
       const mid = pts[Math.floor(pts.length / 2)];
-      const sum = w.parts.reduce((a, b) => addValues(a, b), null);
-      const text = w.parts.length > 1 ? `${w.parts.map(SHORT).join(" + ")} = ${SHORT(sum)}` : SHORT(sum);
+      const sum = w.sum;
+      const fan = w.count > 1;
+      const text = !fan ? SHORT(sum) : w.count <= 3 ? `${w.parts.map(SHORT).join(" + ")} = ${SHORT(sum)}` : `Σ of ${w.count} paths = ${SHORT(sum)}`;
       const label = doc.createElementNS(SVGNS, "g");
-      label.setAttribute("class", `grad-wait${w.to === currentNode ? " consuming" : ""}${w.parts.length > 1 ? " fan" : ""}`);
+      label.setAttribute("class", `grad-wait${w.to === currentNode ? " consuming" : ""}${fan ? " fan" : ""}`);
       label.setAttribute("data-grad-wait", via);
       label.setAttribute("transform", `translate(${mid.x},${mid.y - 8})`);
       const rect = doc.createElementNS(SVGNS, "rect");
@@ -101,7 +97,7 @@ export function createTeach(root, view) {
       tx.textContent = text;
       label.append(rect, tx);
       g.appendChild(label);
-      const wpx = tx.getComputedTextLength?.() || text.length * 6.5;
+      const wpx = text.length * 7.1; // 11.5 px monospace; measuring would force a layout per label
       rect.setAttribute("x", "0"); rect.setAttribute("y", "-17"); rect.setAttribute("rx", "4");
       rect.setAttribute("width", String(wpx + 10)); rect.setAttribute("height", "18");
     }
