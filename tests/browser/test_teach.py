@@ -156,7 +156,7 @@ def test_numbers_not_glyphs_up_to_16(page):
                        "W = torch.ones(2, 3, requires_grad=True)\n(W * 2).sum().backward()\n")
     page.keyboard.press("End")
     def texts(tid):
-        return page.locator(f'#graph g.node[data-tensor-id="{tid}"] .datarow text.val').evaluate_all("els => els.map(e => e.textContent)")
+        return page.locator(f'#graph g.node[data-tensor-id="{tid}"] .datarow text.val tspan').evaluate_all("els => els.map(e => e.textContent)")
     tr = fetch_trace(page, page.evaluate("() => window.gradtrace.app.code"))
     ids = tr["variables"]
     assert texts(ids["v"]) == ["[0, 1, 2, 3]", "[4, 5, 6, 7]"]

@@ -100,8 +100,9 @@ function drawValues(sel, v, width, empty = "") {
     drawGlyph(sel.append("g").attr("class", "glyph").attr("transform", `translate(${PAD},2)`), v, mode);
     return GLYPH_H + 4;
   }
-  if (mode === "grid") { // up to 16 numbers as numbers, a row per line
-    gridLines(v).forEach((line, i) => sel.append("text").attr("class", "val").attr("x", PAD).attr("y", 13 + i * GRID_LINE)
+  if (mode === "grid") { // up to 16 numbers as numbers: one text, a line (tspan) per row
+    const text = sel.append("text").attr("class", "val grid").attr("x", PAD).attr("y", 13);
+    gridLines(v).forEach((line, i) => text.append("tspan").attr("x", PAD).attr("dy", i ? GRID_LINE : 0)
       .text(truncate(line, width - 2 * PAD, FONT.mono, true)));
     return valueHeight(v);
   }
