@@ -62,3 +62,10 @@ test("node activity: the running node, what ran and what waits", () => {
   const end = stateAt(tl, tl.total);
   assert.ok(trace.backward[0].steps.every((st) => ["ran", "running"].includes(end.nodes.get(st.node))));
 });
+
+test("the state carries its step's narration", () => {
+  const { tl, code } = model("basic-mul");
+  const s = stateAt(tl, 8, { source: code });
+  assert.match(s.narration.text, /MulBackward0 \(c = a \* b\) receives dL\/dc = \[4, 16, 36\]/);
+  assert.equal(stateAt(tl, 0).narration.title, "Ready");
+});

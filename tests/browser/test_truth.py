@@ -137,7 +137,7 @@ def navigate(pg, action: str, target: int, k: int, total: int) -> int:
     return k
 
 
-def walk(pg, trace: dict, label: str, seed: int, n: int):
+def walk(pg, trace: dict, label: str, seed: int, n: int, replay: int = 60):
     oracle = Oracle(trace)
     total = oracle.total
     assert int(pg.get_attribute("#graph", "data-steps")) == total, label
@@ -148,7 +148,7 @@ def walk(pg, trace: dict, label: str, seed: int, n: int):
     for action, target in moves(total, rng, n):
         k = navigate(pg, action, target, k, total)
         check_step(pg, oracle, k, f"{label} after {action}")
-    for _ in range(min(total, 60)):  # then step forward from the start, as a lecturer replaying
+    for _ in range(min(total, replay)):  # then step forward from the start, as a lecturer replaying
         if k >= total:
             break
         k = navigate(pg, "step", 0, k, total)
@@ -171,7 +171,7 @@ def test_embed_rows_equal_the_trace_state_at_every_step(page, base_url, ex):
     code = next(e["code"] for e in examples() if e["id"] == ex)
     page.goto(embed_url(base_url, code))
     expect(page.locator("#graph")).to_have_attribute("data-loads", "1", timeout=30_000)
-    walk(page, fetch_trace(page, code), f"embed {ex}", seed=len(ex), n=20)
+    walk(page, fetch_trace(page, code), f"embed {ex}", seed=len(ex), n=15, replay=30)
 
 
 @pytest.mark.parametrize("ex", EXAMPLES)
@@ -187,7 +187,7 @@ def test_standalone_rows_equal_the_trace_state_at_every_step(browser, tmp_path, 
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.goto(path.as_uri())
         expect(pg.locator("#graph")).to_have_attribute("data-loads", "1", timeout=30_000)
-        walk(pg, trace, f"standalone {ex}", seed=len(ex) * 3, n=20)
+        walk(pg, trace, f"standalone {ex}", seed=len(ex) * 3, n=15, replay=30)
         assert not errors, errors
     finally:
         ctx.close()

@@ -3,7 +3,6 @@
 import { buildGraph } from "./model/graph.js";
 import { buildTimeline } from "./model/timeline.js";
 import { stateAt } from "./model/state.js";
-import { narrate } from "./model/narration.js";
 import { Player } from "./model/player.js";
 import { createGraphView } from "./view/graph-view.js";
 import { bindControls, drawPassMarks } from "./view/controls.js";
@@ -123,11 +122,11 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
 
   function render(k, why) {
     if (!st.tl || !st.layout) return;
-    const state = (st.state = stateAt(st.tl, k));
+    const state = (st.state = stateAt(st.tl, k, { source: st.code }));
     const animate = why === "play" || why === "forward";
     const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;
     view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale });
-    const n = narrate(st.tl, k, { source: st.code });
+    const n = state.narration;
     const card = chainCard(st.tl, k, { source: st.code });
     const q = quiz.on ? question(card) : null;
     const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer

@@ -2,6 +2,7 @@
 import { buildGraph } from "./graph.js";
 import { buildTimeline, entryAt, flowAt, dataAt, gradAt, isVisible, lineOf } from "./timeline.js";
 import { warningsAt, causeAt, cutsAt } from "./problems.js";
+import { narrate } from "./narration.js";
 
 const timelines = new WeakMap();
 
@@ -19,8 +20,9 @@ export function timelineOf(trace) {
  * - edges: Map edge key → the gradient that travelled it in this pass
  * - warnings: the warnings raised by this step; problem: the error cause this step shows (or null)
  * - cuts: at a pass's end, leaves left without .grad because detach()/no_grad cut them off the graph
+ * - narration: {title, text} of this step (`source`, the program text, lets it quote lines and name expressions)
  */
-export function stateAt(src, k) {
+export function stateAt(src, k, { source = "" } = {}) {
   const tl = src && src.entries ? src : timelineOf(src);
   k = Math.max(0, Math.min(tl.total, k | 0));
   const entry = entryAt(tl, k);
@@ -28,7 +30,7 @@ export function stateAt(src, k) {
   const trace = tl.trace;
   const stepData = !entry ? null : entry.kind === "forward" ? trace.forward[entry.index]
     : entry.kind === "error" ? trace.backward[entry.pass] : trace.backward[entry.pass].steps[entry.index];
-  let tensors = null, nodes = null, edges = null;
+  let tensors = null, nodes = null, edges = null, said = null;
   const state = {
     k, total: tl.total, entry, flow, stepData,
     phase: !entry ? "start" : entry.kind,
@@ -42,6 +44,7 @@ export function stateAt(src, k) {
     get tensors() { return tensors || (tensors = tensorStates(tl, k, flow)); },
     get nodes() { return nodes || (nodes = nodeStates(tl, k, flow)); },
     get edges() { return edges || (edges = new Map(flow ? flow.edgeGrad : [])); },
+    get narration() { return said || (said = narrate(tl, k, { source })); },
   };
   return state;
 }
