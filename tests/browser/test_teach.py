@@ -187,18 +187,19 @@ def in_view(page, selector: str, text: str = ""):
 def test_hover_and_keyboard(page):
     trace = run_example(page, "mlp-training-step")
     go_to(page, first_backward_op_step(trace) + 1)
+    page.wait_for_timeout(1200)  # let the step's animation and the follow pan finish
     active = page.locator("#graph g.node.active").first
     abox = active.bounding_box()
     tip = page.locator("#gt-tooltip")
     # hover a tensor: its values; the tooltip never covers the active node
     leaf = in_view(page, "g.node.tensor")
-    leaf.hover()
+    leaf.hover(force=True)  # a node that just received a gradient keeps a pulsing class
     expect(tip).to_be_visible()
     expect(tip).to_contain_text("value:")
     t = tip.bounding_box()
     assert t["x"] >= abox["x"] + abox["width"] or t["x"] + t["width"] <= abox["x"] or t["y"] >= abox["y"] + abox["height"] or t["y"] + t["height"] <= abox["y"]
     # hover an autograd node: its human description
-    in_view(page, "g.node.op", "AddmmBackward0").hover()
+    in_view(page, "g.node.op", "AddmmBackward0").hover(force=True)
     expect(tip).to_contain_text("nn.Linear: x @ Wᵀ + b")
     # Tab reaches nodes; Enter opens the details panel
     node = in_view(page, "g.node[tabindex='0']")
