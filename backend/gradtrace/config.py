@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         3, ge=1, description="A long loop records its first this many iterations in full (and its last one).")
     loop_full_iterations: int = Field(
         10, ge=1, description="Loops of at most this many iterations are recorded whole; longer ones are folded.")
+    fd_max_elements: int = Field(16, ge=1, description="Largest leaf (in elements) a finite-difference check may nudge; "
+                                 "each element costs two re-runs of the program.")
+    fd_time_s: float = Field(2.0, description="Time the re-runs of one finite-difference check may take, in seconds.")
 
     # --- sandbox ---
     workers: int = Field(2, description="Programs traced at the same time (size of the warm worker pool).")

@@ -33,7 +33,7 @@ def set_current_client(key: str | None) -> contextvars.Token:
 
 
 class Runner(Protocol):
-    async def run(self, code: str, seed: int) -> dict: ...
+    async def run(self, code: str, seed: int, **tracer_options) -> dict: ...
 
     def health(self) -> dict: ...
 
@@ -47,12 +47,12 @@ class InProcessRunner:
         self.limits = limits or Limits()
         self._lock = threading.Lock()  # the tracer patches torch globals while it runs
 
-    def run_sync(self, code: str, seed: int = 0) -> dict:
+    def run_sync(self, code: str, seed: int = 0, finite_difference: dict | None = None) -> dict:
         with self._lock:
-            return trace(code, seed=seed, limits=self.limits)
+            return trace(code, seed=seed, limits=self.limits, finite_difference=finite_difference)
 
-    async def run(self, code: str, seed: int) -> dict:
-        return await asyncio.to_thread(self.run_sync, code, seed)
+    async def run(self, code: str, seed: int, finite_difference: dict | None = None) -> dict:
+        return await asyncio.to_thread(self.run_sync, code, seed, finite_difference)
 
     def health(self) -> dict:
         return {"runner": "in-process", "ready": True}

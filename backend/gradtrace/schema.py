@@ -144,6 +144,23 @@ class BackwardPass(_Model):
         None, description="Extension: forward steps recorded before this call (it ran between forward[k-1] and forward[k]).")
 
 
+class FiniteDifference(_Model):
+    tensor: str | None = Field(description="Id of the leaf that was nudged (null: the name matched no tensor).")
+    h: float = Field(description="The step: each element was set to x ± h.")
+    values: Values | None = Field(description="(f(x+h) − f(x−h)) / 2h per element, f the backward root (null on error).")
+    root: str | None = Field(description="Tensor id of the backward root f (weighted by `gradient=` when one was given).")
+    pass_: int | None = Field(None, alias="pass", description="Index in `backward` of the pass this checks.")
+    grad: Values | None = Field(None, description="What autograd delivered to the leaf in that pass (its `.grad` contribution).")
+    error: str | None = Field(None, description="Why the check could not be done (not a leaf, too many elements, …).")
+
+
+class FiniteDifferenceRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    tensor: str = Field(min_length=1, max_length=200, description="Variable name of a leaf that requires grad.")
+    h: float = Field(1e-3, gt=0, le=1, description="Step of the central difference.")
+
+
 class Warning_(_Model):
     message: str = Field(description="The whole message (never cut).")
     line: int | None = Field(description="The user's line, also when torch raised it from inside a call.")
@@ -208,6 +225,8 @@ class Trace(_Model):
     value_table: list[Values] | None = Field(None, description="Extension: the compact format's Values, by index.")
     trace_key: str | None = Field(
         None, description="Extension: the server's cache key of this trace, for GET /api/v1/traces/{trace_key}.")
+    finite_difference: FiniteDifference | None = Field(
+        None, description="Extension: present when the request asked for a finite-difference check.")
 
 
 class TraceRequest(BaseModel):
@@ -217,6 +236,9 @@ class TraceRequest(BaseModel):
     seed: int = Field(0, ge=-(2**63), le=2**64 - 1, description="`torch.manual_seed(seed)` before the program runs.")
     format: Literal["full", "compact"] = Field(
         "full", description='Extension: "compact" puts every Values in `value_table`, referenced by index.')
+    finite_difference: FiniteDifferenceRequest | None = Field(
+        None, description="Extension: re-run the program with this leaf nudged element by element (≤ fd_max_elements) "
+        "and return Trace.finite_difference.")
 
 
 class Example(_Model):

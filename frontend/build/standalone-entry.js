@@ -3,6 +3,8 @@
 import "../static/css/app.css";
 import "../static/css/graph.css";
 import "../static/css/loops.css";
+import "../static/css/teach.css";
+import "../static/css/screens.css";
 import "../static/css/standalone.css";
 import { startStandalone } from "../static/js/standalone.js";
 

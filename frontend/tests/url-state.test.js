@@ -6,7 +6,7 @@ import { fixture } from "./helpers.js";
 
 const full = {
   code: "import torch\na = torch.tensor([1., 2.], requires_grad=True)\nprint('héllo ✓ 😀 </script>')\n",
-  seed: 42, step: 7, theme: "dark", collapsed: ["model", "model.0"], presenter: true, rankdir: "TB",
+  seed: 42, step: 7, theme: "dark", collapsed: ["model", "model.0"], presenter: true, rankdir: "TB", quiz: true,
 };
 
 test("round trip: every field, compressed and plain", async () => {

@@ -41,7 +41,7 @@ def _stack_depth() -> int:
     return depth
 
 
-def run_program(code: str, seed: int, options) -> dict:
+def run_program(code: str, seed: int, options, finite_difference: dict | None = None) -> dict:
     """Language guards, soft limits, then the tracer. Always returns a Trace dict."""
     builtins = None
     if options.language_guards:
@@ -53,7 +53,8 @@ def run_program(code: str, seed: int, options) -> dict:
     sys.setrecursionlimit(_stack_depth() + options.max_recursion + _HEADROOM_FRAMES)
     watchdog.arm(options.timeout_s, options.cpu_s, options.idle_limit_s)
     try:
-        return trace(code, seed=seed, limits=options.tracer_limits(), builtins=builtins, format="compact")  # API expands
+        return trace(code, seed=seed, limits=options.tracer_limits(), builtins=builtins, format="compact",  # API expands
+                     finite_difference=finite_difference)
     except Abort as exc:  # the soft limit struck after the program, while the trace was being built
         return error_trace(exc.kind, exc.type_name, exc.message)
     except MemoryError:
@@ -91,7 +92,7 @@ _INTERNAL = _fallback("runtime", "SandboxError", "the sandboxed process failed b
 def serve(request: dict, options) -> bytes:
     """The program's trace as JSON bytes, whatever the program did to this process."""
     try:
-        result = run_program(request["code"], int(request.get("seed", 0)), options)
+        result = run_program(request["code"], int(request.get("seed", 0)), options, request.get("fd"))
     except BaseException as exc:  # noqa: BLE001 - e.g. the soft limit striking between trace() and disarm()
         watchdog.disarm()
         kind = exc.kind if isinstance(exc, Abort) else "memory" if isinstance(exc, MemoryError) else "runtime"

@@ -76,7 +76,8 @@ class SandboxRunner:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- runs ---
-    async def run(self, code: str, seed: int = 0, client: str | None = None) -> dict:
+    async def run(self, code: str, seed: int = 0, client: str | None = None,
+                  finite_difference: dict | None = None) -> dict:
         """The Trace of one run. `client` (default: the request's, see runner.current_client) may have at
         most max_runs_per_client runs queued or running: ClientBusy beyond, Saturated when the pool is full."""
         client = client if client is not None else current_client()
@@ -90,7 +91,7 @@ class SandboxRunner:
                 self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self.run_sync, code, seed)
+            return await loop.run_in_executor(self._executor, self.run_sync, code, seed, finite_difference)
         finally:
             with self._lock:
                 self._inflight -= 1
@@ -99,13 +100,13 @@ class SandboxRunner:
                     if left:
                         self._per_client[client] = left
 
-    def run_sync(self, code: str, seed: int = 0) -> dict:
+    def run_sync(self, code: str, seed: int = 0, finite_difference: dict | None = None) -> dict:
         """Blocking run (also used by the CLI and tests): waits for a free worker, no admission control."""
         self.start()
         worker = self._take_worker()
         started = time.monotonic()
         try:
-            info, payload = worker.run(code, seed)
+            info, payload = worker.run(code, seed, finite_difference)
         except WorkerDied as exc:
             log.error("sandbox worker %d died: %s; replacing it", worker.index, exc)
             self._replace(worker)

@@ -116,7 +116,7 @@ class Worker:
                 return None
         return self.reaped.pop(pid)
 
-    def run(self, code: str, seed: int) -> tuple[dict, bytes | None]:
+    def run(self, code: str, seed: int, finite_difference: dict | None = None) -> tuple[dict, bytes | None]:
         """One program through a fresh child: (run info, result bytes or None when the child returned none).
         Raises WorkerDied when the warm parent is gone or hung."""
         if not self.alive:
@@ -142,7 +142,8 @@ class Worker:
 
         payload = None
         try:
-            request = json.dumps({"op": "run", "code": code, "seed": seed}).encode("utf-8", "surrogatepass")
+            extra = {"fd": finite_difference} if finite_difference else {}  # the tracer's finite-difference option
+            request = json.dumps({"op": "run", "code": code, "seed": seed, **extra}).encode("utf-8", "surrogatepass")
             channel.write_frame(fd, request)
             payload = channel.read_frame(fd, self.options.max_trace_bytes + REQUEST_HEADROOM, deadline, watch)
         except Stopped as exc:

@@ -15,6 +15,8 @@ class Limits:
     max_trace_bytes: int = 4_000_000
     loop_head_iterations: int = 3
     loop_full_iterations: int = 10
+    fd_max_elements: int = 16
+    fd_time_s: float = 2.0
 
     @classmethod
     def from_settings(cls, settings) -> "Limits":

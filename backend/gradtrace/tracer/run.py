@@ -12,6 +12,8 @@ import torch
 
 from .addresses import stabilize
 from .errors import error_of
+from .compact import to_format
+from .finite_diff import finite_difference as _finite_difference
 from .limits import Abort, Limits
 from .loops import Loops
 from .naming import BIND, ITER, LOOP, LOOP_END, instrument
@@ -53,9 +55,23 @@ def _seed(seed: int) -> None:
 
 
 def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict | None = None,
-          format: str = "full") -> dict:
-    """Run `code` once under the recorder and return the Trace (spec v1, "full" or "compact"), even when the program fails."""
+          format: str = "full", finite_difference: dict | None = None) -> dict:
+    """Run `code` once under the recorder and return the Trace (spec v1, "full" or "compact"), even when the program fails.
+
+    `finite_difference` ({"tensor": name, "h": step}) adds Trace.finite_difference: the program re-run with that leaf nudged.
+    """
     limits = limits or Limits()
+    if not finite_difference:
+        return _trace(code, seed, limits, builtins, format)
+    result = _trace(code, seed, limits, builtins, "full")  # the check reads the full trace's Values
+    result["finite_difference"] = _finite_difference(
+        code, seed, result, finite_difference, max_elements=limits.fd_max_elements,
+        time_s=limits.fd_time_s, builtins=builtins, seed_fn=_seed)
+    return to_format(result, format)
+
+
+def _trace(code: str, seed: int, limits: Limits, builtins: dict | None, format: str) -> dict:
+    """The recorded run itself."""
     rec = Recorder(limits)
     namespace = {"__name__": "__main__", "__builtins__": builtins if builtins is not None else builtins_module}
     namespace[BIND] = rec.bind

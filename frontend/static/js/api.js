@@ -132,3 +132,15 @@ export async function exportHtml(base, { code, seed, step, theme, title }) {
   const name = /filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "")?.[1] || "gradtrace.html";
   return { blob: await r.blob(), name };
 }
+
+/** Trace.finite_difference for leaf `tensor` (a variable name): the server re-runs the program with it nudged. */
+export async function checkNumerically(base, code, seed, tensor, h = 1e-3) {
+  const r = await fetch(`${base}/traces`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ code, seed, finite_difference: { tensor, h } }),
+  });
+  if (!r.ok) throw new ApiError(r.status === 429 || r.status === 503 ? "The server is busy; try again shortly." : `The server refused the check (HTTP ${r.status}).`);
+  const trace = await r.json();
+  return trace.finite_difference ?? { error: "this server does not do finite-difference checks" };
+}

@@ -3,7 +3,7 @@
 import { createLayoutClient } from "./layout-client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
-import { createSnippet, exportHtml, fetchExamples, fetchSnippet, runTrace, snippetTrace } from "./api.js";
+import { checkNumerically, createSnippet, exportHtml, fetchExamples, fetchSnippet, runTrace, snippetTrace } from "./api.js";
 import { createEditor } from "./view/editor.js";
 import { initTheme } from "./view/theme.js";
 import { initPresenter } from "./view/presenter.js";
@@ -29,6 +29,7 @@ export async function startApp(doc = document) {
     loaded: (trace) => showRunResult(doc, trace, editor),
     lines: (l) => editor.showLines(l),
     rendered: () => urls.schedule(),
+    checkNumerically: (name, code) => checkNumerically(config.api, code, seed, name),
   });
   const { view, player, app } = stage;
   const shared = () => app.trace && { code: app.code, seed, theme: doc.documentElement.dataset.theme, presenter: presenter.get(), ...stage.viewState() };
@@ -82,7 +83,7 @@ export async function startApp(doc = document) {
     if (s.theme) doc.documentElement.dataset.theme = s.theme; // for this view only: the saved preference stays
     $("theme").setAttribute("aria-pressed", String(doc.documentElement.dataset.theme === "dark"));
     presenter.set(!!s.presenter);
-    run({ step: s.step, collapsed: s.collapsed, rankdir: s.rankdir }, snippet);
+    run({ step: s.step, collapsed: s.collapsed, rankdir: s.rankdir, quiz: s.quiz }, snippet);
   }
 
   /** Trace the editor's program (a short link's first run: its cacheable GET), waiting out a busy server. */
@@ -101,6 +102,7 @@ export async function startApp(doc = document) {
       seed = runSeed;
       if (!gallery.value) title = "";
       await stage.load(trace, code, restore);
+      stage.focusGraph();
     } catch (err) {
       if (err.name !== "AbortError") setStatus(doc, err.message, "error");
       else if (inflight === ctrl) setStatus(doc, "Cancelled.", "");

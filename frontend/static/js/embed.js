@@ -3,7 +3,7 @@
 import { createLayoutClient } from "./layout-client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
-import { fetchSnippet, runTrace, snippetTrace } from "./api.js";
+import { checkNumerically, fetchSnippet, runTrace, snippetTrace } from "./api.js";
 import { setStatus } from "./view/run-status.js";
 import { showWaiting } from "./view/wait-status.js";
 
@@ -23,6 +23,7 @@ export async function startEmbed(doc = document) {
     status: (text) => setStatus(doc, text, "busy"),
     loaded: (trace) => setStatus(doc, trace.status === "ok" ? "" : `Stopped: ${trace.error?.kind ?? "error"}`, trace.status === "ok" ? "" : "error"),
     rendered: () => urls.schedule(),
+    checkNumerically: (name, code) => checkNumerically(config.api, code, state.seed, name),
   });
   const shared = () => stage.app.trace && { ...state, ...stage.viewState() };
   // The frame's own address stays as the host page wrote it; only the "open" link follows the steps.
@@ -39,7 +40,7 @@ export async function startEmbed(doc = document) {
     const onWait = (s) => showWaiting(doc, s);
     const trace = (snippet && await snippetTrace(config.api, snippet, { onWait }))
       || await runTrace(config.api, state.code, state.seed, undefined, { keys: config.traceKeys, onWait });
-    await stage.load(trace, state.code, { step: state.step, collapsed: state.collapsed, rankdir: state.rankdir });
+    await stage.load(trace, state.code, { step: state.step, collapsed: state.collapsed, rankdir: state.rankdir, quiz: state.quiz });
   } catch (err) {
     $("graph-empty").textContent = err.message;
     setStatus(doc, "", "");

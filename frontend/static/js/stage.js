@@ -13,6 +13,13 @@ import { createLoopView } from "./view/loop-view.js";
 import { bindJump } from "./view/jump.js";
 import { foldsIterations, iterationAt, moduleGroups, showIteration } from "./model/loops.js";
 import { bigTrace } from "./layout-client.js";
+import { chainCard } from "./model/chain-card.js";
+import { question } from "./model/quiz.js";
+import { createTeach } from "./view/teach.js";
+import { createQuizView } from "./view/quiz.js";
+import { createFdCheck } from "./view/fd-check.js";
+import { createTooltip } from "./view/tooltip.js";
+import { fitText } from "./view/fit-text.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
 const BIG = 300; // drawn nodes past which module groups start collapsed
@@ -22,11 +29,16 @@ const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at le
  * `layouts`: a layout client. Hooks: `status(text)` for slow layouts, `loaded(trace)` once a trace is in
  * (and again after a slow layout), `lines({step})` to mark the current line, `rendered(k)` after each step.
  */
-export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {} }) {
+// `checkNumerically(name)`: the server's finite-difference check of a leaf (absent in the standalone file).
+export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {}, checkNumerically = null }) {
   const $ = (id) => doc.getElementById(id);
   const root = $("graph");
   const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null };
-  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup });
+  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.place() });
+  const teach = createTeach(root, view);
+  const tooltip = createTooltip(root, { graph: () => st.graph, state: () => st.state, open: (key) => select(key), elements: () => view.nodeElements() });
+  const fd = createFdCheck(checkNumerically && ((name) => checkNumerically(name, st.code)));
+  const quiz = createQuizView(root, { onChange: () => { refresh(); rendered(player.step); } });
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
   const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
   const loopView = createLoopView($("loop"), { onSelect: (it, m) => { player.pause(); player.seek(m.spans[it.pos]?.start ?? 0, "iteration"); } });
@@ -53,7 +65,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
       st.collapsed = new Set([...st.collapsed].filter((k) => !mods.includes(k)).concat(shut ? [] : mods));
       relayout();
     });
-    doc.defaultView.addEventListener("resize", () => st.graph && view.fit());
+    doc.defaultView.addEventListener("resize", () => { if (st.graph) view.fit(); measureSoon(); });
   }
 
   /**
@@ -90,6 +102,9 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     root.dataset.steps = String(st.tl.total);
     $("graph-empty").hidden = st.graph.nodes.size > 0;
     if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
+    if (restore.quiz !== undefined) quiz.set(!!restore.quiz);
+    quiz.reset();
+    fd.reset();
     const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
     if (foldsIterations(loops) && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
     player.load(st.tl.total, start);
@@ -122,6 +137,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
       if (seq !== layoutSeq) return;
     } else view.setModel(st.graph, layout);
     st.layout = layout;
+    tooltip.decorate();
     $("modules")?.setAttribute("aria-pressed", String(moduleGroups(st.graph).some((k) => st.collapsed.has(k))));
     view.fit();
     render(player.step, "layout");
@@ -142,12 +158,31 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;
     view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale });
     const n = state.narration;
+    const card = chainCard(st.tl, k, { source: st.code });
+    const q = quiz.on ? question(card) : null;
+    const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer
+    teach.render(state, card, { hidden, tl: st.tl });
     $("narration-title").textContent = n.title;
-    $("narration").textContent = n.text;
+    $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
+    measureSoon();
     root.dataset.step = String(k);
     lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     if (st.selected) showPanel();
     rendered(k);
+  }
+
+  // What must read layout (card placement, narration fit, an open tooltip) runs once, at the start of the next
+  // frame: reading it between this step's DOM writes would force an extra layout of the whole graph per step.
+  let measuring = 0;
+  function measureSoon() {
+    if (measuring) return;
+    measuring = doc.defaultView.requestAnimationFrame(() => {
+      measuring = 0;
+      teach.place();
+      fitText($("narration"), { minPx: doc.documentElement.classList.contains("presenter") ? 15 : 11 }); // whole, smaller if it must
+      tooltip.refresh();
+      root.dataset.measured = root.dataset.step; // tests wait on this
+    });
   }
 
   function select(key) {
@@ -161,17 +196,21 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     renderPanel($("panel-body"), st.selected, {
       graph: st.graph, trace: st.trace, state: st.state, source: st.code, onSelect: (key) => { select(key); view.focus(key, 400); },
     });
+    fd.decorate($("panel-body"), st.selected, st.graph);
   }
 
   /** What a link needs to rebuild this view (besides the program): step, groups, a chosen direction. */
   function viewState() {
-    return { step: player.step, collapsed: [...st.collapsed], rankdir: st.autoDir ? null : st.rankdir };
+    return { step: player.step, collapsed: [...st.collapsed], rankdir: st.autoDir ? null : st.rankdir, quiz: quiz.on };
   }
 
   /** Draw the current step again (after a change of presentation, e.g. presenter mode). */
   const refresh = () => render(player.step, "refresh");
 
-  return { load, relayout, select, viewState, refresh, view, player, app: st };
+  /** Move keyboard focus to the graph (after Run: → steps at once instead of moving the editor's cursor). */
+  const focusGraph = () => view.svg.focus({ preventScroll: true });
+
+  return { load, relayout, select, viewState, refresh, view, player, app: st, quiz, focusGraph };
 }
 
 function toggle(button, onChange) {

@@ -40,12 +40,36 @@ export function fmtStats(v, digits = 3) {
   return `mean ${fmtNum(v.mean, digits)}, min ${fmtNum(v.min, digits)}, max ${fmtNum(v.max, digits)}`;
 }
 
-/** How a tensor should be drawn: "scalar" | "list" (numbers) | "heatmap" | "sparkline" | "stats". */
+/**
+ * How a tensor should be drawn: "scalar" | "list" (numbers on one line) | "grid" (numbers, up to 16 in rows of
+ * at most 4: a ≤4×4 matrix or a vector of 7–16) | "heatmap" | "sparkline" | "stats" (bigger ones).
+ */
 export function displayMode(v, maxListItems = 6) {
   if (!v) return "none";
   const n = numel(v.shape);
   if (v.values === null || v.values === undefined) return "stats";
   if (!v.shape.length) return "scalar";
-  if (n <= maxListItems) return "list";
+  if (n <= maxListItems && v.shape.filter((s) => s > 1).length <= 1) return "list";
+  if (gridShape(v.shape)) return "grid";
   return v.shape.length >= 2 ? "heatmap" : "sparkline";
+}
+
+export const GRID_MAX = 16; // numbers shown as numbers; past this a picture with its colour scale and min/max
+
+// [rows, cols] of the number grid for a shape, or null when it does not fit 4×4.
+function gridShape(shape) {
+  const n = numel(shape);
+  if (n > GRID_MAX || n === 0) return null;
+  if (shape.length === 1) return [Math.ceil(n / 4), Math.min(4, n)];
+  const cols = shape[shape.length - 1];
+  return cols <= 4 && n / cols <= 4 ? [n / cols, cols] : null;
+}
+
+/** The lines of a "grid" tensor: one per row ("[1, 2, 3]"), numbers only. */
+export function gridLines(v, digits = 4) {
+  const items = flat(v);
+  const [rows, cols] = gridShape(v.shape);
+  const out = [];
+  for (let r = 0; r < rows; r++) out.push(`[${items.slice(r * cols, r * cols + cols).map((x) => fmtNum(x, digits)).join(", ")}]`);
+  return out;
 }

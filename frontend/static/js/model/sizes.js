@@ -1,5 +1,5 @@
 // Box sizes of drawn nodes, estimated from text length so layout can run without a DOM.
-import { fmtValues, fmtShape, displayMode } from "./format.js";
+import { fmtValues, fmtShape, displayMode, gridLines } from "./format.js";
 
 export const FONT = { mono: 12, name: 14, small: 11 };
 const MONO_W = 0.61; // DejaVu Sans Mono advance width per em
@@ -27,8 +27,14 @@ export function tensorHeader(d) {
 }
 
 const GLYPH_MODES = ["heatmap", "sparkline", "stats"];
-const rowHeight = (vs) => (vs.some((v) => GLYPH_MODES.includes(displayMode(v))) ? GLYPH_H + 4 : ROW);
-const rowWidth = (vs) => Math.max(0, ...vs.map((v) => (GLYPH_MODES.includes(displayMode(v)) ? GLYPH_W + 62 : textWidth(fmtValues(v), FONT.mono))));
+export const GRID_LINE = 14; // px per line of a number grid
+/** Height of a value row showing `v` (a number grid grows by a line per row). */
+export const valueHeight = (v) => (!v ? ROW : displayMode(v) === "grid" ? gridLines(v).length * GRID_LINE + 5
+  : GLYPH_MODES.includes(displayMode(v)) ? GLYPH_H + 4 : ROW);
+const rowHeight = (vs) => Math.max(ROW, ...vs.map(valueHeight));
+const valueWidth = (v) => (GLYPH_MODES.includes(displayMode(v)) ? GLYPH_W + 70
+  : displayMode(v) === "grid" ? Math.max(...gridLines(v).map((l) => textWidth(l, FONT.mono))) : textWidth(fmtValues(v), FONT.mono));
+const rowWidth = (vs) => Math.max(0, ...vs.map(valueWidth));
 
 /**
  * Width/height of a drawable node (tensor box, op pill, AccumulateGrad tag). `hint` lists every

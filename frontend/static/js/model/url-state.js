@@ -8,11 +8,11 @@ export const MAX_CODE = 200_000; // characters; the server refuses far less, thi
 
 /** Every field a link can set; null = "whatever the page would do" (e.g. step null: start, or the end of a failed run). */
 export const DEFAULTS = Object.freeze({
-  code: null, seed: 0, step: null, theme: null, collapsed: null, presenter: false, rankdir: null,
+  code: null, seed: 0, step: null, theme: null, collapsed: null, presenter: false, rankdir: null, quiz: false,
 });
 
 // JSON keys are one letter: links stay short, and a renamed field can never silently change meaning.
-const KEYS = { code: "c", seed: "s", step: "k", theme: "t", collapsed: "g", presenter: "p", rankdir: "d" };
+const KEYS = { code: "c", seed: "s", step: "k", theme: "t", collapsed: "g", presenter: "p", rankdir: "d", quiz: "q" };
 
 const CHECK = {
   code: (v) => typeof v === "string" && v.length <= MAX_CODE,
@@ -22,6 +22,7 @@ const CHECK = {
   collapsed: (v) => Array.isArray(v) && v.length <= 10_000 && v.every((x) => typeof x === "string" && x.length <= 500),
   presenter: (v) => typeof v === "boolean",
   rankdir: (v) => v === "LR" || v === "TB",
+  quiz: (v) => typeof v === "boolean",
 };
 
 /** Keep the valid fields of `raw` (any value), defaults for the rest. */

@@ -60,7 +60,7 @@ export function createEditor(parent, { doc = "", onRun = () => {}, onEdit = () =
       extensions: [
         Prec.highest(keymap.of([{ key: "Mod-Enter", run: () => { onRun(); return true; } }])),
         basicSetup, python(), lineField, theme, Prec.high(syntaxHighlighting(highlight)),
-        EditorView.contentAttributes.of({ "aria-label": "Python program" }),
+        EditorView.contentAttributes.of({ "aria-label": "Python program", tabindex: "0" }), // an explicit tab stop: its scroller counts as keyboard-reachable
         EditorView.cspNonce.of(nonce), // its <style> element is allowed by the page's CSP nonce
         EditorView.updateListener.of((u) => { if (u.docChanged && u.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete"))) onEdit(); }),
       ],

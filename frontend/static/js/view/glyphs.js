@@ -7,12 +7,13 @@ import { GLYPH_W, GLYPH_H } from "../model/sizes.js";
 /** Draw Values `v` as mode ("heatmap" | "sparkline" | "stats") into the empty <g> `g`. */
 export function drawGlyph(g, v, mode) {
   g.selectAll("*").remove();
+  const labelX = GLYPH_W + (mode === "heatmap" ? 13 : 6);
   if (mode === "heatmap") heatmap(g, v);
   else if (mode === "sparkline") sparkline(g, v);
   else statsBar(g, v);
-  g.append("text").attr("class", "val minmax").attr("x", GLYPH_W + 6).attr("y", 10)
+  g.append("text").attr("class", "val minmax").attr("x", labelX).attr("y", 10)
     .text(`max ${fmtNum(v.max, 3)}`);
-  g.append("text").attr("class", "val minmax").attr("x", GLYPH_W + 6).attr("y", GLYPH_H - 1)
+  g.append("text").attr("class", "val minmax").attr("x", labelX).attr("y", GLYPH_H - 1)
     .text(`min ${fmtNum(v.min, 3)}`);
 }
 
@@ -28,6 +29,14 @@ function heatmap(g, v) {
     .attr("x", (_, i) => (i % cols) * cw).attr("y", (_, i) => Math.floor(i / cols) * ch)
     .attr("width", Math.max(cw, 0.5)).attr("height", Math.max(ch, 0.5))
     .attr("fill", (x) => (Number.isFinite(x) ? color(x) : "#888"));
+  // The colour legend: a bar from +m (top, red) through 0 (white) to −m (bottom, blue), m = the largest |value|.
+  const bar = g.append("g").attr("class", "color-legend").attr("transform", `translate(${GLYPH_W + 3},0)`);
+  const steps = 9;
+  for (let i = 0; i < steps; i++) {
+    bar.append("rect").attr("y", (i * GLYPH_H) / steps).attr("width", 6).attr("height", GLYPH_H / steps + 0.5)
+      .attr("fill", color(m - (2 * m * (i + 0.5)) / steps));
+  }
+  bar.append("title").text(`colour scale: red +${fmtNum(m, 3)}, white 0, blue −${fmtNum(m, 3)}`);
 }
 
 function sparkline(g, v) {

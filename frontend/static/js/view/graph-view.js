@@ -8,12 +8,13 @@ import { markProblems } from "./problems.js";
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
 
-export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {} } = {}) {
-  const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph");
+export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {} } = {}) {
+  const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph")
+    .attr("role", "group").attr("tabindex", "-1"); // focusable from script: after Run the keys step the timeline
   defineMarkers(svg);
   const viewport = svg.append("g").attr("class", "viewport");
   const layer = {};
-  for (const name of ["groups", "edges", "stubs", "nodes", "pulses"]) layer[name] = viewport.append("g").attr("class", name);
+  for (const name of ["groups", "edges", "stubs", "nodes", "pulses", "teach"]) layer[name] = viewport.append("g").attr("class", name);
   let transform = d3.zoomIdentity;
   // The pane's size, read before a new model's elements enter the DOM and kept until the next frame: reading
   // it afterwards would make Chromium lay out thousands of new SVG elements once here and again for the frame.
@@ -29,6 +30,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
     cull(); // before the frame renders: only what is in view gets laid out
     if (!low) fillIn();
+    onZoom(transform);
   });
   zoom.extent(() => { const { w, h } = dims(); return [[0, 0], [w, h]]; }); // the svg fills the pane; asking the svg forces a layout
   svg.call(zoom).on("dblclick.zoom", null);
@@ -258,7 +260,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const r = visibleRect();
     const m = 12 / transform.k;
     const readable = Math.max(LOD, minScale);
-    const inside = p.x - p.width / 2 > r.x0 + m && p.x + p.width / 2 < r.x1 - m && p.y - p.height / 2 > r.y0 + m && p.y + p.height / 2 < r.y1 - m;
+    const inside = p.x - p.width / 2 > r.x0 + m && p.x + p.width / 2 < r.x1 - m && p.y - p.height / 2 > r.y0 + m + TOP / transform.k
+      && p.y + p.height / 2 < r.y1 - m; // under the toolbar is not in view
     if (inside && transform.k >= readable) return;
     focus(key, duration, transform.k >= readable ? transform.k : Math.max(0.85, minScale)); // pan only, unless too far out to read
   }
@@ -301,6 +304,13 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     },
     get transform() { return transform; },
     svg: svg.node(),
+    /** The <g> that teaching overlays (gradients waiting on edges) draw into, in graph coordinates. */
+    teachLayer: () => layer.teach.node(),
+    /** A drawn node's box in graph coordinates (null when not drawn). */
+    nodeBox: (key) => els.get(key)?.p ?? null,
+    edgePoints: (ek) => (lay?.edges.get(ek)?.points ?? null),
+    /** Every drawn node's <g>, in the DOM or culled out of it (big graphs). */
+    nodeElements: () => [...els.values()].map((item) => item.el.node()),
   };
 }
 

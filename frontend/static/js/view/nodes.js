@@ -1,7 +1,7 @@
 // Drawing tensor boxes and autograd-node pills, and refreshing them for a timeline state.
-import { fmtValues, displayMode } from "../model/format.js";
+import { fmtValues, displayMode, gridLines } from "../model/format.js";
 import { flat, numel } from "../model/values.js";
-import { tensorHeader, tensorRows, ROW, GLYPH_H, PAD, FONT, textWidth } from "../model/sizes.js";
+import { tensorHeader, tensorRows, ROW, GLYPH_H, PAD, FONT, textWidth, valueHeight, GRID_LINE } from "../model/sizes.js";
 import { drawGlyph } from "./glyphs.js";
 
 const GLYPHS = new Set(["heatmap", "sparkline", "stats"]);
@@ -63,7 +63,7 @@ export function updateTensor(g, d, p, look) {
   const v = look.grad ?? look.flow;
   const cls = look.grad ? "stored" : look.flow ? "flow" : "none";
   row.attr("class", `gradrow ${cls}`);
-  row.select(".gradbg").attr("y", -1).attr("height", Math.max(ROW, v && GLYPHS.has(displayMode(v)) ? GLYPH_H + 4 : ROW));
+  row.select(".gradbg").attr("y", -1).attr("height", valueHeight(v));
   row.select(".lbl").attr("y", 13).text(look.grad ? "grad" : look.flow ? "dL/d" : "grad");
   setBadge(g, look.hooked ? "hook changed it" : look.fan > 1 ? `Σ ${look.fan} paths` : "");
   let vals = row.select("g.vals");
@@ -90,7 +90,7 @@ function setBadge(g, text) {
 function drawValues(sel, v, width, empty = "") {
   const mode = v ? displayMode(v) : "none";
   const key = v ? `${mode}|${JSON.stringify([v.shape, v.values ?? [v.min, v.max, v.mean]])}|${width}` : `none|${empty}`;
-  if (sel.attr("data-drawn") === key) return GLYPHS.has(mode) ? GLYPH_H + 4 : ROW;
+  if (sel.attr("data-drawn") === key) return valueHeight(v);
   sel.attr("data-drawn", key).selectAll("*").remove();
   if (!v) {
     if (empty) sel.append("text").attr("class", "val").attr("x", 0).attr("y", 13).text(empty);
@@ -99,6 +99,12 @@ function drawValues(sel, v, width, empty = "") {
   if (GLYPHS.has(mode)) {
     drawGlyph(sel.append("g").attr("class", "glyph").attr("transform", `translate(${PAD},2)`), v, mode);
     return GLYPH_H + 4;
+  }
+  if (mode === "grid") { // up to 16 numbers as numbers: one text, a line (tspan) per row
+    const text = sel.append("text").attr("class", "val grid").attr("x", PAD).attr("y", 13);
+    gridLines(v).forEach((line, i) => text.append("tspan").attr("x", PAD).attr("dy", i ? GRID_LINE : 0)
+      .text(truncate(line, width - 2 * PAD, FONT.mono, true)));
+    return valueHeight(v);
   }
   sel.append("text").attr("class", "val").attr("x", PAD).attr("y", 13).text(truncate(fmtValues(v), width - 2 * PAD, FONT.mono, true));
   return ROW;

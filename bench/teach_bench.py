@@ -1,0 +1,115 @@
+"""Before/after of issue 9's teaching layer (chain-rule card, waiting gradients, tooltips, fitted narration) in one run.
+
+    .venv/bin/python bench/teach_bench.py [--before /work/main/frontend] [--steps 200]
+
+Two servers in this process, same backend, two front ends: `--before` (default: the main worktree's frontend/)
+and this checkout's. The ~1,000-node loop of browser_bench.py is loaded in each (median of 3 loads), then every
+backward step (up to --steps) is taken one at a time and timed: the script part (player.seek → render) plus the
+frame it causes (style, layout, paint: from the next requestAnimationFrame to the task after it). Runs
+interleave before/after so machine load hits both alike. Figures: bench/README.md.
+"""
+import argparse
+import statistics
+import sys
+import threading
+import time
+import socket
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_bench import CHROMIUM, LOAD, PROGRAM, SIZES  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+STEP_EACH = """async (n) => {
+  const g = window.gradtrace, p = g.player, tl = g.app.tl;
+  const start = tl.passRange[0].start, end = Math.min(tl.passRange[0].end, start + n - 1);
+  p.seek(start - 1);
+  await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  const out = [];
+  for (let k = start; k <= end; k++) {
+    const t0 = performance.now();
+    p.seek(k, 'step');
+    const script = performance.now() - t0;
+    const frame = await new Promise((r) => requestAnimationFrame(() => { const a = performance.now(); setTimeout(() => r(performance.now() - a), 0); }));
+    out.push([script, frame]);
+  }
+  return out;
+}"""
+
+
+def serve(frontend: Path):
+    import uvicorn
+
+    from gradtrace.api.app import create_app
+    from gradtrace.config import Settings
+    from gradtrace.runner import InProcessRunner
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(Settings(frontend_dir=frontend), runner=InProcessRunner())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}/", server
+
+
+def once(browser, url, trace, code, steps):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    page.goto(url)
+    page.wait_for_selector('#graph[data-loads="1"]', state="attached", timeout=60_000)
+    load = page.evaluate(LOAD, [trace, code])
+    timings = page.evaluate(STEP_EACH, steps)
+    ctx.close()
+    return load, timings
+
+
+def summary(loads, timings):
+    totals = sorted(s + f for s, f in timings)
+    pct = lambda q: totals[min(len(totals) - 1, int(q * len(totals)))]  # noqa: E731
+    return {"load": statistics.median(x["ms"] for x in loads), "layout": statistics.median(x["layout"] for x in loads),
+            "script": statistics.mean(s for s, _ in timings), "frame": statistics.mean(f for _, f in timings),
+            "p50": pct(0.5), "p95": pct(0.95), "max": totals[-1], "n": len(totals)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--before", default="/work/main/frontend", help="front end to compare against")
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from gradtrace.tracer import trace as run_trace
+
+    code = PROGRAM.format(k=SIZES[1000])
+    tr = run_trace(code, seed=0)
+    assert tr["status"] == "ok", tr["error"]
+    sides = {"before": serve(Path(args.before)), "after": serve(ROOT / "frontend")}
+    data = {k: ([], []) for k in sides}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        for _ in range(args.runs):
+            for side, (url, _) in sides.items():
+                load, timings = once(browser, url, tr, code, args.steps)
+                data[side][0].append(load)
+                data[side][1].extend(timings)
+        browser.close()
+    print(f"~1,000-node graph ({len(tr['tensors']) + len(tr['nodes'])} tensors + nodes), {args.runs} runs, before = {args.before}")
+    print("| front end | load+layout+draw ms | of which layout ms | step: script ms (mean) | step: frame ms (mean) | "
+          "step total p50 | p95 | max | steps timed |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for side, (loads, timings) in data.items():
+        s = summary(loads, timings)
+        print(f"| {side} | {s['load']:.0f} | {s['layout']:.0f} | {s['script']:.1f} | {s['frame']:.1f} | {s['p50']:.1f} | "
+              f"{s['p95']:.1f} | {s['max']:.1f} | {s['n']} |")
+    for _, server in sides.values():
+        server.should_exit = True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

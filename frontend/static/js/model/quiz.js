@@ -1,0 +1,69 @@
+// Predict, then reveal: one multiple-choice question per backward step, built from its chain-rule card. Pure.
+import { fmtValues } from "./format.js";
+import { flat, makeValues } from "./values.js";
+
+const NUM = (v) => fmtValues(v, { maxItems: 16 });
+const scale = (v, k) => { const f = flat(v); return f ? makeValues(v.shape, f.map((x) => x * k)) : null; };
+const shift = (v, d) => { const f = flat(v); return f ? makeValues(v.shape, f.map((x) => x + d)) : null; };
+
+/**
+ * The question for a card, or null (nothing to predict). { key, prompt, choices: [{text, correct}], answer, why }.
+ * Distractors are the usual slips: forgetting the local derivative, the sign, a factor of 2, or accumulation.
+ */
+export function question(card) {
+  if (!card) return null;
+  const key = `${card.pass}:${card.index}`;
+  if (card.accumulate) {
+    const a = card.accumulate;
+    if (!a.after || !a.stored) return null;
+    const answer = NUM(a.after);
+    const cands = [a.before ? card.incoming.values : null, a.before, scale(a.after, 2), scale(a.after, -1), shift(a.after, 1)];
+    const why = a.before ? `.grad accumulates: the old ${NUM(a.before)} plus the arriving ${NUM(card.incoming.values)}.` : `.grad was empty, so it takes the arriving gradient as is.`;
+    return build(key, `What is ${a.name}.grad after ${card.name} runs?`, answer, cands, why);
+  }
+  const row = card.rows.find((r) => r.sent && flat(r.sent));
+  if (!row) return null;
+  const answer = NUM(row.sent);
+  const g = card.incoming.values;
+  const cands = [g && sameShape(g, row.sent) ? g : null, scale(row.sent, -1), scale(row.sent, 2), scale(row.sent, 0.5), shift(row.sent, 1)];
+  const why = card.custom
+    ? `your backward() computes it: line ${card.custom.line}: ${card.custom.text}`
+    : `${row.local} × ${card.incoming.label}: ${row.send} = ${answer}`;
+  return build(key, `${card.name} receives ${card.incoming.label} = ${NUM(g)}. What does it send as ${row.target}?`, answer, cands, why);
+}
+
+function sameShape(a, b) {
+  return JSON.stringify(a.shape) === JSON.stringify(b.shape);
+}
+
+function build(key, prompt, answer, cands, why) {
+  const texts = [];
+  for (const c of cands) {
+    const t = c ? NUM(c) : null;
+    if (t && t !== answer && !texts.includes(t)) texts.push(t);
+  }
+  const wrong = texts.slice(0, 3);
+  const choices = wrong.map((text) => ({ text, correct: false }));
+  const at = hash(key) % (choices.length + 1); // where the answer sits: fixed per step, not always first
+  choices.splice(at, 0, { text: answer, correct: true });
+  return { key, prompt, choices, answer, why };
+}
+
+function hash(s) {
+  let h = 7;
+  for (const c of s) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return h;
+}
+
+/** Score bookkeeping: answers by question key (first answer counts). */
+export function createScore() {
+  const answers = new Map();
+  return {
+    answer(key, correct) { if (!answers.has(key)) answers.set(key, correct); return answers.get(key); },
+    answered: (key) => answers.has(key),
+    result: (key) => answers.get(key),
+    get right() { return [...answers.values()].filter(Boolean).length; },
+    get total() { return answers.size; },
+    reset() { answers.clear(); },
+  };
+}

@@ -1,0 +1,152 @@
+// The chain-rule card beside the active backward node, and the gradients that wait on their edges until consumed.
+import { fmtValues } from "../model/format.js";
+import { addValues } from "../model/values.js";
+
+const NUM = (v) => fmtValues(v, { maxItems: 16 });
+const SHORT = (v) => fmtValues(v, { maxItems: 4 }); // on an edge: short, the tooltip has the rest
+const GAP = 14; // px between the active node and its card
+const SVGNS = "http://www.w3.org/2000/svg";
+
+/** `root`: the graph pane (#graph); `view`: the graph view (nodeBox, transform, teachLayer, edgePoints). */
+export function createTeach(root, view) {
+  const doc = root.ownerDocument;
+  const card = doc.createElement("aside");
+  card.id = "chain-card";
+  card.className = "chain-card";
+  card.setAttribute("aria-label", "Chain rule at this node");
+  card.hidden = true;
+  root.appendChild(card);
+  let current = null; // {card, key}
+
+  function render(state, model, { hidden = false, tl = null } = {}) {
+    drawWaiting(state, tl, hidden);
+    current = model && !hidden ? { model, key: `n:${model.node}` } : null;
+    card.hidden = !current;
+    if (!current) { card.replaceChildren(); return; }
+    fill(card, model);
+  }
+
+  // Beside the node (right, left, below or above: wherever it fits), never over it; clamped to the pane.
+  // Reads layout: call it in the frame (requestAnimationFrame), not between DOM writes, or it forces a layout.
+  function place() {
+    if (!current || card.hidden) return;
+    const p = view.nodeBox(current.key);
+    const panel = root.querySelector("#panel");
+    const W = panel && !panel.hidden && panel.offsetLeft > 200 ? panel.offsetLeft - 4 : root.clientWidth; // beside the details, not over them
+    const H = root.clientHeight;
+    // A frame too small for graph and card together (a 400×300 embed): the narration carries the formula alone.
+    card.classList.toggle("too-small", W < 460 || H < 220);
+    const cw = card.offsetWidth, ch = card.offsetHeight;
+    card.classList.toggle("docked", !p);
+    if (!p) { card.style.left = `${Math.max(4, W - cw - 8)}px`; card.style.top = "48px"; return; }
+    const t = view.transform;
+    const x0 = t.applyX(p.x - p.width / 2), x1 = t.applyX(p.x + p.width / 2);
+    const y0 = t.applyY(p.y - p.height / 2), y1 = t.applyY(p.y + p.height / 2);
+    const TOOLS = 48; // the graph toolbar's strip
+    const clampY = (y) => Math.max(TOOLS, Math.min(H - ch - 4, y));
+    const clampX = (x) => Math.max(4, Math.min(W - cw - 4, x));
+    const options = [
+      { ok: x1 + GAP + cw <= W - 4, left: x1 + GAP, top: clampY((y0 + y1) / 2 - ch / 2) },
+      { ok: x0 - GAP - cw >= 4, left: x0 - GAP - cw, top: clampY((y0 + y1) / 2 - ch / 2) },
+      { ok: y1 + GAP + ch <= H - 4, left: clampX((x0 + x1) / 2 - cw / 2), top: y1 + GAP },
+      { ok: y0 - GAP - ch >= 4, left: clampX((x0 + x1) / 2 - cw / 2), top: y0 - GAP - ch },
+    ];
+    // Nothing fits whole: the corner farthest from the node (it may cover other nodes, not this one).
+    const far = { left: (x0 + x1) / 2 > W / 2 ? 4 : W - cw - 4, top: (y0 + y1) / 2 > H / 2 ? 4 : H - ch - 4 };
+    const at = options.find((o) => o.ok) ?? far;
+    card.style.left = `${Math.round(at.left)}px`;
+    card.style.top = `${Math.round(at.top)}px`;
+  }
+
+  // Gradients sent earlier in this pass stay on their edge until the node they wait for has run.
+  function drawWaiting(state, tl, hidden) {
+    const g = view.teachLayer();
+    while (g.firstChild) g.firstChild.remove();
+    const e = state?.entry;
+    if (!tl || !e || e.kind !== "backward") return;
+    const flow = state.flow;
+    if (!flow) return;
+    const currentNode = flow.current?.node;
+    // From the flow the model keeps (sum and parts per tensor, built step by step): no replay of the pass here.
+    const waiting = new Map(); // via tensor → {to, parts (first 3), count, sum, edge}
+    for (const [via, tf] of flow.tensorFlow) {
+      const parts = tf.parts.filter((p) => p.from != null && !(hidden && p.from === currentNode)); // predicting: not the answer
+      if (!parts.length) continue;
+      const route = tl.graph.routes.get(`${parts[0].from}#${parts[0].slot}`);
+      if (!route?.edges?.length) continue;
+      const sum = parts.length === tf.parts.length ? tf.sum : parts.reduce((a, p) => addValues(a, p.values), null);
+      waiting.set(via, { to: route.target, parts: parts.slice(0, 3).map((p) => p.values), count: parts.length, sum, edge: route.edges[route.edges.length - 1] });
+    }
+    for (const [via, w] of waiting) {
+      const consumed = w.to == null || (flow.done.has(w.to) && w.to !== currentNode);
+      if (consumed) continue;
+      const pts = view.edgePoints(w.edge);
+      if (!pts?.length) continue;
+      const mid = pts[Math.floor(pts.length / 2)];
+      const sum = w.sum;
+      const fan = w.count > 1;
+      const text = !fan ? SHORT(sum) : w.count <= 3 ? `${w.parts.map(SHORT).join(" + ")} = ${SHORT(sum)}` : `Σ of ${w.count} paths = ${SHORT(sum)}`;
+      const label = doc.createElementNS(SVGNS, "g");
+      label.setAttribute("class", `grad-wait${w.to === currentNode ? " consuming" : ""}${fan ? " fan" : ""}`);
+      label.setAttribute("data-grad-wait", via);
+      label.setAttribute("transform", `translate(${mid.x},${mid.y - 8})`);
+      const rect = doc.createElementNS(SVGNS, "rect");
+      const tx = doc.createElementNS(SVGNS, "text");
+      tx.setAttribute("x", "5");
+      tx.setAttribute("y", "-4");
+      tx.textContent = text;
+      label.append(rect, tx);
+      g.appendChild(label);
+      const wpx = text.length * 7.1; // 11.5 px monospace; measuring would force a layout per label
+      rect.setAttribute("x", "0"); rect.setAttribute("y", "-17"); rect.setAttribute("rx", "4");
+      rect.setAttribute("width", String(wpx + 10)); rect.setAttribute("height", "18");
+    }
+  }
+
+  return { render, place, element: card };
+}
+
+function el(doc, tag, cls, text) {
+  const e = doc.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function fill(box, c) {
+  const doc = box.ownerDocument;
+  const head = el(doc, "div", "cc-head");
+  head.append(el(doc, "strong", "cc-name", c.name), el(doc, "span", "cc-op", c.op ? `  ${c.op}` : ""));
+  const parts = [head];
+  if (c.help) parts.push(el(doc, "div", "cc-help", c.help));
+  const inc = el(doc, "div", "cc-in");
+  const fan = c.incoming.parts.length > 1 ? `${c.incoming.parts.map((p) => NUM(p.values)).join(" + ")} = ` : "";
+  inc.textContent = `arrives: ${c.incoming.label} = ${fan}${NUM(c.incoming.values)}${fan ? "  (paths summed)" : ""}`;
+  parts.push(inc);
+  if (c.accumulate) {
+    const a = c.accumulate;
+    const line = a.before && a.stored
+      ? `${a.name}.grad = ${NUM(a.before)} + ${NUM(c.incoming.values)} = ${NUM(a.after)}`
+      : `${a.name}.grad ${a.stored ? "=" : "(returned, not stored) ="} ${NUM(a.after)}`;
+    parts.push(el(doc, "div", "cc-row cc-acc", line));
+  }
+  for (const r of c.rows) {
+    const row = el(doc, "div", "cc-row");
+    row.dataset.slot = String(r.slot);
+    const eq = el(doc, "div", "cc-eq");
+    eq.append(
+      el(doc, "span", "cc-local", r.local ?? "local derivative"), el(doc, "span", "cc-op-sym", " × "),
+      el(doc, "span", "cc-g", c.incoming.label), el(doc, "span", "cc-op-sym", " = "), el(doc, "span", "cc-target", r.target),
+    );
+    const num = el(doc, "div", "cc-num");
+    num.textContent = `${r.target} = ${r.send ?? ""} = ${NUM(r.sent)}`;
+    row.append(eq, num);
+    if (r.agrees) row.append(el(doc, "div", "cc-check", "✓ formula on the saved values gives the same numbers"));
+    parts.push(row);
+  }
+  if (c.custom) {
+    parts.push(el(doc, "div", "cc-custom", c.custom.line ? `your backward(), line ${c.custom.line}: ${c.custom.text}` : `backward() of ${c.custom.cls}`));
+  }
+  if (!c.rows.length && !c.accumulate) parts.push(el(doc, "div", "cc-help", "No input needs a gradient: nothing is sent."));
+  box.replaceChildren(...parts);
+}
