@@ -22,7 +22,8 @@ def busy_server():
     from gradtrace.api.app import create_app
     from gradtrace.config import Settings
 
-    app = create_app(Settings(workers=1, queue_size=0, timeout_s=6.0, cpu_s=3))
+    # idle_limit_s past the wall clock: the sandbox would otherwise stop the sleeping blocker within ~1 s (idle stop)
+    app = create_app(Settings(workers=1, queue_size=0, timeout_s=6.0, cpu_s=3, idle_limit_s=30.0))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -108,7 +109,7 @@ def test_short_link_and_repeat_opens_fetch_the_trace_by_get(browser, busy_server
         try:
             pg.goto(busy_server + snip["url"])
             expect(pg.locator("#graph")).to_have_attribute("data-loads", "1", timeout=30_000)
-            assert ("GET", f"snippets/{snip['id']}/trace") in calls and ("POST", "traces") not in calls, calls
+            assert ("GET", f"snippets/{snip['id']}/trace?format=compact") in calls and ("POST", "traces") not in calls, calls
             expect(pg).to_have_url(re.compile(r"#v1\."))  # the page writes the exact long link
             link = pg.url
         finally:
