@@ -150,7 +150,9 @@ def run_plain(code: str, seed: int = 0) -> PlainRun:
     passes: list[PlainPass] = []
     out = io.StringIO()
     error, line = None, None
-    grad_mode, dtype = torch.is_grad_enabled(), torch.get_default_dtype()
+    grad_mode, dtype, threads = torch.is_grad_enabled(), torch.get_default_dtype(), torch.get_num_threads()
+    # The sandbox runs torch on one thread; float32 sums over many elements round differently on more.
+    torch.set_num_threads(1)
     try:
         with _recording(passes), contextlib.redirect_stdout(out):
             exec(compile(code, FILENAME, "exec"), namespace)
@@ -164,6 +166,7 @@ def run_plain(code: str, seed: int = 0) -> PlainRun:
     finally:
         torch.set_grad_enabled(grad_mode)
         torch.set_default_dtype(dtype)
+        torch.set_num_threads(threads)
     return PlainRun(namespace, passes, out.getvalue(), error, line)
 
 

@@ -113,7 +113,8 @@ def test_sandbox_runs_the_check():
     runner = SandboxRunner(Settings(workers=1, queue_size=2, timeout_s=8.0, cpu_s=8, memory_mb=1280))  # uid: GRADTRACE_SANDBOX_UID
     runner.start()
     try:
-        t = runner.run_sync(example("basic-mul")["code"], 0, {"tensor": "b", "h": 1e-3})
+        from gradtrace.tracer.compact import to_format
+        t = to_format(runner.run_sync(example("basic-mul")["code"], 0, {"tensor": "b", "h": 1e-3}), "full")  # the child answers compact
     finally:
         runner.close()
     fd = t["finite_difference"]

@@ -226,7 +226,7 @@ def test_a_forged_result_is_a_sandbox_error_for_that_run_and_never_cached():
     """A run that writes its own result bytes (NaN where the schema wants numbers) must not poison the cache."""
     from gradtrace.sandbox.validate import SANDBOX_ERROR, validated
 
-    good = json.dumps(asyncio.run(InProcessRunner().run(CODE, 0)))
+    good = json.dumps(InProcessRunner().run_sync(CODE, 0))
     forged = good.replace('"sum": 5.0', '"sum": NaN', 1).encode()
     assert forged != good.encode()
 

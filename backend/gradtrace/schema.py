@@ -147,7 +147,7 @@ class BackwardPass(_Model):
 class FiniteDifference(_Model):
     tensor: str | None = Field(description="Id of the leaf that was nudged (null: the name matched no tensor).")
     h: float = Field(description="The step: each element was set to x ± h.")
-    values: Values | None = Field(description="(f(x+h) − f(x−h)) / 2h per element, f the backward root (null on error).")
+    values: ValuesOrRef | None = Field(description="(f(x+h) − f(x−h)) / 2h per element, f the backward root (null on error; a ref in a compact trace).")
     root: str | None = Field(description="Tensor id of the backward root f (weighted by `gradient=` when one was given).")
     pass_: int | None = Field(None, alias="pass", description="Index in `backward` of the pass this checks.")
     grad: Values | None = Field(None, description="What autograd delivered to the leaf in that pass (its `.grad` contribution).")
