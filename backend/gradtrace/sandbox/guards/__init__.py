@@ -1,0 +1,1 @@
+"""Language guards of a run: a convenience for clear refusals, not the boundary (the OS layers are)."""
