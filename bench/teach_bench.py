@@ -9,6 +9,8 @@ frame it causes (style, layout, paint: from the next requestAnimationFrame to th
 interleave before/after so machine load hits both alike. Figures: bench/README.md.
 """
 import argparse
+import json
+import tempfile
 import statistics
 import sys
 import threading
@@ -17,7 +19,7 @@ import socket
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_bench import CHROMIUM, LOAD, PROGRAM, SIZES  # noqa: E402
+from browser_bench import CHROMIUM, LOAD, SIZES, frontend_of, program  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,7 +63,7 @@ def once(browser, url, trace, code, steps):
     page = ctx.new_page()
     page.goto(url)
     page.wait_for_selector('#graph[data-loads="1"]', state="attached", timeout=60_000)
-    load = page.evaluate(LOAD, [trace, code])
+    load = page.evaluate(LOAD, [json.dumps(trace), code])
     timings = page.evaluate(STEP_EACH, steps)
     ctx.close()
     return load, timings
@@ -77,7 +79,7 @@ def summary(loads, timings):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--before", default="/work/main/frontend", help="front end to compare against")
+    ap.add_argument("--before", default=None, help="git revision (or frontend/ folder) whose page is compared; default: none")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
@@ -85,10 +87,16 @@ def main():
 
     from gradtrace.tracer import trace as run_trace
 
-    code = PROGRAM.format(k=SIZES[1000])
+    code = program(SIZES["~1,000 nodes"])
     tr = run_trace(code, seed=0)
     assert tr["status"] == "ok", tr["error"]
-    sides = {"before": serve(Path(args.before)), "after": serve(ROOT / "frontend")}
+    sides = {}
+    if args.before:
+        before = Path(args.before)
+        if not before.is_dir():
+            before = frontend_of(args.before, Path(tempfile.mkdtemp()))
+        sides["before"] = serve(before)
+    sides["after"] = serve(ROOT / "frontend")
     data = {k: ([], []) for k in sides}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
