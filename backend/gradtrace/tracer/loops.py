@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from .programs import PROGRAM
+from .programs import PROGRAM, frame_line
 from .values import _num
 
 _ITEM_NAME = re.compile(r"([A-Za-z_][\w.\[\]]*)\s*\.\s*item\s*\(")
@@ -169,7 +169,7 @@ class Loops:
             f = f.f_back
         if f is None or f.f_code.co_filename != PROGRAM:  # called by library code, not the program itself
             return
-        line = f.f_lineno
+        line = frame_line(f)
         if not (loop.line <= line <= loop.end_line):
             return
         v = _scalar(value)

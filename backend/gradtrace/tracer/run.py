@@ -19,6 +19,7 @@ from .loops import Loops
 from .naming import BIND, ITER, LOOP, LOOP_END, instrument
 from .notes import WarningLog
 from .patches import patched
+from .programs import forget_lines
 from .recorder import PROGRAM, Mode, Recorder
 from .serialize import build_trace
 
@@ -126,6 +127,7 @@ def _run(code, seed, limits, rec, namespace, compiled, format) -> dict:
         sys.stdout, sys.stderr = old_out, old_err
         torch.set_grad_enabled(saved_grad)
         torch.set_default_dtype(saved_dtype)
+        forget_lines()
     notes = log.finish()
     if error is not None and rec.passes and (rec.passes[-1].get("error") or {}).get("message") == error["message"]:
         cause = rec.passes[-1]["error"].get("cause")  # the program died of its last backward call's error
