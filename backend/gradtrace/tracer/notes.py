@@ -5,7 +5,7 @@ import torch
 
 PROGRAM = "<program>"
 MAX_WARNINGS = 50  # a loop that warns every iteration would otherwise flood the trace
-_MODE_FILE = "recorder.py"
+_MODE_FILE = "mode.py"
 
 
 class WarningLog:

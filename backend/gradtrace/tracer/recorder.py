@@ -1,13 +1,11 @@
-"""The run's recorder: forward steps from a TorchFunctionMode, plus the shared state of one trace."""
+"""The run's recorder: forward steps (reported by mode.py and patches.py), plus the shared state of one trace."""
 import contextlib
 
 import torch
-from torch.overrides import TorchFunctionMode
 
-from . import backward
 from .limits import Limits
-from .ops import QUIET, is_inplace, op_name, tensors_in
-from .programs import PROGRAM, call_context, program_line  # noqa: F401 - PROGRAM re-exported
+from .ops import tensors_in
+from .programs import PROGRAM, program_line  # noqa: F401 - PROGRAM re-exported
 from .registry import Registry
 from .valuetable import _version
 
@@ -183,108 +181,3 @@ class Recorder:
         step = self.record("grad.set", [owner] + tensors_in(value), [], kind="grad")
         if step is not None:
             step["grad_changes"] = {self.reg.tensor(owner): self.reg.values.snap(owner.grad)}
-
-
-class Mode(TorchFunctionMode):
-    """Sees each torch call the user's code makes (the mode is off inside its own handler)."""
-
-    def __init__(self, rec: Recorder):
-        super().__init__()
-        self.rec = rec
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        rec = self.rec
-        if rec.quiet:
-            if func is torch.Tensor.register_hook:
-                return func(args[0], backward.wrap_hook(rec, args[0], args[1]))
-            return func(*args, **kwargs)
-        if rec.skip_reason is not None:
-            return _unrecorded(rec, func, args, kwargs)
-        if func is torch.Tensor.backward or func is torch.autograd.backward or func is torch.autograd.grad:
-            return backward.run_pass(rec, func, args, kwargs)
-        if func in _SCALARS and rec.loops is not None and rec.loops.active is not None:
-            out = func(*args, **kwargs)
-            rec.loops.on_item(out)
-            return out
-        name = op_name(func)
-        if name in QUIET or name.endswith(".get") and name not in ("data.get", "grad.get", "T.get", "mT.get", "H.get", "real.get", "imag.get"):
-            return func(*args, **kwargs)
-        if func is torch.Tensor.register_hook:
-            out = func(args[0], backward.wrap_hook(rec, args[0], args[1]))
-            rec.record("register_hook", [args[0]], [], kind="hook")
-            return out
-        if name == "grad.set":
-            out = func(*args, **kwargs)
-            rec.set_grad(args[0], args[1] if len(args) > 1 else None)
-            return out
-        line, within = call_context()
-        if within == "init":  # parameter initialisation inside nn.Module constructors: not the lesson
-            return func(*args, **kwargs)
-        out = func(*args, **kwargs)
-        if name == "grad.get":
-            if isinstance(out, torch.Tensor):
-                rec.reg.note_grad(args[0], out)
-            return out
-        if name == "data.get":
-            rec.alias_of[id(out)] = (out, args[0])
-            rec.defer("data", [args[0]], out)
-            return out
-        inputs = tensors_in(list(args) + list(kwargs.values()))
-        if name == "requires_grad.set":
-            rec.record("requires_grad_", inputs[:1], inputs[:1], kind="inplace")
-            return out
-        if name.endswith(".set"):
-            return out
-        outputs = tensors_in(out)
-        if is_inplace(name) or name in ("retain_grad",):
-            outputs = outputs or inputs[:1]
-            kind = "inplace" if name != "retain_grad" else "annotate"
-            if kind == "inplace":  # writing into a view changes its base too (and gives it a CopySlices node)
-                bases = [t._base for t in outputs if t._base is not None and rec.reg.known(t._base) is not None]
-                # `w.data -= …` changes w itself: show the new value on w, not only on the alias
-                bases += [b for b in map(rec.alias_base, outputs) if b is not None and rec.reg.known(b) is not None]
-                outputs = outputs + [b for b in bases if all(b is not o for o in outputs)]
-        else:
-            kind = "op"
-        if within == "optim":
-            kind = "optim"
-        if outputs or name in ("retain_grad",):
-            rec.record(name, inputs, outputs if name != "retain_grad" else [], kind=kind, line=line)
-        return out
-
-
-_SCALARS = {torch.Tensor.item, torch.Tensor.__float__}
-_BACKWARD = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
-
-
-def _unrecorded(rec: Recorder, func, args, kwargs):
-    """An op in a folded iteration or past a trace limit: it runs; only the loop's series and counts see it."""
-    if func in _BACKWARD:
-        rec.count_omitted("backward_passes")
-        if rec.loops is not None:
-            roots = backward.roots_of(func, args, kwargs)
-            rec.loops.on_backward(roots, program_line())
-        with rec.muted():
-            return func(*args, **kwargs)
-    if func in _SCALARS:
-        out = func(*args, **kwargs)
-        if rec.loops is not None:
-            rec.loops.on_item(out)
-        return out
-    if func is torch.Tensor.register_hook:  # the hook still runs; with no pass recorded it reports nothing
-        return func(args[0], backward.wrap_hook(rec, args[0], args[1]))
-    if not _quiet_name(func):
-        rec.count_omitted("forward_steps")
-    return func(*args, **kwargs)
-
-
-_QUIET_FUNCS: dict = {}
-
-
-def _quiet_name(func) -> bool:
-    quiet = _QUIET_FUNCS.get(func)
-    if quiet is None:
-        name = op_name(func)
-        quiet = _QUIET_FUNCS[func] = name in QUIET or name.endswith((".get", ".set"))
-    return quiet

@@ -20,7 +20,8 @@ from .naming import BIND, ITER, LOOP, LOOP_END, instrument
 from .notes import WarningLog
 from .patches import patched
 from .programs import forget_lines
-from .recorder import PROGRAM, Mode, Recorder
+from .mode import Mode
+from .recorder import PROGRAM, Recorder
 from .serialize import build_trace
 
 
