@@ -7,7 +7,6 @@ from .limits import Limits
 from .ops import tensors_in
 from .programs import PROGRAM, program_line  # noqa: F401 - PROGRAM re-exported
 from .registry import Registry
-from .valuetable import _version
 
 class Recorder:
     """Everything one trace collects while the program runs."""
@@ -68,64 +67,84 @@ class Recorder:
             self.degrade(f"the program ran more than {self.limits.max_steps} tensor operations")
         elif len(self.reg.node_list) >= self.limits.max_nodes:
             self.degrade(f"the autograd graph has more than {self.limits.max_nodes} nodes")
-        if self.skip_reason is not None and kind not in ("alias",):
+        if self.skip_reason is not None and kind != "alias":
             self.count_omitted("forward_steps")
             return None
         # Also called outside the mode's handler (bind, Function.apply, Variable): our own reads are never steps.
-        with self.muted():
+        self.quiet += 1  # what muted() does, without a generator per op
+        try:
             return self._record(op, inputs, outputs, kind, program_line() if line is None else line)
+        finally:
+            self.quiet -= 1
 
     def _record(self, op: str, inputs, outputs, kind: str, line: int | None) -> dict:
         if op.endswith(".get"):  # a property such as `W.T` (seen as "T.get")
             op = op[:-len(".get")]
-        in_ids = [self.reg.tensor(t, line) for t in inputs]
-        out_ids = [self.reg.tensor(t, line) for t in outputs]
+        reg = self.reg
+        tensor, nodes, node_list = reg.tensor, reg.nodes, reg.node_list
+        in_ids = [tensor(t, line) for t in inputs]
+        out_ids = [tensor(t, line) for t in outputs]
         # An in-place op gives its input a new grad_fn: it is this step's node even once registered as an input's.
-        fresh = {id(t.grad_fn) for t in outputs if t.grad_fn is not None and self.reg.node_id(t.grad_fn) is None}
+        fresh = None
+        for t in outputs:
+            fn = t.grad_fn
+            if fn is not None and id(fn) not in nodes:
+                fresh = fresh or set()
+                fresh.add(id(fn))
         for t in inputs:
-            if t.grad_fn is not None:
-                self.reg.node(t.grad_fn, None, t)
-        first_new = len(self.reg.node_list)
+            fn = t.grad_fn
+            if fn is not None:
+                r = nodes.get(id(fn))
+                if r is None or r["tensor"] is None:  # otherwise registering it again changes nothing
+                    reg.node(fn, None, t)
+        first_new = len(node_list)
         node = None
+        enabled = torch.is_grad_enabled()
         for t in outputs:
             fn = t.grad_fn
             if fn is not None:
                 # Only a grad_fn this step created is its node: `d.mul_(2)` under no_grad (or an op that
                 # returns its input) leaves d's old grad_fn in place, and autograd recorded nothing.
-                new = id(fn) in fresh
-                nid = self.reg.node(fn, line, t)
-                if new and torch.is_grad_enabled():
+                nid = reg.node(fn, line, t)
+                if fresh is not None and enabled and id(fn) in fresh:
                     node = node or nid
-        for r in self.reg.node_list[first_new:]:
-            if r["line"] is None and r["kind"] == "op":  # nodes inside one call, e.g. linear's TBackward0
-                r["line"] = line
+        if len(node_list) > first_new:
+            for r in node_list[first_new:]:
+                if r["line"] is None and r["kind"] == "op":  # nodes inside one call, e.g. linear's TBackward0
+                    r["line"] = line
+        snap, fresh_values = reg.values.snap, kind != "op"
         step = {
             "op": op, "inputs": in_ids, "outputs": out_ids, "node": node,
-            "grad_enabled": torch.is_grad_enabled(), "line": line,
-            "values": [self.reg.values.snap(t, track=True, fresh=kind != "op") for t in outputs],
+            "grad_enabled": enabled, "line": line,
+            "values": [snap(t, track=True, fresh=fresh_values) for t in outputs],
             "kind": kind, "module": self.module_stack[-1] if self.module_stack else None,
         }
         if self.iteration is not None:
             step["iteration"] = self.iteration
-        grads = self._grad_changes(outputs) if kind in ("inplace", "optim") else None
+        writes = kind == "inplace" or kind == "optim"
+        grads = self._grad_changes(outputs) if writes else None
         if grads:
             step["grad_changes"] = grads
-        bumps = self._bumps(in_ids + out_ids, list(inputs) + list(outputs))
-        if bumps and kind in ("inplace", "optim"):
+        bumps = self._bumps(out_ids, outputs, self._bumps(in_ids, inputs, None))
+        if bumps and writes:
             step["bumps"] = bumps
         self.steps.append(step)
         return step
 
-    def _bumps(self, ids, tensors) -> list[str]:
-        """Tensors whose `_version` went up since the trace last saw them (an in-place write)."""
-        out = []
+    def _bumps(self, ids, tensors, out: list | None) -> list[str] | None:
+        """Tensors whose `_version` went up since the trace last saw them (an in-place write); inputs first."""
+        versions = self.versions
         for tid, t in zip(ids, tensors):
-            v, seen = _version(t), self.versions.get(tid)
-            if v is None:  # inference tensors have no version counter
+            try:
+                v = t._version
+            except (RuntimeError, AttributeError):  # inference tensors have no version counter
                 continue
-            if seen is not None and v > seen and tid not in out:
-                out.append(tid)
-            self.versions[tid] = v
+            seen = versions.get(tid)
+            if seen is not None and v > seen:
+                out = out or []
+                if tid not in out:
+                    out.append(tid)
+            versions[tid] = v
         return out
 
     def _grad_changes(self, outputs) -> dict:
