@@ -13,12 +13,21 @@ def _version(t):
         return None
 
 
+try:
+    _is_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+except AttributeError:  # a torch without functorch
+    _is_wrapped = None
+
+
 def _wrapped(t) -> bool:
     """A functorch (vmap/grad/jvp) wrapper: it can't be read once its transform has exited."""
     try:
-        return bool(torch._C._functorch.is_functorch_wrapped_tensor(t))
+        return bool(_is_wrapped(t))
     except (RuntimeError, AttributeError, TypeError):
         return False
+
+
+_STRIDED = torch.strided
 
 
 def _nest(flat: list, shape: tuple, start: int):
@@ -38,7 +47,7 @@ class ValueTable:
 
     def __init__(self, max_elements: int):
         self.max_elements = max_elements
-        self.items: list[tuple] = []  # ("small", shape, copy) | ("big", shape, n, stats) | ("dict", Values)
+        self.items: list[tuple] = []  # ("small", copy) | ("big", shape, n, stats) | ("dict", Values, key)
         self.latest: dict[int, tuple] = {}  # id(tensor) -> (tensor, version, ref): an unchanged tensor is not copied twice
 
     def snap(self, t, same_as=None, track: bool = False, fresh: bool = False) -> int | None:
@@ -47,15 +56,21 @@ class ValueTable:
         `fresh`: copy even so (a write through a `.data` alias changes a tensor without bumping its version)."""
         if not isinstance(t, torch.Tensor):
             return None
-        owner = t if same_as is None else same_as
-        version = _version(t)
-        seen = self.latest.get(id(owner))
-        if not fresh and seen is not None and seen[0] is owner and seen[1] == version and version is not None:
-            return seen[2]
-        ref = self._add(t)
-        if track and version is not None:
-            self.latest[id(t)] = (t, version, ref)
-        return ref
+        try:
+            version = t._version
+        except (RuntimeError, AttributeError):  # inference tensors have no version counter
+            version = None
+        if version is not None:
+            if not fresh:
+                owner = t if same_as is None else same_as
+                seen = self.latest.get(id(owner))
+                if seen is not None and seen[0] is owner and seen[1] == version:
+                    return seen[2]
+            ref = self._add(t)
+            if track:
+                self.latest[id(t)] = (t, version, ref)
+            return ref
+        return self._add(t)
 
     def scalar(self, x) -> int | None:
         v = encode_scalar(x)
@@ -70,15 +85,15 @@ class ValueTable:
         if _wrapped(t):  # read it now, inside its transform (a copy made here would escape it)
             return self.put(encode(t, self.max_elements) or {"shape": list(getattr(t, "shape", [])), **_EMPTY})
         try:
-            p = _plain(t)
-            shape, n = tuple(p.shape), p.numel()
+            # _plain(t), inlined for the common dense real tensor
+            p = t.detach() if type(t) is torch.Tensor and t.layout is _STRIDED and not t.is_complex() else _plain(t)
+            n = p.numel()
             if n <= self.max_elements:
-                copy = p.to(torch.uint8) if p.dtype == torch.bool else p.clone()
-                self.items.append(("small", shape, copy))
+                self.items.append(("small", p.to(torch.uint8) if p.dtype is torch.bool else p.clone()))
             else:
                 d = p.to(torch.float64)
                 lo, hi = torch.aminmax(d)
-                self.items.append(("big", shape, n, torch.stack((lo, hi, d.sum()))))
+                self.items.append(("big", tuple(p.shape), n, torch.stack((lo, hi, d.sum()))))
         except (RuntimeError, TypeError, ValueError, NotImplementedError):
             # Meta, quantized or otherwise unreadable tensors: shape only.
             self.items.append(("dict", {"shape": list(getattr(t, "shape", [])), **_EMPTY}, None))
@@ -90,15 +105,18 @@ class ValueTable:
         keys: list = [None] * len(self.items)
         small: dict[torch.dtype, list[int]] = {}
         big: list[int] = []
+        scalars: dict[torch.dtype, list[int]] = {}
         for i, item in enumerate(self.items):
             if item[0] == "small":
-                small.setdefault(item[2].dtype, []).append(i)
+                (scalars if item[1].dim() == 0 else small).setdefault(item[1].dtype, []).append(i)
             elif item[0] == "big":
                 big.append(i)
             else:
                 out[i], keys[i] = item[1], item[2]
         for refs in small.values():
             self._finish_small(refs, out, keys)
+        for refs in scalars.values():
+            self._finish_scalars(refs, out, keys)
         if big:
             stats = torch.stack([self.items[i][3] for i in big]).tolist()
             for i, (lo, hi, total) in zip(big, stats):
@@ -108,8 +126,22 @@ class ValueTable:
         self.items, self.latest = [], {}
         return out, keys
 
+    def _finish_scalars(self, refs: list[int], out: list, keys: list) -> None:
+        """0-d snapshots of one dtype: one stack, and what _finish_small computes for them, in plain Python."""
+        copies = [self.items[i][1] for i in refs]
+        dtype = copies[0].dtype
+        floating = copies[0].is_floating_point()
+        for i, v in zip(refs, torch.stack(copies).tolist()):
+            total = float(v) + 0.0  # summed in float64 from +0.0, as index_add_ does: -0.0 gives 0.0
+            if floating and v - v != 0:  # NaN or an infinity
+                num = _num(v)
+                out[i] = {"shape": [], "values": num, "min": num, "max": num, "mean": _num(total), "sum": _num(total)}
+            else:
+                out[i] = {"shape": [], "values": v, "min": float(v), "max": float(v), "mean": total, "sum": total}
+                keys[i] = ((), v, dtype)
+
     def _finish_small(self, refs: list[int], out: list, keys: list) -> None:
-        copies = [self.items[i][2] for i in refs]
+        copies = [self.items[i][1] for i in refs]
         counts = [c.numel() for c in copies]
         flat_t = torch.cat([c.reshape(-1) for c in copies])
         flat = flat_t.tolist()
@@ -129,7 +161,7 @@ class ValueTable:
         dtype = flat_t.dtype
         start = 0
         for k, i in enumerate(refs):
-            shape, n = self.items[i][1], counts[k]
+            shape, n = tuple(copies[k].shape), counts[k]
             values = _nest(flat, shape, start)
             if k in bad:
                 values = _clean(values)
