@@ -49,23 +49,42 @@ def _accumulator(t):
         return None
 
 
-def _tensor_of(rec, node_rec):
-    return rec.reg.tensor_obj(node_rec["tensor"])
+def _grad_snapper(rec):
+    """snap() for the gradients of one pass: a gradient a node produced is what the next node receives (the very
+    tensor, same version), so it is copied once; a user tensor hook that just ran may have changed it unseen."""
+    snap, seen = rec.reg.values.snap, {}
+
+    def snap_grad(g, fresh: bool = False):
+        if g is None or type(g) is not torch.Tensor:
+            return snap(g)
+        try:
+            version = g._version
+        except (RuntimeError, AttributeError):
+            return snap(g)
+        entry = seen.get(id(g))
+        if not fresh and entry is not None and entry[0] is g and entry[1] == version:
+            return entry[2]
+        ref = snap(g)
+        seen[id(g)] = (g, version, ref)  # holds g: its id is not reused within the pass
+        return ref
+
+    return snap_grad, seen
 
 
-def _hooks_for(rec, p, fn, open_steps):
+def _hooks_for(rec, p, fn, open_steps, snap_grad):
     node_rec = rec.reg.nodes[id(fn)]
-    nid, snap = node_rec["id"], rec.reg.values.snap
+    nid, limit, steps = node_rec["id"], rec.limits.max_backward_steps, p["steps"]
 
     def pre(grad_outputs):
-        if rec.backward_steps >= rec.limits.max_backward_steps:
+        if rec.backward_steps >= limit:
             p["truncated"] = True
             return None
         rec.backward_steps += 1
-        step = {"node": nid, "grad_outputs": [snap(g) for g in grad_outputs], "grad_inputs": None}
-        if rec.pending_hooks:
-            step["hooks"], rec.pending_hooks = rec.pending_hooks, []
-        p["steps"].append(step)
+        hooked = rec.pending_hooks
+        step = {"node": nid, "grad_outputs": [snap_grad(g, bool(hooked)) for g in grad_outputs], "grad_inputs": None}
+        if hooked:
+            step["hooks"], rec.pending_hooks = hooked, []
+        steps.append(step)
         open_steps[nid] = step
         return None
 
@@ -73,10 +92,12 @@ def _hooks_for(rec, p, fn, open_steps):
         step = open_steps.pop(nid, None)
         if step is None:
             return None
-        step["grad_inputs"] = [snap(g) for g in grad_inputs]
-        t = _tensor_of(rec, node_rec)
-        if t is not None and (t.is_leaf or t.retains_grad) and t.grad is not None:
-            step["tensor_grad"] = snap(t.grad)
+        step["grad_inputs"] = [snap_grad(g) for g in grad_inputs]
+        tid = node_rec["tensor"]
+        if tid is not None:
+            t = rec.reg.tensor_obj(tid)
+            if (t.is_leaf or t.retains_grad) and t.grad is not None:
+                step["tensor_grad"] = rec.reg.values.snap(t.grad)
         return None
 
     return fn.register_prehook(pre), fn.register_hook(post)
@@ -123,7 +144,8 @@ def run_pass(rec, func, args, kwargs):
     leaves = [a for a in (_accumulator(t) for t in roots if t.grad_fn is None and t.requires_grad) if a is not None]
     fns = [fn for fn in _reachable(roots) + leaves if rec.reg.node(fn) is not None]  # past the node limit: not hooked
     open_steps: dict = {}
-    handles = [h for fn in fns for h in _hooks_for(rec, p, fn, open_steps)]
+    snap_grad, seen = _grad_snapper(rec)
+    handles = [h for fn in fns for h in _hooks_for(rec, p, fn, open_steps, snap_grad)]
     rec.passes.append(p)
     if rec.iteration is not None:
         rec.loops.active.current["backward"].append(len(rec.passes) - 1)
@@ -144,6 +166,7 @@ def run_pass(rec, func, args, kwargs):
         rec.active_pass = None
         for h in handles:
             h.remove()
+        seen.clear()
         _after_pass(rec, p)
     if call == "grad":
         p["results"] = [rec.reg.tensor(t, line) for t in tensors_in(out)]

@@ -24,11 +24,11 @@ def _failing_node(p) -> str | None:
 
 
 def _node_rec(rec, nid):
-    return next((r for r in rec.reg.node_list if r["id"] == nid), None) if nid else None
+    return rec.reg.node_rec(nid)
 
 
 def _tensor_obj(rec, tid):
-    return rec.reg.tensor_list[int(tid[1:]) - 1]["obj"] if tid else None
+    return rec.reg.tensor_obj(tid)
 
 
 def _bumped_by(rec, tid, after: int = 0):

@@ -4,9 +4,10 @@ import sys
 
 PROGRAM = "<program>"
 
-# id(code) -> (code, instruction offsets, their lines): CPython's `f_lineno` scans the line table from its start
-# (~150 µs per lookup in a 10,000-line module); a table built once per code object makes a lookup a bisect.
+# id(code) -> (code, its co_lines() entries): CPython's `f_lineno` scans the line table from its start (~150 µs per
+# lookup in a 10,000-line module); a table built once per code object makes a lookup a bisect.
 _LINE_TABLES: dict[int, tuple] = {}
+_AFTER = float("inf")  # (offset, inf) sorts after every (offset, end, line) entry that starts at offset
 
 
 def frame_line(f) -> int | None:
@@ -14,16 +15,12 @@ def frame_line(f) -> int | None:
     code = f.f_code
     table = _LINE_TABLES.get(id(code))
     if table is None or table[0] is not code:
-        starts, lines = [], []
-        for start, _end, line in code.co_lines():
-            starts.append(start)
-            lines.append(line)
-        table = _LINE_TABLES[id(code)] = (code, starts, lines)
+        table = _LINE_TABLES[id(code)] = (code, list(code.co_lines()))
     offset = f.f_lasti
     if offset < 0:  # not started yet: CPython reports the first line
         return f.f_lineno
-    i = bisect.bisect_right(table[1], offset) - 1
-    return table[2][i] if i >= 0 else f.f_lineno
+    i = bisect.bisect_right(table[1], (offset, _AFTER)) - 1
+    return table[1][i][2] if i >= 0 else f.f_lineno
 
 
 def forget_lines() -> None:

@@ -45,28 +45,33 @@ class Registry:
             rec = self.tensors.get(id(t))
             if rec is not None:
                 return rec["id"]
-        self._count_bytes(t)
+        try:
+            storage = t.untyped_storage()
+            ptr, nbytes = storage.data_ptr(), storage.nbytes()
+        except (RuntimeError, NotImplementedError):
+            storage = None
+        if storage is not None:
+            self._count_bytes(ptr, nbytes)
         rec = {"id": f"t{len(self.tensor_list) + 1}", "obj": t, "name": None, "grad_of": None, "line": line}
         self.tensors[id(t)] = rec
         self.tensor_list.append(rec)
-        owner = self.grad_owner.get(id(t))
-        if owner is not None:
-            self._mark_grad(rec, owner[0])
-        pending = self.pending_names.pop(id(t), None)
-        if pending is not None:
-            rec["name"] = pending[1]
-        key = _storage_key(t)
-        if key is not None:
-            self.by_storage.setdefault(key, rec["id"])
+        if self.grad_owner:
+            owner = self.grad_owner.get(id(t))
+            if owner is not None:
+                self._mark_grad(rec, owner[0])
+        if self.pending_names:
+            pending = self.pending_names.pop(id(t), None)
+            if pending is not None:
+                rec["name"] = pending[1]
+        if storage is not None:
+            try:
+                self.by_storage.setdefault((ptr, t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype), rec["id"])
+            except (RuntimeError, NotImplementedError):
+                pass
         return rec["id"]
 
-    def _count_bytes(self, t: torch.Tensor) -> None:
+    def _count_bytes(self, key: int, size: int) -> None:
         """Every registered tensor stays alive until the trace is built: bound the memory that pins."""
-        try:
-            storage = t.untyped_storage()
-            key, size = storage.data_ptr(), storage.nbytes()
-        except (RuntimeError, NotImplementedError):
-            return
         if key in self.storages:
             return
         self.storages.add(key)
@@ -86,16 +91,20 @@ class Registry:
         for r in self.node_list:
             if r["line"] is None and r["kind"] != "accumulate" and r["tensor"]:
                 r["line"] = tensor_lines.get(r["tensor"])
-        by_id = {r["id"]: r for r in self.node_list}
+        node_rec = self.node_rec
         for r in reversed(self.node_list):  # consumers are usually registered before what they use
             stack = [r] if r["line"] is not None else []
             while stack:
                 parent = stack.pop()
                 for child_id, _ in parent["next"]:
-                    child = by_id.get(child_id)
+                    child = node_rec(child_id)
                     if child is not None and child["line"] is None and child["kind"] != "accumulate":
                         child["line"] = parent["line"]
                         stack.append(child)
+
+    def node_rec(self, nid: str | None) -> dict | None:
+        """The node record with trace id `nid` ("n3"), or None."""
+        return self.node_list[int(nid[1:]) - 1] if nid else None
 
     def known(self, t) -> dict | None:
         return self.tensors.get(id(t))
