@@ -2,7 +2,7 @@
 import torch
 
 from .limits import Limits
-from .saved import snapshot_saved
+from .saved import snapshot_saved, user_hooks_active
 from .valuetable import ValueTable
 
 ACCUMULATE = "torch::autograd::AccumulateGrad"
@@ -147,7 +147,8 @@ class Registry:
             return None
         rec = self.nodes.get(id(fn))
         if rec is None:
-            rec = self._new_node(fn, line)
+            packing = user_hooks_active()  # one read for the whole walk: no program code runs during it
+            rec = self._new_node(fn, line, packing)
             if rec is None:
                 return None
             stack = [rec]
@@ -160,7 +161,7 @@ class Registry:
                         continue
                     crec = self.nodes.get(id(child))
                     if crec is None:
-                        crec = self._new_node(child, None)
+                        crec = self._new_node(child, None, packing)
                         if crec is None:  # past the node limit: this edge is not shown
                             nxt.append([None, idx])
                             continue
@@ -173,7 +174,7 @@ class Registry:
             rec["line"] = line
         return rec["id"]
 
-    def _new_node(self, fn, line):
+    def _new_node(self, fn, line, packing: bool | None = None):
         if len(self.node_list) >= self.limits.max_nodes:
             self.omitted_nodes += 1
             if self.on_limit is not None:
@@ -191,7 +192,7 @@ class Registry:
         self.node_list.append(rec)
         if kind == "accumulate":
             rec["tensor"] = self.tensor(fn.variable)
-        rec["saved"] = snapshot_saved(fn, kind, self)
+        rec["saved"] = snapshot_saved(fn, kind, self, packing)
         return rec
 
     def node_id(self, fn) -> str | None:

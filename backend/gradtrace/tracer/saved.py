@@ -48,7 +48,7 @@ def _items(fn, kind: str):
         yield attr[len("_saved_"):], value
 
 
-def _user_hooks_active() -> bool:
+def user_hooks_active() -> bool:
     """Inside `saved_tensors_hooks(pack, unpack)`: reading a saved tensor would run the user's unpack hook."""
     try:
         return torch._C._autograd._top_saved_tensors_default_hooks(False) is not None
@@ -75,11 +75,12 @@ def _packed_names(fn) -> list[dict]:
     return out
 
 
-def snapshot_saved(fn, kind: str, registry) -> list[dict]:
+def snapshot_saved(fn, kind: str, registry, packing: bool | None = None) -> list[dict]:
+    """`packing`: whether saved_tensors_hooks are active (the caller may know it for a whole walk)."""
     out = []
     if kind == "accumulate":
         return out
-    if kind == "op" and _user_hooks_active():
+    if kind == "op" and (user_hooks_active() if packing is None else packing):
         return _packed_names(fn)
     for name, value in _items(fn, kind):
         if isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value):

@@ -49,6 +49,7 @@ class ValueTable:
         self.max_elements = max_elements
         self.items: list[tuple] = []  # ("small", copy) | ("big", shape, n, stats) | ("dict", Values, key)
         self.latest: dict[int, tuple] = {}  # id(tensor) -> (tensor, version, ref): an unchanged tensor is not copied twice
+        self.scalars: dict[tuple, int] = {}  # (type, number) -> ref
 
     def snap(self, t, same_as=None, track: bool = False, fresh: bool = False) -> int | None:
         """A ref to `t`'s values as they are now. `track`: `t` is a traced tensor (kept alive), so an unchanged
@@ -73,8 +74,19 @@ class ValueTable:
         return self._add(t)
 
     def scalar(self, x) -> int | None:
+        """A ref to a plain number's Values; equal ints or floats share one ref (not ±0.0 or NaN: they differ)."""
+        cacheable = type(x) is int or (type(x) is float and x == x and x != 0.0)
+        if cacheable:
+            ref = self.scalars.get((type(x), x))
+            if ref is not None:
+                return ref
         v = encode_scalar(x)
-        return None if v is None else self.put(v, ("scalar", type(v["values"]), v["values"]))
+        if v is None:
+            return None
+        ref = self.put(v, ("scalar", type(v["values"]), v["values"]))
+        if cacheable:
+            self.scalars[(type(x), x)] = ref
+        return ref
 
     def put(self, values: dict, key=None) -> int:
         """A ready Values; `key`: hashable content, so that equal ones share a table entry cheaply."""
@@ -123,7 +135,7 @@ class ValueTable:
                 _, shape, n, _ = self.items[i]
                 out[i] = {"shape": list(shape), "values": None, "min": _num(lo), "max": _num(hi),
                           "mean": _num(total / n), "sum": _num(total)}
-        self.items, self.latest = [], {}
+        self.items, self.latest, self.scalars = [], {}, {}
         return out, keys
 
     def _finish_scalars(self, refs: list[int], out: list, keys: list) -> None:
