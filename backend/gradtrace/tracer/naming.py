@@ -1,6 +1,7 @@
 """Rewrite a program so every assignment to a plain name reports `(name, value)` to the tracer, and every
 outermost loop reports its iterations (for/while)."""
 import ast
+import re
 
 BIND = "__gradtrace_bind__"
 LOOP = "__gradtrace_loop__"  # for x in LOOP(iterable, line, end_line)
@@ -113,3 +114,30 @@ def instrument(code: str, filename: str):
     tree = ast.parse(code, filename=filename, mode="exec")
     tree.body = _Binder().body(tree.body, False)
     return compile(tree, filename, "exec")
+
+
+# Anything that binds a name other than by a module-level assignment, or reads the namespace as a dict, needs the
+# rewritten program; false alarms (a keyword in a string) only cost the rewrite.
+_NEEDS_REWRITE = re.compile(r"^[ \t]*(?:for|while|with|def|class|async|if|elif|else|try|except|finally|match|case|"
+                            r"del|global|nonlocal|@)\b|:=|\b(?:exec|eval|compile|globals|locals|vars|__import__|"
+                            r"__dict__|import\s*\*)", re.M)
+
+
+def straight_line(code: str) -> bool:
+    """Only simple statements at module level: every assignment is a STORE_NAME that BindingNamespace sees."""
+    return _NEEDS_REWRITE.search(code) is None
+
+
+class BindingNamespace(dict):
+    """A module namespace reporting each assignment to `bind` as it happens: CPython stores module-level names through
+    `__setitem__` when the namespace is a dict subclass. Saves rewriting and recompiling a long straight-line program."""
+
+    __slots__ = ("bind",)
+
+    def __init__(self, bind, items: dict):
+        super().__init__(items)
+        self.bind = bind
+
+    def __setitem__(self, name, value):
+        dict.__setitem__(self, name, value)
+        self.bind((name, value))

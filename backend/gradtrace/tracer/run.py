@@ -16,7 +16,7 @@ from .compact import to_format
 from .finite_diff import finite_difference as _finite_difference
 from .limits import Abort, Limits
 from .loops import Loops
-from .naming import BIND, ITER, LOOP, LOOP_END, instrument
+from .naming import BIND, ITER, LOOP, LOOP_END, BindingNamespace, instrument, straight_line
 from .notes import WarningLog
 from .patches import patched
 from .programs import forget_lines
@@ -81,7 +81,11 @@ def _trace(code: str, seed: int, limits: Limits, builtins: dict | None, format: 
     namespace.update({LOOP: loops.wrap, ITER: loops.while_iteration, LOOP_END: loops.while_end})
     with _few_collections():
         try:
-            compiled = instrument(code, PROGRAM)
+            if straight_line(code):  # no rewrite needed: the namespace itself reports the assignments
+                compiled = compile(code, PROGRAM, "exec", dont_inherit=True)
+                namespace = BindingNamespace(rec.bind, namespace)
+            else:
+                compiled = instrument(code, PROGRAM)
         except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes or lone surrogates in the source
             return build_trace(rec, {**error_of(exc), "kind": "syntax"}, "", {}, [], fmt=format)
         return _run(code, seed, limits, rec, namespace, compiled, format)
