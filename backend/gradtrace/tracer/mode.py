@@ -86,7 +86,7 @@ def _requires_grad_set(rec, func, name, args, kwargs):
 
 
 def _op(rec, func, name, args, kwargs):
-    line, within = call_context()
+    line, within = call_context(3)  # above this handler and Mode.__torch_function__
     if within == "init":
         return func(*args, **kwargs)
     out = func(*args, **kwargs)
@@ -97,7 +97,7 @@ def _op(rec, func, name, args, kwargs):
 
 
 def _inplace(rec, func, name, args, kwargs):
-    line, within = call_context()
+    line, within = call_context(3)
     if within == "init":
         return func(*args, **kwargs)
     out = func(*args, **kwargs)

@@ -33,9 +33,10 @@ def program_line() -> int | None:
     return call_context()[0]
 
 
-def call_context() -> tuple[int | None, str | None]:
-    """(line of the user's code, "init" | "optim" | None): which library code sits between it and this call."""
-    f, within = sys._getframe(1), None
+def call_context(depth: int = 1) -> tuple[int | None, str | None]:
+    """(line of the user's code, "init" | "optim" | None): which library code sits between it and this call.
+    `depth`: how many of the innermost frames (the tracer's own) to skip."""
+    f, within = sys._getframe(depth), None
     while f is not None:
         name = f.f_code.co_filename
         if name == PROGRAM:
