@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from .programs import PROGRAM, frame_line
+from .programs import PROGRAM
 from .values import _num
 
 _ITEM_NAME = re.compile(r"([A-Za-z_][\w.\[\]]*)\s*\.\s*item\s*\(")
@@ -169,6 +169,7 @@ class Loops:
             f = f.f_back
         if f is None or f.f_code.co_filename != PROGRAM:  # called by library code, not the program itself
             return
+        from .programs import frame_line  # (local: keeps this edit apart from the loop tracker's imports)
         line = frame_line(f)
         if not (loop.line <= line <= loop.end_line):
             return
