@@ -269,7 +269,8 @@ class TraceRequest(BaseModel):
     code: str = Field(description="The Python/PyTorch program, as typed.")
     seed: int = Field(0, ge=-(2**63), le=2**64 - 1, description="`torch.manual_seed(seed)` before the program runs.")
     format: Literal["full", "compact"] = Field(
-        "full", description='Extension: "compact" puts every Values in `value_table`, referenced by index.')
+        "full", description='Extension: "compact" answers the compact format version 2 (CompactTraceV2: column tables, '
+                            'a value table of packed Values; docs/trace-api-v1.md, Compact format).')
     finite_difference: FiniteDifferenceRequest | None = Field(
         None, description="Extension: re-run the program with this leaf nudged element by element (≤ fd_max_elements) "
         "and return Trace.finite_difference.")
