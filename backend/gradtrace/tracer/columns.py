@@ -1,6 +1,8 @@
 """Compact trace version 2: record lists as column tables, one atom table, packed float32 Values (docs/trace-api-v1.md)."""
 import json
+import operator
 import re
+from itertools import groupby
 import struct
 
 import numpy as np
@@ -104,14 +106,16 @@ def unpack_values(e):
 # ---- cells ----------------------------------------------------------------------------------------------------
 def _ref(prefix: str):
     pattern = re.compile(prefix + r"([1-9][0-9]*)\Z")
+    memo: dict = {None: None}
 
     def enc(v):
-        if v is None:
-            return None
-        m = pattern.match(v) if isinstance(v, str) else None
-        if m is None:
-            raise _Raw
-        return int(m.group(1))
+        out = memo.get(v, memo) if isinstance(v, str) or v is None else memo
+        if out is memo:
+            m = pattern.match(v) if isinstance(v, str) else None
+            if m is None:
+                raise _Raw
+            out = memo[v] = int(m.group(1))
+        return out
     return enc
 
 
@@ -183,22 +187,26 @@ class _Atoms:
 # ---- columns --------------------------------------------------------------------------------------------------
 def _delta(cells: list) -> list:
     """Each int (a cell's, or a list cell's top-level ones) minus the int before it in the column; null skipped."""
+    if cells and None not in cells and all(type(c) is int for c in cells):
+        return [cells[0], *map(operator.sub, cells[1:], cells)]
     out, base = [], 0
+    append = out.append
     for c in cells:
-        if isinstance(c, int):
-            out.append(c - base)
+        kind = type(c)
+        if kind is int:
+            append(c - base)
             base = c
-        elif isinstance(c, list):
+        elif kind is list:
             row = []
             for x in c:
-                if isinstance(x, int):
+                if type(x) is int:
                     row.append(x - base)
                     base = x
                 else:
                     row.append(x)
-            out.append(row)
+            append(row)
         else:
-            out.append(c)
+            append(c)
     return out
 
 
@@ -206,17 +214,16 @@ def _key(c):
     return c if c is None or type(c) is int else repr(c)  # by repr: -0.0 is not 0.0, True is not 1
 
 
-def _rle(cells: list):
-    """[cell, count, cell, count, …] when that is shorter, else the cells."""
-    runs, prev = [], object()
-    for c in cells:
-        k = _key(c)
-        if runs and k == prev:
-            runs[-1] += 1
-        else:
-            runs += [c, 1]
-            prev = k
-    return {"rle": runs} if len(runs) * 2 < len(cells) else cells
+def _rle(cells: list, exact: bool = False):
+    """[cell, count, cell, count, …] when that is shorter, else the cells. `exact`: == is enough (ints, null, lists of them)."""
+    keys = cells if exact else list(map(_key, cells))
+    if (1 + sum(map(operator.ne, keys[1:], keys))) * 3 >= len(cells):
+        return cells
+    runs: list = []
+    for k, g in groupby(range(len(cells)), keys.__getitem__):
+        first = next(g)
+        runs += [cells[first], 1 + sum(1 for _ in g)]
+    return {"rle": runs}
 
 
 def _size(column) -> int:
@@ -225,24 +232,25 @@ def _size(column) -> int:
 
 def _column(cells: list, kind, atoms) -> tuple:
     """(column, is_delta) or raises _Raw."""
-    enc = _encoder(kind, atoms)
-    mapped = [enc(c) for c in cells]
-    plain = _rle(mapped)
+    if kind in ("v", "i") and all(c is None or type(c) is int for c in cells):
+        mapped = cells
+    else:
+        enc = _encoder(kind, atoms)
+        mapped = [enc(c) for c in cells]
+    plain = _rle(mapped, exact=True)
     if kind not in _INTS:
         return plain, False
-    delta = _rle(_delta(mapped))
+    delta = _rle(_delta(mapped), exact=True)
     return (delta, True) if _size(delta) < _size(plain) else (plain, False)
 
 
 def _presence(rows: list, field: str) -> list | None:
     """Run lengths [present, absent, present, …] of `field` over the rows; None when every row has it."""
-    runs, present = [0], True
-    for r in rows:
-        if (field in r) != present:
-            runs.append(0)
-            present = not present
-        runs[-1] += 1
-    return None if len(runs) == 1 else runs
+    flags = [field in r for r in rows]
+    if all(flags):
+        return None
+    runs = [len(list(g)) for _, g in groupby(flags)]
+    return runs if flags[0] else [0, *runs]
 
 
 def encode_table(rows: list, spec: dict, atoms: _Atoms):
