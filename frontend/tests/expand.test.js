@@ -69,3 +69,12 @@ test("compact version 2: float32 numbers are read back through Math.fround, othe
   assert.equal(f.tensors[1].grad.values, 0.1); // a float64 Values (object form) is not rounded
   assert.notEqual(f.tensors[0].shape, f.tensors[1].shape); // run-length cells are copies, not one shared array
 });
+
+test("bigTrace counts the rows of a compact version 2 trace as of a full one", async () => {
+  const { bigTrace } = await import("../static/js/layout-client.js");
+  const { full, compact } = fixture("compact-v2-loop");
+  const many = (t) => ({ ...t, nodes: Array.isArray(t.nodes) ? [...t.nodes, ...Array(900).fill(t.nodes[0])] : { ...t.nodes, n: t.nodes.n + 900 } });
+  assert.equal(bigTrace(compact), bigTrace(full));
+  assert.equal(bigTrace(many(compact)), true);
+  assert.equal(bigTrace(many(full)), true);
+});
