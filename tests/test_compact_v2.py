@@ -12,7 +12,7 @@ import pytest
 from gradtrace.examples import examples
 from gradtrace.schema import CompactTraceV2, Trace
 from gradtrace.tracer import Limits, trace
-from gradtrace.tracer.columns import f32, pack_values, unpack_values, _Short
+from gradtrace.tracer.packed import Short, f32, pack_values, unpack_values
 from gradtrace.tracer.compact import compact, expand, to_format
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,19 +96,19 @@ def test_the_sin_add_chain_takes_at_most_200_bytes_per_op(n, unrolled):
                                1.1754943508222875e-38, 0.3333333432674408])
 def test_a_float32_number_is_written_short_and_read_back_exactly(x):
     x = f32(x)
-    short = _Short()(x)
+    short = Short()(x)
     assert len(repr(short)) <= 16 and f32(json.loads(json.dumps(short))) == x
     assert repr(f32(json.loads(json.dumps(short)))) == repr(x)  # the sign of zero too
 
 
 def test_values_pack_only_what_reads_back_exactly():
     scalar = {"shape": [], "values": 0.5, "min": 0.5, "max": 0.5, "mean": 0.5, "sum": 0.5}
-    assert pack_values(scalar, _Short()) == 0.5
+    assert pack_values(scalar, Short()) == 0.5
     f64 = {"shape": [], "values": 0.1, "min": 0.1, "max": 0.1, "mean": 0.1, "sum": 0.1}  # not a float32 number
-    assert pack_values(f64, _Short()) is f64
+    assert pack_values(f64, Short()) is f64
     big_int = {"shape": [1], "values": [2**40], "min": 2**40, "max": 2**40, "mean": None, "sum": 2**40}
-    assert pack_values(big_int, _Short()) is big_int  # a reader's float32 rounding would change it
+    assert pack_values(big_int, Short()) is big_int  # a reader's float32 rounding would change it
     signed = {"shape": [], "values": -0.0, "min": -0.0, "max": -0.0, "mean": -0.0, "sum": 0.0}
-    assert json.dumps(unpack_values(wire(pack_values(signed, _Short())))) == json.dumps(signed)
+    assert json.dumps(unpack_values(wire(pack_values(signed, Short())))) == json.dumps(signed)
     odd = {"shape": [2], "values": ["nan", f32(0.1)], "min": "nan", "max": "nan", "mean": "nan", "sum": "nan"}
-    assert unpack_values(wire(pack_values(odd, _Short()))) == odd
+    assert unpack_values(wire(pack_values(odd, Short()))) == odd

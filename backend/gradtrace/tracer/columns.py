@@ -3,12 +3,10 @@ import json
 import operator
 import re
 from itertools import groupby
-import struct
 
-import numpy as np
+from .packed import Short, pack_values, unpack_values
 
 VERSION = 2
-_F32 = struct.Struct("<f")
 
 # Field codecs: a atom (string or list, by index into `atoms`), t/n tensor/node id as its number, T/N lists of those,
 # v value ref, V list of value refs, i int, next Node.next pairs, a tuple ("sub", spec) a nested table. Other fields raw.
@@ -24,83 +22,8 @@ TABLES = {
 _INTS = set("tnTNvVi") | {"next"}
 
 
-class _Raw(Exception):
+class _Raw(ValueError):
     """A cell the field's codec cannot carry: the whole column is written as it is."""
-
-
-def f32(x: float) -> float:
-    """`x` rounded to float32 (what every reader does to a packed value's numbers)."""
-    return _F32.unpack(_F32.pack(x))[0]
-
-
-# ---- Values ---------------------------------------------------------------------------------------------------
-class _Short:
-    """Float32 numbers as the shortest decimal that reads back (through float64, then float32) to the same number."""
-
-    def __init__(self):
-        self.cache: dict[float, float] = {}
-
-    def __call__(self, x):
-        if isinstance(x, bool) or x is None or isinstance(x, str):
-            return x
-        if isinstance(x, int):
-            if abs(x) <= 1 << 24:
-                return x
-            raise _Raw
-        if isinstance(x, list):
-            return [self(v) for v in x]
-        if not isinstance(x, float):
-            raise _Raw
-        if x == 0.0:  # already short; and the cache would not tell -0.0 from 0.0
-            return x
-        out = self.cache.get(x)
-        if out is None:
-            try:
-                if f32(x) != x:
-                    raise _Raw
-            except OverflowError:
-                raise _Raw from None
-            short = float(str(np.float32(x)))
-            out = self.cache[x] = short if f32(short) == x else x
-        return out
-
-
-_STATS = ("values", "min", "max", "mean", "sum")
-
-
-def _scalar(v: dict) -> bool:
-    x = v["values"]
-    return v["shape"] == [] and x is not None and not isinstance(x, list) and \
-        all(type(v[k]) is type(x) and repr(v[k]) == repr(x) for k in _STATS[1:])
-
-
-def pack_values(v, short: _Short):
-    """A Values → a bare number (float32 scalar), [shape, values, min, max, mean, sum] (float32) or itself."""
-    if not isinstance(v, dict) or len(v) != 6 or any(k not in v for k in ("shape", *_STATS)):
-        return v
-    try:
-        if _scalar(v):
-            return short(v["values"])
-        return [v["shape"], *(short(v[k]) for k in _STATS)]
-    except _Raw:
-        return v
-
-
-def _round(x):
-    if isinstance(x, float):
-        return f32(x)
-    if isinstance(x, list):
-        return [_round(e) for e in x]
-    return x
-
-
-def unpack_values(e):
-    if isinstance(e, dict):
-        return e
-    if isinstance(e, list):
-        return {"shape": list(e[0]), **{k: _round(x) for k, x in zip(_STATS, e[1:])}}
-    x = _round(e)
-    return {"shape": [], **{k: x for k in _STATS}}
 
 
 # ---- cells ----------------------------------------------------------------------------------------------------
@@ -295,7 +218,7 @@ def encode_table(rows: list, spec: dict, atoms: _Atoms):
 
 def encode(trace: dict) -> dict:
     """A compact (version 1) trace → version 2, as a new dict; the input is not changed."""
-    atoms, short = _Atoms(), _Short()
+    atoms, short = _Atoms(), Short()
     out = {}
     for k, v in trace.items():
         if k in TABLES and isinstance(v, list):
