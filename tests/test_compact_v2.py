@@ -112,3 +112,45 @@ def test_values_pack_only_what_reads_back_exactly():
     assert json.dumps(unpack_values(wire(pack_values(signed, Short())))) == json.dumps(signed)
     odd = {"shape": [2], "values": ["nan", f32(0.1)], "min": "nan", "max": "nan", "mean": "nan", "sum": "nan"}
     assert unpack_values(wire(pack_values(odd, Short()))) == odd
+
+
+def _odd_traces() -> dict:
+    """Valid-JSON traces that break each codec's assumption once: every one must still come back exactly."""
+    base = wire(trace(PROGRAMS["example:register-hook"], seed=0))
+    cases = {}
+
+    def case(name, edit):
+        t = copy.deepcopy(base)
+        edit(t)
+        cases[name] = t
+
+    case("ids out of order", lambda t: t["tensors"].reverse())
+    case("an id not of the form t<k>", lambda t: t["tensors"][0].update(id="x0"))
+    case("leading-zero id", lambda t: t["forward"][1].update(inputs=["t01"]))
+    case("a node ref that is not a node id", lambda t: t["tensors"][1].update(grad_fn="weird"))
+    case("a missing key and an unknown key", lambda t: (t["tensors"][0].pop("line"), t["tensors"][1].update(extra={"a": [1, None]})))
+    case("a float where ints are", lambda t: t["forward"][0].update(line=2.0))
+    case("a bool where ints are", lambda t: t["forward"][0].update(line=True))
+    case("a shape with a bool", lambda t: t["tensors"][0].update(shape=[True]))
+    case("next with input_nr 1 and a null node", lambda t: t["nodes"][0].update(next=[[None, 0], ["n1", 1], [None, 3]]))
+    case("steps with an unknown field", lambda t: t["backward"][0]["steps"][0].update(note="x"))
+    case("a value_table-like float64 scalar", lambda t: t["tensors"][0].update(data={"shape": [], "values": 0.1, "min": 0.1, "max": 0.1, "mean": 0.1, "sum": 0.1}))
+    case("an int Values past 2**24", lambda t: t["tensors"][0].update(data={"shape": [2], "values": [2**25 + 1, 1], "min": 1, "max": 2**25 + 1, "mean": None, "sum": 2**25 + 2}))
+    case("a scalar whose sum differs in sign", lambda t: t["tensors"][0].update(data={"shape": [], "values": -0.0, "min": -0.0, "max": -0.0, "mean": -0.0, "sum": 0.0}))
+    case("a Values with an extra key", lambda t: t["tensors"][0].update(data={"shape": [], "values": 1.0, "min": 1.0, "max": 1.0, "mean": 1.0, "sum": 1.0, "x": 1}))
+    case("bools and ints alike in a raw column", lambda t: [s.update(grad_enabled=v) for s, v in zip(t["forward"], [True, 1, 1.0, False, 0])])
+    case("empty tables", lambda t: t.update(tensors=[], nodes=[], forward=[], backward=[]))
+    return cases
+
+
+def test_odd_traces_round_trip_exactly_in_python_and_the_page():
+    cases = _odd_traces()
+    out = []
+    for name, full in cases.items():
+        v2 = wire(compact(copy.deepcopy(full)))
+        assert json.dumps(expand(copy.deepcopy(v2)), sort_keys=True) == json.dumps(full, sort_keys=True), name
+        out.append({"name": name, "full": full, "compact": v2})
+    if shutil.which("node"):
+        res = subprocess.run(["node", str(CHECK)], input=json.dumps(out), capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert res.returncode == 0, res.stderr[-2000:]
+        assert json.loads(res.stdout) == []
