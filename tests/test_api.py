@@ -1,9 +1,11 @@
 """REST API v1: status codes, shapes and the never-500 rule."""
+import copy
+
 import pytest
 
 from gradtrace.examples import examples
 from gradtrace.runner import Saturated
-from gradtrace.schema import Trace
+from gradtrace.schema import CompactTraceV2, Trace
 
 BASIC = "import torch\na = torch.tensor([1., 2.], requires_grad=True)\nb = (a * a).sum()\nb.backward()\n"
 
@@ -107,9 +109,11 @@ def test_format_compact_is_the_same_trace_with_a_value_table(api):
     full = api.post("/api/v1/traces", json={"code": BASIC}).json()
     compact = api.post("/api/v1/traces", json={"code": BASIC, "format": "compact"}).json()
     assert "format" not in full and "value_table" not in full                 # the default stays the v1 contract
-    assert compact["format"] == "compact" and isinstance(compact["tensors"][0]["data"], int)
-    Trace.model_validate(compact)
-    from gradtrace.tracer.compact import expand
+    assert compact["format"] == "compact" and compact["compact_version"] == 2       # column tables (docs: Compact format)
+    assert isinstance(compact["tensors"]["c"]["data"], (list, dict)) and len(compact["atoms"]) > 0
+    CompactTraceV2.model_validate(compact)
+    from gradtrace.tracer.compact import compact as to_compact, expand
+    Trace.model_validate(to_compact(copy.deepcopy(compact), 1))  # version 1: a Trace whose Values are refs
     full.pop("trace_key"), compact.pop("trace_key")  # names the request (its format too), not the trace
     assert expand(compact) == full
     again = api.post("/api/v1/traces", json={"code": BASIC, "format": "full"}).json()

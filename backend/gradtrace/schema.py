@@ -229,13 +229,48 @@ class Trace(_Model):
         None, description="Extension: present when the request asked for a finite-difference check.")
 
 
+class RunLength(_Model):
+    rle: list[Any] = Field(description="[cell, count, cell, count, …]: each cell repeated count times.")
+
+
+class ColumnTable(_Model):
+    """Extension (compact version 2): a list of records written as columns (docs/trace-api-v1.md, Compact format)."""
+    n: int = Field(ge=0, description="Number of records.")
+    c: dict[str, list[Any] | RunLength] = Field(
+        description="field → its cells, in record order, for the records that have the field (coded by field, see docs).")
+    p: dict[str, list[int]] | None = Field(
+        None, description="field → run lengths [present, absent, present, …] where not every record has it.")
+    d: list[str] | None = Field(None, description="Fields whose integers are written as the difference to the one before.")
+    raw: list[str] | None = Field(None, description="Coded fields written as they are (a value their code cannot carry).")
+    sub: dict[str, "ColumnTable"] | None = Field(
+        None, description="field → the table of all records' lists of that field, concatenated (the column holds counts).")
+
+
+PackedValues = Union[Number, list[Any], Values]
+
+
+class CompactTraceV2(Trace):
+    """Extension: the compact format, version 2 (`"format": "compact"` requests): column tables, atoms, packed values."""
+    tensors: ColumnTable | list[Tensor]
+    nodes: ColumnTable | list[Node]
+    forward: ColumnTable | list[ForwardStep]
+    backward: ColumnTable | list[BackwardPass]
+    format: Literal["compact"]
+    compact_version: Literal[2] = Field(description="2: record lists as column tables, `atoms`, packed `value_table`.")
+    value_table: list[PackedValues] = Field(
+        description="A float32 scalar's Values as its number, other float32 Values as [shape, values, min, max, mean, "
+                    "sum] (numbers: shortest decimal that reads back to the float32), anything else as the Values.")
+    atoms: list[str | list[int]] = Field(description="Strings and shapes the tables refer to by index.")
+
+
 class TraceRequest(BaseModel):
     model_config = ConfigDict(strict=True)  # `"seed": false` or `1.5` is a malformed request, not seed 0/1
 
     code: str = Field(description="The Python/PyTorch program, as typed.")
     seed: int = Field(0, ge=-(2**63), le=2**64 - 1, description="`torch.manual_seed(seed)` before the program runs.")
     format: Literal["full", "compact"] = Field(
-        "full", description='Extension: "compact" puts every Values in `value_table`, referenced by index.')
+        "full", description='Extension: "compact" answers the compact format version 2 (CompactTraceV2: column tables, '
+                            'a value table of packed Values; docs/trace-api-v1.md, Compact format).')
     finite_difference: FiniteDifferenceRequest | None = Field(
         None, description="Extension: re-run the program with this leaf nudged element by element (≤ fd_max_elements) "
         "and return Trace.finite_difference.")

@@ -43,3 +43,38 @@ test("every Values place is resolved: optimizer updates, hooks, grads_after, sav
   assert.deepEqual(p.steps[0].grad_outputs, [one]);
   assert.deepEqual(p.steps[0].grad_inputs, [two, null]);
 });
+
+for (const name of ["compact-v2-mlp", "compact-v2-hooks", "compact-v2-loop"]) {
+  test(`expandTrace reads compact version 2 (${name}): exactly the full trace, input untouched`, () => {
+    const { full, compact } = fixture(name);
+    assert.equal(compact.compact_version, 2);
+    assert.ok(!Array.isArray(compact.tensors) && compact.tensors.n === full.tensors.length);
+    assert.ok(JSON.stringify(compact).length < JSON.stringify(full).length / 2);
+    const before = JSON.stringify(compact);
+    assert.deepEqual(expandTrace(compact), full);
+    assert.equal(JSON.stringify(compact), before);
+  });
+}
+
+test("compact version 2: float32 numbers are read back through Math.fround, other Values as they are", () => {
+  const t = { format: "compact", compact_version: 2, atoms: ["x", [], "float32"], version: 1, status: "ok", error: null,
+    stdout: "", variables: {}, warnings: [], stderr: "",
+    tensors: { n: 2, c: { name: { rle: [0, 2] }, shape: { rle: [1, 2] }, dtype: { rle: [2, 2] }, data: [0, 1], grad: [null, 2], line: [3, 1] }, d: ["data", "line"] },
+    nodes: { n: 0, c: {} }, forward: { n: 0, c: {} }, backward: { n: 0, c: {} },
+    value_table: [0.1, [[2], [1.5, "nan"], 1.5, "nan", "nan", "nan"], { shape: [], values: 0.1, min: 0.1, max: 0.1, mean: 0.1, sum: 0.1 }] };
+  const f = expandTrace(t);
+  assert.deepEqual(f.tensors.map((x) => [x.id, x.line]), [["t1", 3], ["t2", 4]]);
+  assert.equal(f.tensors[0].data.values, Math.fround(0.1));
+  assert.deepEqual(f.tensors[1].data, { shape: [2], values: [1.5, "nan"], min: 1.5, max: "nan", mean: "nan", sum: "nan" });
+  assert.equal(f.tensors[1].grad.values, 0.1); // a float64 Values (object form) is not rounded
+  assert.notEqual(f.tensors[0].shape, f.tensors[1].shape); // run-length cells are copies, not one shared array
+});
+
+test("bigTrace counts the rows of a compact version 2 trace as of a full one", async () => {
+  const { bigTrace } = await import("../static/js/layout-client.js");
+  const { full, compact } = fixture("compact-v2-loop");
+  const many = (t) => ({ ...t, nodes: Array.isArray(t.nodes) ? [...t.nodes, ...Array(900).fill(t.nodes[0])] : { ...t.nodes, n: t.nodes.n + 900 } });
+  assert.equal(bigTrace(compact), bigTrace(full));
+  assert.equal(bigTrace(many(compact)), true);
+  assert.equal(bigTrace(many(full)), true);
+});

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, Response
 
 from .. import __version__
 from ..examples import examples
-from ..schema import Example, Health, Trace, TraceRequest
+from ..schema import CompactTraceV2, Example, Health, Trace, TraceRequest
 from ..cache import valid_key
 from .cacheable import revalidated, stored_response, trace_response
 from .deps import RunnerDep, SettingsDep, TracesDep, ensure_code_fits, run_program
@@ -21,7 +21,7 @@ _BUSY = {"description": "Every worker is busy and the queue is full; retry after
 
 @router.post(
     "/traces",
-    response_model=Trace,
+    response_model=Trace | CompactTraceV2,
     responses={413: {"description": "Program larger than the configured limit."}, 429: _BUSY, 503: _BUSY},
     summary="Run a program and return its autograd trace",
 )
@@ -41,7 +41,7 @@ async def create_trace(body: TraceRequest, settings: SettingsDep, runner: Runner
 _GONE = {"description": "No finished trace with that key here (never made, expired, or made by another server)."}
 
 
-@router.get("/traces/{key}", response_model=Trace, responses={204: {"description": "A miss, with `probe=1`."}, 304: {"description": "Not modified."},
+@router.get("/traces/{key}", response_model=Trace | CompactTraceV2, responses={204: {"description": "A miss, with `probe=1`."}, 304: {"description": "Not modified."},
                        404: _GONE},
             summary="A finished trace by its key (cacheable: the key names the content)")
 async def read_trace(key: str, settings: SettingsDep, traces: TracesDep, request: Request,

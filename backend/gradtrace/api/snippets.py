@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..schema import Trace, TraceRequest
+from ..schema import CompactTraceV2, Trace, TraceRequest
 from ..snippets import RateLimited, SnippetStore
 from .cacheable import trace_response
 from .clients import client_key
@@ -67,7 +67,7 @@ async def read_snippet(sid: str, store: StoreDep):
     return {**await _find(store, sid), "url": f"/s/{sid}"}
 
 
-@router.get("/api/v1/snippets/{sid}/trace", response_model=Trace, summary="The trace of a stored program (cacheable)",
+@router.get("/api/v1/snippets/{sid}/trace", response_model=Trace | CompactTraceV2, summary="The trace of a stored program (cacheable)",
             responses={304: {"description": "Not modified."}, 404: {"description": "No such snippet."},
                        503: {"description": "Every worker is busy; retry after `Retry-After` seconds."}})
 async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, runner: RunnerDep, traces: TracesDep,

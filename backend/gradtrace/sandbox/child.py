@@ -54,7 +54,7 @@ def run_program(code: str, seed: int, options, finite_difference: dict | None = 
     watchdog.arm(options.timeout_s, options.cpu_s, options.idle_limit_s)
     try:
         return trace(code, seed=seed, limits=options.tracer_limits(), builtins=builtins, format="compact",  # API expands
-                     finite_difference=finite_difference)
+                     finite_difference=finite_difference, compact_version=1)  # v1: what validate.py checks
     except Abort as exc:  # the soft limit struck after the program, while the trace was being built
         return error_trace(exc.kind, exc.type_name, exc.message)
     except MemoryError:

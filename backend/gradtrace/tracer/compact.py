@@ -1,5 +1,25 @@
-"""The two shapes of a Trace: "full" (every Values inline, the v1 contract) and "compact" (a value table, integer refs)."""
+"""The two shapes of a Trace: "full" (every Values inline, the v1 contract) and "compact" (a value table, integer refs).
+
+Compact version 1 is the full structure with Values replaced by refs (the sandbox sends it, the budget counts it);
+version 2 (`compact_version: 2`, what the API and `trace(format="compact")` return) also writes the record lists as
+column tables (columns.py). Readers take all three.
+"""
+import contextlib
+import gc
 import json
+
+from . import columns
+
+
+@contextlib.contextmanager
+def _rare_collections():
+    """Converting builds many small lists that all live on: collecting them every 700 allocations doubled the time."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 100_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 FORMATS = ("full", "compact")
 
@@ -46,7 +66,7 @@ def map_values(trace: dict, f) -> None:
 
 
 def resolve(trace: dict, values: list, keys: list, fmt: str) -> dict:
-    """A trace whose Values slots hold tracer refs (ints) → the requested format."""
+    """A trace whose Values slots hold tracer refs (ints) → the requested format (compact: version 1)."""
     if fmt == "compact":
         return _tabulate(trace, lambda v: (values[v], keys[v]) if isinstance(v, int) else (v, None))
     map_values(trace, lambda v: values[v] if isinstance(v, int) and not isinstance(v, bool) else v)
@@ -83,17 +103,28 @@ def _tabulate(trace: dict, lookup) -> dict:
     return trace
 
 
-def compact(trace: dict) -> dict:
-    """A full trace → compact, in place (identical Values share one table entry); no-op on a compact one."""
-    if trace.get("format") == "compact":
+def compact(trace: dict, version: int = columns.VERSION) -> dict:
+    """A full or compact trace → compact `version` (1: value table; 2: also column tables); full → v1 is in place."""
+    if trace.get("format") != "compact":
+        trace = _tabulate(trace, lambda v: (v, None))
+    current = trace.get("compact_version", 1)
+    if current == version:
         return trace
-    return _tabulate(trace, lambda v: (v, None))
+    with _rare_collections():
+        return columns.encode(trace) if version == columns.VERSION else columns.decode(trace)
 
 
 def expand(trace: dict) -> dict:
-    """A compact trace → full, in place; no-op on a full one."""
+    """A compact trace (version 1 or 2) → full, in place; no-op on a full one."""
     if trace.get("format") != "compact":
         return trace
+    with _rare_collections():
+        return _expand(trace)
+
+
+def _expand(trace: dict) -> dict:
+    if trace.get("compact_version") == columns.VERSION:
+        columns.decode(trace)
     table = trace.pop("value_table", [])
 
     def f(v):
@@ -106,5 +137,6 @@ def expand(trace: dict) -> dict:
     return trace
 
 
-def to_format(trace: dict, fmt: str) -> dict:
-    return compact(trace) if fmt == "compact" else expand(trace)
+def to_format(trace: dict, fmt: str, compact_version: int = columns.VERSION) -> dict:
+    """`trace` in format `fmt` ("full" or "compact", of `compact_version`)."""
+    return compact(trace, compact_version) if fmt == "compact" else expand(trace)

@@ -57,19 +57,20 @@ def _seed(seed: int) -> None:
 
 
 def trace(code: str, seed: int = 0, limits: Limits | None = None, builtins: dict | None = None,
-          format: str = "full", finite_difference: dict | None = None) -> dict:
+          format: str = "full", finite_difference: dict | None = None, compact_version: int = 2) -> dict:
     """Run `code` once under the recorder and return the Trace (spec v1, "full" or "compact"), even when the program fails.
 
     `finite_difference` ({"tensor": name, "h": step}) adds Trace.finite_difference: the program re-run with that leaf nudged.
+    `compact_version` 1 keeps the record lists as objects (the sandbox's wire form; compact.py).
     """
     limits = limits or Limits()
     if not finite_difference:
-        return _trace(code, seed, limits, builtins, format)
+        return to_format(_trace(code, seed, limits, builtins, format), format, compact_version)
     result = _trace(code, seed, limits, builtins, "full")  # the check reads the full trace's Values
     result["finite_difference"] = _finite_difference(
         code, seed, result, finite_difference, max_elements=limits.fd_max_elements,
         time_s=limits.fd_time_s, builtins=builtins, seed_fn=_seed)
-    return to_format(result, format)
+    return to_format(result, format, compact_version)
 
 
 def _trace(code: str, seed: int, limits: Limits, builtins: dict | None, format: str) -> dict:

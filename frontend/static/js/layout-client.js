@@ -5,7 +5,8 @@ import { layoutGraph } from "./model/layout.js";
 const WORKER_ABOVE = 600; // drawn nodes past which layout leaves the main thread
 
 /** Whether a trace is big enough to send to the worker before its graph is built (tensors + nodes). */
-export const bigTrace = (trace) => (trace.tensors?.length ?? 0) + (trace.nodes?.length ?? 0) > WORKER_ABOVE;
+const rows = (list) => (Array.isArray(list) ? list.length : list?.n ?? 0); // a list, or a compact v2 column table
+export const bigTrace = (trace) => rows(trace.tensors) + rows(trace.nodes) > WORKER_ABOVE;
 
 export function createLayoutClient() {
   let worker = null, seq = 0, loadId = 0, sentLoad = -1, pending = null;

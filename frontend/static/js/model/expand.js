@@ -1,4 +1,6 @@
-// The compact trace (a value table, integer refs; docs/trace-api-v1.md) turned into the full form the page reads.
+// The compact trace (a value table, integer refs; version 2 also column tables: columns.js; docs/trace-api-v1.md)
+// turned into the full form the page reads.
+import { decodeColumns } from "./columns.js";
 
 const mapList = (list, f) => (Array.isArray(list) ? list.map(f) : list);
 const mapDict = (dict, f) => (dict && typeof dict === "object" ? Object.fromEntries(Object.entries(dict).map(([k, v]) => [k, f(v)])) : dict);
@@ -30,9 +32,10 @@ export function mapValues(trace, f) {
   return out;
 }
 
-/** A compact trace → the full form (every Values inline); a full trace is returned as it is. Pure. */
+/** A compact trace (version 1 or 2) → the full form (every Values inline); a full trace is returned as it is. Pure. */
 export function expandTrace(trace) {
   if (!trace || trace.format !== "compact") return trace;
+  if (trace.compact_version === 2) trace = decodeColumns(trace);
   const table = Array.isArray(trace.value_table) ? trace.value_table : [];
   const full = mapValues(trace, (v) => (Number.isInteger(v) ? (table[v] ?? null) : v));
   delete full.format;
