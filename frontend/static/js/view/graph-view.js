@@ -4,6 +4,7 @@ import { drawNode, updateTensor, nodeClass } from "./nodes.js";
 import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
+import { createOverview } from "./overview.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
@@ -21,6 +22,11 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   let pinned = null;
   const dims = () => pinned ?? { w: root.clientWidth, h: root.clientHeight };
   let lodLow = false;
+  // Big graphs below a readable scale are drawn on the overview canvas; their SVG elements leave the DOM.
+  let canvasOn = false, whole = false;
+  const overview = createOverview(root, svg.node(), () => canvasOn && graph
+    ? { transform, ...wh(), nodes: els.values(), edges: edgeEls.values(), stubs: stubEls, groups: groupEls } : null);
+  const wh = () => { const { w, h } = dims(); return { w, h }; };
   // Plain interpolation: following a step pans at a constant scale. (The default "smooth zoom" zooms out
   // mid-flight, and every scale change makes Chromium re-lay out all SVG text.)
   const zoom = d3.zoom().scaleExtent([0.02, 4]).interpolate(d3.interpolate).on("zoom", (ev) => {
@@ -28,8 +34,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     viewport.attr("transform", transform);
     const low = transform.k < LOD;
     if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
+    canvasOn = lazy && !whole && low;
     cull(); // before the frame renders: only what is in view gets laid out
     if (!low) fillIn();
+    overview.schedule();
     onZoom(transform);
   });
   zoom.extent(() => { const { w, h } = dims(); return [[0, 0], [w, h]]; }); // the svg fills the pane; asking the svg forces a layout
@@ -56,59 +64,63 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     if (sliced) vp.remove(); // built off-document, so frames in between do not lay out half a graph
     graph = g; lay = layout; looks = new Map();
     for (const l of Object.values(layer)) l.selectAll("*").remove();
+    // Big graphs: elements are made out of the DOM; the zoom after fit() brings in what is in view (cull).
+    lazy = g.nodes.size > VIRTUAL_ABOVE;
+    canvasOn = false;
+    const make = (l) => (lazy ? d3.create("svg:g") : l.append("g"));
     let made = 0;
     groupEls = [];
     for (const [gk, boxes] of layout.groups) {
       const grp = g.groups.get(gk);
       for (const b of boxes) {
-        const el = layer.groups.append("g").attr("class", `group${b.collapsed ? " collapsed" : ""}`).attr("data-group", gk);
+        const el = make(layer.groups).attr("class", `group${b.collapsed ? " collapsed" : ""}`).attr("data-group", gk);
         el.append("rect").attr("x", b.x).attr("y", b.y).attr("width", b.width).attr("height", b.height).attr("rx", 10);
         const count = memberKeys(g, gk).length;
         el.append("text").attr("x", b.x + 10).attr("y", b.collapsed ? b.y + b.height / 2 + 4 : b.y + 14)
           .text(b.collapsed ? `▸ ${grp.path}  (${count} nodes)` : `▾ ${grp.path}`)
           .on("click", (ev) => { ev.stopPropagation(); onToggleGroup(gk); });
         if (b.collapsed) el.on("click", () => onToggleGroup(gk));
-        groupEls.push({ el, parent: layer.groups.node(), members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height] });
+        groupEls.push({ el, shown: !lazy, parent: layer.groups.node(), members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height] });
       }
     }
     edgeEls = new Map();
     for (const e of g.edges.values()) {
       const le = layout.edges.get(e.key);
       if (!le?.points?.length) continue;
-      const el = layer.edges.append("g");
+      const el = make(layer.edges);
       drawEdge(el, e, le);
       const xs = le.points.map((q) => q.x), ys = le.points.map((q) => q.y);
-      edgeEls.set(e.key, { el, e, parent: layer.edges.node(), box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] });
+      edgeEls.set(e.key, { el, e, pts: le.points, shown: !lazy, parent: layer.edges.node(), box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] });
       if (sliced && ++made % BATCH === 0) yield;
     }
     stubEls = [];
     for (const [sk, s] of layout.stubs) {
-      const el = layer.stubs.append("g").attr("class", "stub").attr("data-ref-key", s.source).attr("data-stub", sk)
+      const el = make(layer.stubs).attr("class", "stub").attr("data-ref-key", s.source).attr("data-stub", sk)
         .attr("transform", `translate(${s.x - s.width / 2},${s.y - s.height / 2})`);
       el.append("title").text(`Same tensor as ${s.label}: click to go there`);
       el.append("rect").attr("width", s.width).attr("height", s.height).attr("rx", s.height / 2);
       el.append("text").attr("x", 8).attr("y", 15).text(`↪ ${s.label}`);
       el.on("click", (ev) => { ev.stopPropagation(); focus(s.source, 500); onSelect(s.source); });
-      stubEls.push({ el, s, parent: layer.stubs.node(), box: [s.x - s.width / 2, s.y - s.height / 2, s.x + s.width / 2, s.y + s.height / 2] });
+      stubEls.push({ el, s, shown: !lazy, parent: layer.stubs.node(), box: [s.x - s.width / 2, s.y - s.height / 2, s.x + s.width / 2, s.y + s.height / 2] });
     }
     els = new Map();
     // Big graphs: a node's inner parts (texts, value rows, glyphs) are drawn once it is in view at a readable
     // scale; at the overview it is its box only (a tenth of the SVG elements for Chromium to lay out).
-    lazy = g.nodes.size > VIRTUAL_ABOVE;
     lastState = null;
     for (const d of g.nodes.values()) {
       const p = layout.nodes.get(d.key);
       if (!p) continue;
-      const el = layer.nodes.append("g");
+      const el = make(layer.nodes);
       if (lazy) drawShell(el, d, p);
       else drawNode(el, d, p, d.type === "tensor" ? g.gradChip.get(d.id) : null);
       const folded = p.owner !== d.key;
       if (folded) el.classed("folded", true).attr("display", "none");
+      if (folded && lazy) layer.nodes.node().appendChild(el.node()); // in the DOM, hidden, as in small graphs
       el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });
-      els.set(d.key, { el, d, p, folded, drawn: !lazy, parent: layer.nodes.node(), box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] });
+      els.set(d.key, { el, d, p, folded, drawn: !lazy, shown: !lazy, parent: layer.nodes.node(), box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] });
       if (sliced && ++made % BATCH === 0) yield;
     }
-    svg.on("click", () => onSelect(null));
+    svg.on("click", (ev) => onSelect(canvasOn ? hit(ev) : null));
     if (sliced) { pinned = { w: root.clientWidth, h: root.clientHeight }; holder.appendChild(vp); }
     requestAnimationFrame(() => { pinned = null; });
   }
@@ -201,6 +213,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       if (fut !== item.fut) { item.el.classed("future", fut); item.fut = fut; }
     }
     markProblems(layer.nodes, (key) => els.get(key) ?? null, graph, state);
+    if (canvasOn) overview.schedule();
     if (animate) animateStep(state, act, duration);
     if (follow && act.focus) focusIfHidden(act.focus, Math.min(450, duration), minScale);
   }
@@ -228,11 +241,11 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const r = visibleRect();
     const m = 300 / transform.k;
     const x0 = r.x0 - m, y0 = r.y0 - m, x1 = r.x1 + m, y1 = r.y1 + m;
-    const detach = els.size > VIRTUAL_ABOVE;
+    const detach = lazy;
     const apply = (item) => {
       if (item.folded) return;
       const [a, b, c, d] = item.box;
-      const show = c >= x0 && a <= x1 && d >= y0 && b <= y1;
+      const show = !canvasOn && c >= x0 && a <= x1 && d >= y0 && b <= y1;
       if (show === (item.shown ?? true)) return;
       item.shown = show;
       const node = item.el.node();
@@ -244,6 +257,16 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     edgeEls.forEach(apply);
     stubEls.forEach(apply);
     groupEls.forEach(apply);
+  }
+
+  // Overview canvas: the node (else stub) under the pointer, a few pixels of slack; null for empty space.
+  function hit(ev) {
+    const [x, y] = transform.invert(d3.pointer(ev, svg.node()));
+    const m = 4 / transform.k;
+    const near = (it) => !it.folded && x >= it.box[0] - m && x <= it.box[2] + m && y >= it.box[1] - m && y <= it.box[3] + m;
+    for (const it of els.values()) if (near(it)) return it.d.key;
+    const stub = stubEls.find(near);
+    return stub ? stub.s.source : null;
   }
 
   function visibleRect() {
@@ -293,10 +316,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   return {
     setModel, setModelAsync, update, fit, focus, fitScale,
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
-    complete: () => { for (const item of els.values()) if (!item.folded) draw(item); },
+    complete: () => { whole = true; canvasOn = false; for (const item of els.values()) if (!item.folded) draw(item); },
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
     /** Go back to a transform read earlier from `.transform` (e.g. after an export fitted the graph). */
-    restore: (t) => svg.call(zoom.transform, t),
+    restore: (t) => { whole = false; svg.call(zoom.transform, t); },
     select(key) {
       if (selected && els.get(selected)) { els.get(selected).el.classed("selected", false); els.get(selected).flags = -1; }
       selected = key;
