@@ -31,6 +31,7 @@ export function createOverview(root, before, scene) {
 
   function draw() {
     const s = scene();
+    ctx.setTransform(1, 0, 0, 1, 0, 0); // clear in pixels, not in the last draw's graph coordinates
     if (!s) { if (shown) { ctx.clearRect(0, 0, canvas.width, canvas.height); shown = false; canvas.hidden = true; } return; }
     const dpr = doc.defaultView.devicePixelRatio || 1;
     const W = Math.round(s.w * dpr), H = Math.round(s.h * dpr);
@@ -70,7 +71,7 @@ export function createOverview(root, before, scene) {
       if (!inView(it.box)) continue;
       const [a, b, cc, d] = it.box;
       ctx.globalAlpha = it.fut ? ghost : 1;
-      const collapsed = it.el.node().classList.contains("collapsed");
+      const collapsed = it.collapsed;
       ctx.fillStyle = collapsed ? c["--surface-2"] : c["--group-fill"];
       ctx.fillRect(a, b, cc - a, d - b);
       ctx.strokeStyle = c["--group"];
@@ -119,6 +120,8 @@ export function createOverview(root, before, scene) {
       ctx.globalAlpha = fut === "1" ? ghost : 1;
       ctx.beginPath();
       for (const [a, b, cc, d] of boxes) ctx.rect(a, b, cc - a, d - b);
+      // A few pixels wide: a box in its outline's colour (a border would cover it anyway, at twice the cost).
+      if ((boxes[0][2] - boxes[0][0]) * MIN_PX / hair < 6) { ctx.fillStyle = stroke; ctx.fill(); continue; }
       ctx.fillStyle = fill;
       ctx.fill();
       ctx.strokeStyle = stroke;
@@ -134,8 +137,8 @@ export function createOverview(root, before, scene) {
 function nodeColours(it, c) {
   const { d } = it, f = it.flags ?? 0;
   const [fillVar, strokeVar] = d.type === "tensor" ? TENSOR[d.kind] ?? ["--mid-fill", "--mid"] : OP[d.kind] ?? ["--op-fill", "--op"];
-  const cls = it.el.node().classList;
-  const stroke = cls.contains("problem") ? c["--error"] : cls.contains("warned") ? "#e8590c"
+  const cls = it.made ? it.el.node().classList : null; // problem marks live on made elements only
+  const stroke = cls?.contains("problem") ? c["--error"] : cls?.contains("warned") ? "#e8590c"
     : f & NODE_FLAGS.selected ? c["--text"] : f & NODE_FLAGS.active ? c["--accent"] : f & (NODE_FLAGS.ran | NODE_FLAGS.pending) ? c["--grad"]
       : c[strokeVar];
   return [c[fillVar], stroke];
