@@ -22,6 +22,9 @@ export function createOverview(root, before, scene) {
   root.insertBefore(canvas, before);
   const ctx = canvas.getContext("2d");
   let frame = 0, shown = false;
+  // Colours come from CSS variables: a theme or presenter switch (attributes on <html>) redraws.
+  const Observer = doc.defaultView.MutationObserver;
+  if (Observer) new Observer(() => { if (shown) schedule(); }).observe(doc.documentElement, { attributes: true, attributeFilter: ["data-theme", "class"] });
 
   /** Draw at the next frame (coalesced: one draw per frame whatever asked). */
   function schedule() {
