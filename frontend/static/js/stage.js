@@ -34,7 +34,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const $ = (id) => doc.getElementById(id);
   const root = $("graph");
   const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null };
-  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.place() });
+  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.follow(), onMake: (el, d) => tooltip?.decorateOne(el, d) });
   const teach = createTeach(root, view);
   const tooltip = createTooltip(root, { graph: () => st.graph, state: () => st.state, open: (key) => select(key), elements: () => view.nodeElements() });
   const fd = createFdCheck(checkNumerically && ((name) => checkNumerically(name, st.code)));
@@ -154,6 +154,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const it = loopView.step(k);
     if (it && st.collapsed.has(it.key)) { st.collapsed = showIteration(st.graph, st.collapsed, it.key); relayout(); return; } // step k is in a folded iteration
     const state = (st.state = stateAt(st.tl, k, { source: st.code }));
+    // The editor reads layout when it moves its line marks: first, while the page is still clean, not after the graph's writes.
+    lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     const animate = why === "play" || why === "forward";
     const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;
     view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale });
@@ -166,7 +168,6 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
     measureSoon();
     root.dataset.step = String(k);
-    lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     if (st.selected) showPanel();
     rendered(k);
   }
@@ -178,8 +179,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (measuring) return;
     measuring = doc.defaultView.requestAnimationFrame(() => {
       measuring = 0;
-      teach.place();
       fitText($("narration"), { minPx: doc.documentElement.classList.contains("presenter") ? 15 : 11 }); // whole, smaller if it must
+      teach.place(); // after the narration's writes: one layout serves both
       tooltip.refresh();
       root.dataset.measured = root.dataset.step; // tests wait on this
     });
@@ -190,6 +191,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     view.select(key);
     $("panel").hidden = !key;
     if (key) showPanel();
+    measureSoon(); // the card keeps beside the details
   }
 
   function showPanel() {

@@ -43,6 +43,7 @@ export async function startStandalone(doc = document) {
 
   /** The whole graph at the current step as a self-contained SVG string. */
   function svg() {
+    stage.view.complete?.(); // big graphs: every node drawn in full, none left to the overview canvas
     stage.view.fit(); // everything in view: nothing culled or detached
     const bg = doc.defaultView.getComputedStyle($("graph")).backgroundColor;
     const { width, height } = stage.app.layout;

@@ -4,11 +4,13 @@ import { drawNode, updateTensor, nodeClass } from "./nodes.js";
 import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
+import { createOverview } from "./overview.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
 
-export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {} } = {}) {
+// `onMake(el, d)`: a node's <g> was just made (big graphs make them as they come into view).
+export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {}, onMake = () => {} } = {}) {
   const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph")
     .attr("role", "group").attr("tabindex", "-1"); // focusable from script: after Run the keys step the timeline
   defineMarkers(svg);
@@ -19,8 +21,20 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   // The pane's size, read before a new model's elements enter the DOM and kept until the next frame: reading
   // it afterwards would make Chromium lay out thousands of new SVG elements once here and again for the frame.
   let pinned = null;
-  const dims = () => pinned ?? { w: root.clientWidth, h: root.clientHeight };
+  // The pane's size as last seen by a ResizeObserver: reading clientWidth on each zoom tick of a step's pan would
+  // force a layout of everything the step just changed. fit() and a window resize read it afresh.
+  let size = null;
+  const measure = () => (size = { w: root.clientWidth, h: root.clientHeight });
+  const dims = () => pinned ?? size ?? measure();
+  const win = root.ownerDocument.defaultView;
+  if (win.ResizeObserver) new win.ResizeObserver(() => { size = null; }).observe(root);
+  win.addEventListener("resize", () => { size = null; });
   let lodLow = false;
+  // Big graphs below a readable scale are drawn on the overview canvas; their SVG elements leave the DOM.
+  let canvasOn = false, whole = false;
+  const overview = createOverview(root, svg.node(), () => canvasOn && graph
+    ? { transform, ...wh(), nodes: els.values(), edges: edgeEls.values(), stubs: stubEls, groups: groupEls } : null);
+  const wh = () => { const { w, h } = dims(); return { w, h }; };
   // Plain interpolation: following a step pans at a constant scale. (The default "smooth zoom" zooms out
   // mid-flight, and every scale change makes Chromium re-lay out all SVG text.)
   const zoom = d3.zoom().scaleExtent([0.02, 4]).interpolate(d3.interpolate).on("zoom", (ev) => {
@@ -28,8 +42,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     viewport.attr("transform", transform);
     const low = transform.k < LOD;
     if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
+    canvasOn = lazy && !whole && low;
     cull(); // before the frame renders: only what is in view gets laid out
     if (!low) fillIn();
+    overview.schedule();
     onZoom(transform);
   });
   zoom.extent(() => { const { w, h } = dims(); return [[0, 0], [w, h]]; }); // the svg fills the pane; asking the svg forces a layout
@@ -56,61 +72,97 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     if (sliced) vp.remove(); // built off-document, so frames in between do not lay out half a graph
     graph = g; lay = layout; looks = new Map();
     for (const l of Object.values(layer)) l.selectAll("*").remove();
+    // Big graphs: an element is made when it first comes into view (cull) or is asked for; the zoom after fit()
+    // brings in what is in view. At the overview none is made: the canvas draws them all.
+    lazy = g.nodes.size > VIRTUAL_ABOVE;
+    canvasOn = false;
+    const item = (fields, create, l) => {
+      const it = new Item(fields, create, l.node(), !lazy);
+      if (!lazy) it.parent.appendChild(it.el.node());
+      return it;
+    };
     let made = 0;
     groupEls = [];
     for (const [gk, boxes] of layout.groups) {
-      const grp = g.groups.get(gk);
       for (const b of boxes) {
-        const el = layer.groups.append("g").attr("class", `group${b.collapsed ? " collapsed" : ""}`).attr("data-group", gk);
-        el.append("rect").attr("x", b.x).attr("y", b.y).attr("width", b.width).attr("height", b.height).attr("rx", 10);
-        const count = memberKeys(g, gk).length;
-        el.append("text").attr("x", b.x + 10).attr("y", b.collapsed ? b.y + b.height / 2 + 4 : b.y + 14)
-          .text(b.collapsed ? `▸ ${grp.path}  (${count} nodes)` : `▾ ${grp.path}`)
-          .on("click", (ev) => { ev.stopPropagation(); onToggleGroup(gk); });
-        if (b.collapsed) el.on("click", () => onToggleGroup(gk));
-        groupEls.push({ el, parent: layer.groups.node(), members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height] });
+        groupEls.push(item({ gk, b, collapsed: b.collapsed, members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height] }, makeGroup, layer.groups));
       }
     }
     edgeEls = new Map();
     for (const e of g.edges.values()) {
       const le = layout.edges.get(e.key);
       if (!le?.points?.length) continue;
-      const el = layer.edges.append("g");
-      drawEdge(el, e, le);
       const xs = le.points.map((q) => q.x), ys = le.points.map((q) => q.y);
-      edgeEls.set(e.key, { el, e, parent: layer.edges.node(), box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] });
-      if (sliced && ++made % BATCH === 0) yield;
+      edgeEls.set(e.key, item({ e, le, pts: le.points, box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] }, makeEdge, layer.edges));
+      if (sliced && ++made % (lazy ? 4 * BATCH : BATCH) === 0) yield;
     }
     stubEls = [];
     for (const [sk, s] of layout.stubs) {
-      const el = layer.stubs.append("g").attr("class", "stub").attr("data-ref-key", s.source).attr("data-stub", sk)
-        .attr("transform", `translate(${s.x - s.width / 2},${s.y - s.height / 2})`);
-      el.append("title").text(`Same tensor as ${s.label}: click to go there`);
-      el.append("rect").attr("width", s.width).attr("height", s.height).attr("rx", s.height / 2);
-      el.append("text").attr("x", 8).attr("y", 15).text(`↪ ${s.label}`);
-      el.on("click", (ev) => { ev.stopPropagation(); focus(s.source, 500); onSelect(s.source); });
-      stubEls.push({ el, s, parent: layer.stubs.node(), box: [s.x - s.width / 2, s.y - s.height / 2, s.x + s.width / 2, s.y + s.height / 2] });
+      stubEls.push(item({ sk, s, box: [s.x - s.width / 2, s.y - s.height / 2, s.x + s.width / 2, s.y + s.height / 2] }, makeStub, layer.stubs));
     }
     els = new Map();
     // Big graphs: a node's inner parts (texts, value rows, glyphs) are drawn once it is in view at a readable
-    // scale; at the overview it is its box only (a tenth of the SVG elements for Chromium to lay out).
-    lazy = g.nodes.size > VIRTUAL_ABOVE;
+    // scale; until then it is its box only (a tenth of the SVG elements for Chromium to lay out).
     lastState = null;
     for (const d of g.nodes.values()) {
       const p = layout.nodes.get(d.key);
       if (!p) continue;
-      const el = layer.nodes.append("g");
-      if (lazy) drawShell(el, d, p);
-      else drawNode(el, d, p, d.type === "tensor" ? g.gradChip.get(d.id) : null);
       const folded = p.owner !== d.key;
-      if (folded) el.classed("folded", true).attr("display", "none");
-      el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });
-      els.set(d.key, { el, d, p, folded, drawn: !lazy, parent: layer.nodes.node(), box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] });
-      if (sliced && ++made % BATCH === 0) yield;
+      const it = item({ d, p, folded, drawn: !lazy, box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] }, makeNode, layer.nodes);
+      if (folded && lazy) it.parent.appendChild(it.el.node()); // in the DOM, hidden, as in small graphs
+      els.set(d.key, it);
+      if (sliced && ++made % (lazy ? 4 * BATCH : BATCH) === 0) yield;
     }
-    svg.on("click", () => onSelect(null));
+    svg.on("click", (ev) => onSelect(canvasOn ? hit(ev) : null));
     if (sliced) { pinned = { w: root.clientWidth, h: root.clientHeight }; holder.appendChild(vp); }
     requestAnimationFrame(() => { pinned = null; });
+  }
+
+  function makeGroup(it) {
+    const { gk, b } = it, grp = graph.groups.get(gk);
+    const el = d3.create("svg:g").attr("class", `group${b.collapsed ? " collapsed" : ""}${it.fut ? " future" : ""}`).attr("data-group", gk);
+    el.append("rect").attr("x", b.x).attr("y", b.y).attr("width", b.width).attr("height", b.height).attr("rx", 10);
+    el.append("text").attr("x", b.x + 10).attr("y", b.collapsed ? b.y + b.height / 2 + 4 : b.y + 14)
+      .text(b.collapsed ? `▸ ${grp.path}  (${memberKeys(graph, gk).length} nodes)` : `▾ ${grp.path}`)
+      .on("click", (ev) => { ev.stopPropagation(); onToggleGroup(gk); });
+    if (b.collapsed) el.on("click", () => onToggleGroup(gk));
+    return el;
+  }
+
+  function makeEdge(it) {
+    const el = d3.create("svg:g");
+    drawEdge(el, it.e, it.le);
+    if (it.flags !== undefined) applyEdgeFlags(el, it.flags);
+    return el;
+  }
+
+  function makeStub(it) {
+    const { sk, s } = it;
+    const el = d3.create("svg:g").attr("class", `stub${it.fut ? " future" : ""}`).attr("data-ref-key", s.source).attr("data-stub", sk)
+      .attr("transform", `translate(${s.x - s.width / 2},${s.y - s.height / 2})`);
+    el.append("title").text(`Same tensor as ${s.label}: click to go there`);
+    el.append("rect").attr("width", s.width).attr("height", s.height).attr("rx", s.height / 2);
+    el.append("text").attr("x", 8).attr("y", 15).text(`↪ ${s.label}`);
+    el.on("click", (ev) => { ev.stopPropagation(); focus(s.source, 500); onSelect(s.source); });
+    return el;
+  }
+
+  function makeNode(it) {
+    const { d, p } = it;
+    const el = d3.create("svg:g");
+    if (lazy) drawShell(el, d, p);
+    else drawNode(el, d, p, d.type === "tensor" ? graph.gradChip.get(d.id) : null);
+    if (it.folded) el.classed("folded", true).attr("display", "none");
+    if (it.flags !== undefined) { const n = el.node(); n.setAttribute("class", n.getAttribute("class") + stateClasses(it.flags, NODE_STATES)); }
+    el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });
+    onMake(el.node(), d);
+    return el;
+  }
+
+  function applyEdgeFlags(el, flags) {
+    const n = el.node();
+    n.setAttribute("class", n.getAttribute("class") + stateClasses(flags, EDGE_STATES));
+    if (flags & 2) el.select("path").attr("marker-end", "url(#gt-arrow-flow)");
   }
 
   function drawShell(el, d, p) {
@@ -156,12 +208,14 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     lastState = state;
     const act = activity(graph, state);
     for (const item of els.values()) {
-      const { el, d, p } = item;
+      const { d } = item;
       const vis = state.visible(d.key);
       const flags = (vis ? 0 : 1) | (act.active.has(d.key) ? 2 : 0) | (act.touched.has(d.key) ? 4 : 0)
         | (d.type === "op" && state.flow?.done.has(d.id) ? 8 : 0)
         | (d.type === "op" && state.flow?.pending.has(d.id) && !act.active.has(d.key) ? 16 : 0)
         | (selected === d.key ? 32 : 0);
+      if (!item.made) { item.flags = flags; continue; } // made later with these classes
+      const el = item.el;
       if (item.flags === undefined) { // a fresh element: one class write, not seven (thousands of them in big graphs)
         const n = el.node();
         n.setAttribute("class", n.getAttribute("class") + stateClasses(flags, NODE_STATES));
@@ -181,10 +235,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       const flags = (!state.visible(e.source) || !state.visible(e.target) ? 1 : 0) | (flowed ? 2 : 0)
         | (act.sending.has(e.key) ? 4 : 0) | (act.feeding.has(e.key) ? 8 : 0);
       if (flags === item.flags) continue;
-      if (item.flags === undefined) {
-        const n = item.el.node();
-        n.setAttribute("class", n.getAttribute("class") + stateClasses(flags, EDGE_STATES));
-        if (flowed) item.el.select("path").attr("marker-end", "url(#gt-arrow-flow)");
+      if (item.flags === undefined || !item.made) {
+        if (item.made) applyEdgeFlags(item.el, flags);
         item.flags = flags;
         continue;
       }
@@ -194,13 +246,14 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     }
     for (const item of stubEls) {
       const fut = !state.visible(item.s.source) || !state.visible(item.s.target);
-      if (fut !== item.fut) { item.el.classed("future", fut); item.fut = fut; }
+      if (fut !== item.fut) { if (item.made) item.el.classed("future", fut); item.fut = fut; }
     }
     for (const item of groupEls) {
       const fut = !item.members.some((k) => state.visible(k));
-      if (fut !== item.fut) { item.el.classed("future", fut); item.fut = fut; }
+      if (fut !== item.fut) { if (item.made) item.el.classed("future", fut); item.fut = fut; }
     }
     markProblems(layer.nodes, (key) => els.get(key) ?? null, graph, state);
+    if (canvasOn) overview.schedule();
     if (animate) animateStep(state, act, duration);
     if (follow && act.focus) focusIfHidden(act.focus, Math.min(450, duration), minScale);
   }
@@ -226,24 +279,33 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   function cull() {
     if (!graph) return;
     const r = visibleRect();
-    const m = 300 / transform.k;
+    const m = (lazy ? 120 : 300) / transform.k; // big graphs: a small margin, every attached element costs each layout of the page
     const x0 = r.x0 - m, y0 = r.y0 - m, x1 = r.x1 + m, y1 = r.y1 + m;
-    const detach = els.size > VIRTUAL_ABOVE;
+    const detach = lazy;
     const apply = (item) => {
       if (item.folded) return;
       const [a, b, c, d] = item.box;
-      const show = c >= x0 && a <= x1 && d >= y0 && b <= y1;
+      const show = !canvasOn && c >= x0 && a <= x1 && d >= y0 && b <= y1;
       if (show === (item.shown ?? true)) return;
       item.shown = show;
-      const node = item.el.node();
       if (!detach) item.el.attr("display", show ? null : "none");
-      else if (show) item.parent.appendChild(node);
-      else node.remove();
+      else if (show) item.parent.appendChild(item.el.node());
+      else if (item.made) item.el.node().remove();
     };
     els.forEach(apply);
     edgeEls.forEach(apply);
     stubEls.forEach(apply);
     groupEls.forEach(apply);
+  }
+
+  // Overview canvas: the node (else stub) under the pointer, a few pixels of slack; null for empty space.
+  function hit(ev) {
+    const [x, y] = transform.invert(d3.pointer(ev, svg.node()));
+    const m = 4 / transform.k;
+    const near = (it) => !it.folded && x >= it.box[0] - m && x <= it.box[2] + m && y >= it.box[1] - m && y <= it.box[3] + m;
+    for (const it of els.values()) if (near(it)) return it.d.key;
+    const stub = stubEls.find(near);
+    return stub ? stub.s.source : null;
   }
 
   function visibleRect() {
@@ -283,6 +345,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
 
   function fit(duration = 0) {
     if (!lay) return;
+    if (!pinned) measure();
     const w = dims().w || 800, h = dims().h || 500;
     const top = TOP;
     const k = fitScale();
@@ -293,14 +356,16 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   return {
     setModel, setModelAsync, update, fit, focus, fitScale,
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
-    complete: () => { for (const item of els.values()) if (!item.folded) draw(item); },
+    complete: () => { whole = true; canvasOn = false; for (const item of els.values()) if (!item.folded) draw(item); },
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
     /** Go back to a transform read earlier from `.transform` (e.g. after an export fitted the graph). */
-    restore: (t) => svg.call(zoom.transform, t),
+    restore: (t) => { whole = false; svg.call(zoom.transform, t); },
     select(key) {
-      if (selected && els.get(selected)) { els.get(selected).el.classed("selected", false); els.get(selected).flags = -1; }
+      const mark = (k, on) => { const it = els.get(k); if (!it) return; if (it.made) { it.el.classed("selected", on); it.flags = -1; } else if (it.flags !== undefined) it.flags = on ? it.flags | 32 : it.flags & ~32; };
+      if (selected) mark(selected, false);
       selected = key;
-      if (key && els.get(key)) { els.get(key).el.classed("selected", true); els.get(key).flags = -1; }
+      if (key) mark(key, true);
+      overview.schedule();
     },
     get transform() { return transform; },
     svg: svg.node(),
@@ -309,9 +374,24 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     /** A drawn node's box in graph coordinates (null when not drawn). */
     nodeBox: (key) => els.get(key)?.p ?? null,
     edgePoints: (ek) => (lay?.edges.get(ek)?.points ?? null),
-    /** Every drawn node's <g>, in the DOM or culled out of it (big graphs). */
-    nodeElements: () => [...els.values()].map((item) => item.el.node()),
+    /** Every node <g> made so far, in the DOM or culled out of it (big graphs make them as they come into view). */
+    nodeElements: () => [...els.values()].filter((item) => item.made).map((item) => item.el.node()),
   };
+}
+
+/** A drawn thing (node, edge, stub, group box): its data, and its element, made on first use by `create(item)`. */
+class Item {
+  constructor(fields, create, parent, shown) {
+    Object.assign(this, fields);
+    this.create = create;
+    this.parent = parent;
+    this.shown = shown;
+    this._el = null;
+  }
+
+  get el() { return this._el ?? (this._el = this.create(this)); }
+
+  get made() { return this._el !== null; }
 }
 
 const NODE_STATES = ["future", "active", "touched", "ran", "pending", "selected"];

@@ -17,10 +17,12 @@ export function createTeach(root, view) {
   card.hidden = true;
   root.appendChild(card);
   let current = null; // {card, key}
+  let box = null; // pane and card sizes read by the last place(); panning reuses them without reading layout
 
   function render(state, model, { hidden = false, tl = null } = {}) {
     drawWaiting(state, tl, hidden);
     current = model && !hidden ? { model, key: `n:${model.node}` } : null;
+    box = null;
     card.hidden = !current;
     if (!current) { card.replaceChildren(); return; }
     fill(card, model);
@@ -36,9 +38,20 @@ export function createTeach(root, view) {
     const H = root.clientHeight;
     // A frame too small for graph and card together (a 400×300 embed): the narration carries the formula alone.
     card.classList.toggle("too-small", W < 460 || H < 220);
-    const cw = card.offsetWidth, ch = card.offsetHeight;
     card.classList.toggle("docked", !p);
-    if (!p) { card.style.left = `${Math.max(4, W - cw - 8)}px`; card.style.top = "48px"; return; }
+    box = { W, H, cw: card.offsetWidth, ch: card.offsetHeight };
+    position();
+  }
+
+  /** Move the card with the graph (a zoom or pan) using the sizes the last place() read: no layout read. */
+  function follow() {
+    if (box && current && !card.hidden) position();
+  }
+
+  function position() {
+    const p = view.nodeBox(current.key);
+    const { W, H, cw, ch } = box;
+    if (!p) { move(Math.max(4, W - cw - 8), 48); return; }
     const t = view.transform;
     const x0 = t.applyX(p.x - p.width / 2), x1 = t.applyX(p.x + p.width / 2);
     const y0 = t.applyY(p.y - p.height / 2), y1 = t.applyY(p.y + p.height / 2);
@@ -54,9 +67,11 @@ export function createTeach(root, view) {
     // Nothing fits whole: the corner farthest from the node (it may cover other nodes, not this one).
     const far = { left: (x0 + x1) / 2 > W / 2 ? 4 : W - cw - 4, top: (y0 + y1) / 2 > H / 2 ? 4 : H - ch - 4 };
     const at = options.find((o) => o.ok) ?? far;
-    card.style.left = `${Math.round(at.left)}px`;
-    card.style.top = `${Math.round(at.top)}px`;
+    move(at.left, at.top);
   }
+
+  // A transform, not left/top: moving the card then needs no layout (a layout walks the whole graph's SVG).
+  const move = (x, y) => { card.style.transform = `translate(${Math.round(x)}px,${Math.round(y)}px)`; };
 
   // Gradients sent earlier in this pass stay on their edge until the node they wait for has run.
   function drawWaiting(state, tl, hidden) {
@@ -103,7 +118,7 @@ export function createTeach(root, view) {
     }
   }
 
-  return { render, place, element: card };
+  return { render, place, follow, element: card };
 }
 
 function el(doc, tag, cls, text) {

@@ -95,19 +95,21 @@ export function createTooltip(root, ctx) {
   function decorate() {
     const g = ctx.graph();
     if (!g) return;
-    for (const el of ctx.elements()) {
-      const d = g.nodes.get(el.dataset.key);
-      if (!d) continue;
-      el.setAttribute("tabindex", "0");
-      el.setAttribute("role", "button");
-      // The name comes from the box's own text (what a sighted user reads); the help line is its description.
-      el.setAttribute("aria-description", d.type === "tensor"
-        ? `tensor, shape ${fmtShape(d.tensor.shape)}` : nodeHelp(d.node.name, d.kind) || "autograd node");
-    }
+    for (const el of ctx.elements()) decorateOne(el, g.nodes.get(el.dataset.key));
+  }
+
+  /** The same for one node's <g> (`d` its drawable node). */
+  function decorateOne(el, d) {
+    if (!d) return;
+    el.setAttribute("tabindex", "0");
+    el.setAttribute("role", "button");
+    // The name comes from the box's own text (what a sighted user reads); the help line is its description.
+    el.setAttribute("aria-description", d.type === "tensor"
+      ? `tensor, shape ${fmtShape(d.tensor.shape)}` : nodeHelp(d.node.name, d.kind) || "autograd node");
   }
 
   /** Keep an open tooltip's numbers in step with the timeline. */
   function refresh() { if (target && !tip.hidden) show(target); }
 
-  return { decorate, refresh, hide, element: tip };
+  return { decorate, decorateOne, refresh, hide, element: tip };
 }
