@@ -272,15 +272,14 @@ class Loops:
             self._value(loop, ("item", line), self._name_at(line, _ITEM_NAME.pattern) or f"line {line}", line, v)
 
     def on_params(self, params) -> None:
-        loop = self.active
-        if loop is None:
-            return
-        for p in params:
-            if len(loop.params) >= _MAX_PARAMS:
-                return
-            if id(p) not in loop.params:
-                r = self.rec.reg.known(p)
-                loop.params[id(p)] = (p, (r or {}).get("name") or f"p{len(loop.params) + 1}")
+        """Parameters (optimizer-stepped, or given a `.grad`) of every open loop: their norms, their starting values."""
+        for loop in self.stack:
+            for p in params:
+                if len(loop.params) >= _MAX_PARAMS:
+                    break
+                if id(p) not in loop.params:
+                    r = self.rec.reg.known(p)
+                    loop.params[id(p)] = (p, (r or {}).get("name") or f"p{len(loop.params) + 1}")
 
     def _norms(self, loop: Loop) -> None:
         if not loop.params:
