@@ -221,3 +221,100 @@ def test_d2l_linear_regression_folds_its_minibatch_loop_into_a_small_trace():
     for name in ("w", "b"):
         data = var(full, name)["data"]["values"]
         assert torch.allclose(torch.tensor(data), plain.namespace[name].detach(), atol=1e-6)
+
+
+def _without_fast_folding(monkeypatch, code):
+    from gradtrace.tracer.fastfold import FastFold
+    with monkeypatch.context() as m:
+        m.setattr(FastFold, "pause", lambda self: None)
+        return trace(code)
+
+
+SERIES = src("""
+import torch
+w = torch.tensor([0.5, -1.0], requires_grad=True)
+opt = torch.optim.SGD([w], lr=0.1, momentum=0.5)
+for t in range(300):
+    loss = ((w - 2) ** 2).sum()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if t % 50 == 49:
+        print(t, loss.item(), float(w.detach().sum()))
+        g, = torch.autograd.grad((w * w).sum(), [w])
+""")
+
+
+def test_folded_iterations_run_off_the_mode_stack_and_give_the_same_trace(monkeypatch):
+    """Folded iterations run with the recorder's TorchFunctionMode off the stack (plain speed): same series and counts."""
+    fast = trace(SERIES)
+    slow = _without_fast_folding(monkeypatch, SERIES)
+    # unobserved folded iterations count as many forward steps as the first folded one (an estimate: 5 of them print)
+    counted, estimated = (t["loops"][0]["omitted"].pop("forward_steps") for t in (slow, fast))
+    assert counted - 5 * 4 <= estimated <= counted
+    assert fast == slow
+    (loop,) = fast["loops"]
+    assert loop["omitted"]["backward_passes"] == 296 + 6 - 1              # the autograd.grad calls in folded iterations too
+    printed = [s for s in loop["series"] if s["line"] == 10]
+    assert [sum(v is not None for v in s["values"]) for s in printed] == [6]         # one series per line
+    assert fast["stdout"] == run_plain(SERIES, 0).stdout
+
+
+def test_a_program_dying_in_a_folded_iteration_leaves_torch_as_it_was():
+    from torch.overrides import _get_current_function_mode
+    item, backward, grad = torch.Tensor.item, torch.Tensor.backward, torch.autograd.grad
+    code = src("""
+    import torch
+    w = torch.ones(2, requires_grad=True)
+    for i in range(100):
+        (w * i).sum().backward()
+        if i == 50:
+            raise ValueError("stop")
+    """)
+    t = run(code)
+    assert t["status"] == "error" and t["error"]["type"] == "ValueError" and t["loops"][0]["iterations"] == 51
+    assert (torch.Tensor.item, torch.Tensor.backward, torch.autograd.grad) == (item, backward, grad)
+    assert "item" not in vars(torch.Tensor) and _get_current_function_mode() is None
+    assert var(t, "w")["grad"]["values"] == [sum(range(51))] * 2
+
+
+def test_a_program_s_own_torch_function_mode_keeps_working_in_folded_iterations():
+    code = src("""
+    import torch
+    from torch.overrides import TorchFunctionMode
+    class Count(TorchFunctionMode):
+        n = 0
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            Count.n += 1
+            return func(*args, **(kwargs or {}))
+    w = torch.ones(2, requires_grad=True)
+    for i in range(40):
+        with Count():
+            y = (w * 2).sum()
+        y.backward()
+    print(Count.n)
+    """)
+    t = run(code)
+    assert t["status"] == "ok" and t["stdout"] == run_plain(code, 0).stdout
+
+
+def test_a_nested_loop_of_unknown_length_is_expected_to_run_as_long_as_last_time():
+    """A generator loop inside each epoch: after the first run the tracer skips straight to the expected last iteration.
+    A longer run still ends on its last iteration; a shorter one keeps only its first ones (its end came unannounced)."""
+    code = src("""
+    import torch
+    w = torch.ones(1, requires_grad=True)
+    def batches(n):
+        for i in range(n):
+            yield float(i)
+    for n in (30, 40, 20):
+        for x in batches(n):
+            (w * x).sum().backward()
+    print(w.grad.item())
+    """)
+    t = run(code)
+    assert t["stdout"] == run_plain(code, 0).stdout
+    inner = [x for x in t["loops"] if "parent" in x]
+    assert [(x["iterations"], [r["index"] for r in x["recorded"]]) for x in inner] == \
+        [(30, [0, 1, 2, 29]), (40, [0, 1, 2, 39]), (20, [0, 1, 2])]
+    assert [x["omitted"]["backward_passes"] for x in inner] == [26, 36, 17]

@@ -6,6 +6,7 @@ import sys
 
 import torch
 
+from .fastfold import FastFold
 from .programs import PROGRAM
 from .tentative import Checkpoint
 from .values import _num
@@ -42,6 +43,8 @@ class Loop:
         self.series: dict[tuple, dict] = {}
         self.params: dict[int, tuple] = dict(parent.params) if parent is not None else {}  # id -> (tensor, name)
         self.omitted = {"forward_steps": 0, "backward_passes": 0}
+        self.fold_mark: int | None = None  # omitted forward steps when the first folded iteration began
+        self.fold_steps: int | None = None  # forward steps of that iteration, counted: later ones run unobserved
 
     @property
     def folded(self) -> bool:
@@ -69,6 +72,8 @@ class Loops:
         self.stack: list[Loop] = []
         self.active: Loop | None = None
         self.count = 0
+        self.lengths: dict[int, int] = {}  # loop line -> iterations of its last run
+        self.fast = FastFold(rec)
         self.head, self.full_max = rec.limits.loop_head_iterations, rec.limits.loop_full_iterations
 
     def _may_begin(self) -> bool:
@@ -127,12 +132,19 @@ class Loops:
             if loop.total <= self.full_max or i < self.head or i == loop.total - 1:
                 return "full"
             return "skip"
-        return "full" if i < self.head else "tentative"
+        if i < self.head:
+            return "full"
+        guess = self.lengths.get(loop.line)  # a minibatch loop runs as long in every epoch: skip to its last iteration
+        return "skip" if guess is not None and guess > self.full_max and i < guess - 1 else "tentative"
 
     def _close_iteration(self, loop: Loop) -> None:
         if loop.current is not None:
             loop.current["forward"][1] = len(self.rec.steps)
             loop.current = None
+        elif self.fast.paused and loop.fold_steps is not None:
+            loop.omitted["forward_steps"] += loop.fold_steps  # as many as the folded iteration that was counted
+        elif loop.fold_mark is not None:
+            loop.fold_steps, loop.fold_mark = loop.omitted["forward_steps"] - loop.fold_mark, None
         self._norms(loop)
         parent = loop.parent
         self.rec.iteration = parent.tags.get(parent.index) if parent is not None and parent.current is not None else None
@@ -160,7 +172,12 @@ class Loops:
         mode = self._mode(loop, i)
         if mode == "skip":
             rec.skip_reason = "loop"
+            if loop.fold_steps is None:
+                loop.fold_mark = loop.omitted["forward_steps"]  # the first folded iteration runs observed, counted
+            else:
+                self.fast.pause()
             return
+        self.fast.resume()
         if mode == "tentative":
             if loop.checkpoint is not None and i >= self.full_max:
                 self._drop_tentative(loop)
@@ -205,7 +222,9 @@ class Loops:
         self._unwind(loop)
         if loop.index >= 0:
             self._close_iteration(loop)
+        self.fast.resume()
         loop.open, loop.checkpoint = False, None  # the last iteration's recording is kept
+        self.lengths[loop.line] = loop.index + 1
         self.stack.pop()
         self.active = self.stack[-1] if self.stack else None
         if loop.parent is None or loop.folded:
@@ -228,6 +247,7 @@ class Loops:
         """Loops as Trace.loops (an exception may have left some open), numbered in the order they began."""
         while self.active is not None:
             self.end(self.active)
+        self.fast.resume()
         kept = sorted((x for x in self.done if x.index >= 1), key=lambda x: x.number)  # a body that ran once did not repeat
         for k, loop in enumerate(kept, 1):
             loop.id = f"L{k}"
