@@ -22,7 +22,8 @@ def _scalar(t) -> float | str | None:
         if isinstance(t, torch.Tensor):
             if t.numel() != 1:
                 return None
-            t = t.detach().reshape(()).item()
+            with torch._C.DisableTorchFunction():  # the tracer's own read: past every mode
+                t = t.detach().reshape(()).item()
         if isinstance(t, bool) or not isinstance(t, (int, float)):
             return None
         return _num(float(t))
@@ -306,7 +307,8 @@ class Loops:
             return
         entries = list(loop.params.items())
         try:
-            with self.rec.muted(), torch.no_grad():  # one call per iteration, not one per parameter
+            # one call per iteration, not one per parameter; past every mode (a program's default-device one too)
+            with self.rec.muted(), torch.no_grad(), torch._C.DisableTorchFunction():
                 norms = torch.stack(torch._foreach_norm([p for _, (p, _) in entries])).tolist()
         except (RuntimeError, TypeError):  # mixed devices or dtypes: no norms rather than a failed trace
             return
