@@ -122,3 +122,22 @@ def test_jump_to_backward_button_and_key(page):
     jump.focus()
     page.keyboard.press("Enter")
     assert step(page) == first
+
+
+def test_nested_minibatch_loop_of_d2l_on_the_page(page):
+    """D2L 3.2 unchanged: 3 epochs of 100 minibatches; each epoch's minibatch loop folds inside its epoch."""
+    page.set_default_timeout(60_000)
+    code = (Path(__file__).resolve().parents[1] / "corpus" / "d2l_linear_regression_scratch.py").read_text(encoding="utf-8")
+    trace = type_program(page, code)
+    epoch_line = next(i for i, line in enumerate(code.splitlines(), 1) if line.startswith("for epoch in"))
+    card = page.get_by_role("region", name="Training loop")
+    expect(card).to_contain_text(f"100 iterations in iteration 0 of the loop at line {epoch_line}")
+    options = page.get_by_label("Iteration", exact=True).locator("option").all_text_contents()
+    assert [o.split(" (")[0] for o in options] == [x for e in range(3) for x in
+                                                  [f"iteration {e}"] + [f"iteration {e} › {i}" for i in (0, 1, 2, 99)]]
+    inner = next(x for x in trace["loops"] if x.get("parent") and x["parent_index"] == 2)
+    page.get_by_label("Iteration", exact=True).select_option(label=f"iteration 2 › 99 ({inner['id']})")
+    expect(page.locator("#loop")).to_have_attribute("data-iteration", "99")
+    expect(page.locator(f'#graph .group[data-group="g:it:{inner["id"]}:99"]:not(.collapsed)')).to_have_count(1)
+    expect(page.locator(f'#graph .group[data-group="g:it:{inner["parent"]}:2"]:not(.collapsed)')).to_have_count(1)
+    expect(page.locator(f'#graph .group.collapsed[data-group="g:it:{inner["id"]}:0"]')).to_have_count(1)
