@@ -44,6 +44,7 @@ class Loop:
         self.series: dict[tuple, dict] = {}
         self.params: dict[int, tuple] = dict(parent.params) if parent is not None else {}  # id -> (tensor, name)
         self.omitted = {"forward_steps": 0, "backward_passes": 0}
+        self.norm_rows: list[tuple] = []  # (iteration, series keys, tensor of norms) until the loop is reported
         self.fold_mark: int | None = None  # omitted forward steps when the first folded iteration began
         self.fold_steps: int | None = None  # forward steps of that iteration, counted: later ones run unobserved
 
@@ -251,6 +252,7 @@ class Loops:
         self.fast.resume()
         kept = sorted((x for x in self.done if x.index >= 1), key=lambda x: x.number)  # a body that ran once did not repeat
         for k, loop in enumerate(kept, 1):
+            self._fill_norms(loop)
             loop.id = f"L{k}"
             for tag in loop.tags.values():
                 tag["loop"] = loop.id
@@ -303,17 +305,37 @@ class Loops:
                     loop.params[id(p)] = (p, (r or {}).get("name") or f"p{len(loop.params) + 1}")
 
     def _norms(self, loop: Loop) -> None:
+        """‖p‖ of the loop's parameters after this iteration: kept as a tensor, turned into numbers once at the end."""
         if not loop.params:
             return
         entries = list(loop.params.items())
         try:
             # one call per iteration, not one per parameter; past every mode (a program's default-device one too)
             with self.rec.muted(), torch.no_grad(), torch._C.DisableTorchFunction():
-                norms = torch.stack(torch._foreach_norm([p for _, (p, _) in entries])).tolist()
+                row = torch.stack(torch._foreach_norm([p for _, (p, _) in entries]))
         except (RuntimeError, TypeError):  # mixed devices or dtypes: no norms rather than a failed trace
             return
-        for (key, (_, name)), v in zip(entries, norms):
-            self._value(loop, ("norm", key), f"‖{name}‖", None, _num(v))
+        keys = tuple(("norm", key) for key, _ in entries)
+        for key, (_, (_, name)) in zip(keys, entries):
+            if key not in loop.series:  # the series exists (in order) from now; its numbers come at the end
+                self._value(loop, key, f"‖{name}‖", None, None)
+        loop.norm_rows.append((loop.index, keys, row))
+
+    @staticmethod
+    def _fill_norms(loop: Loop) -> None:
+        """The norms of every iteration as numbers: one stack and one tolist per set of parameters."""
+        groups: dict[tuple, list] = {}
+        for index, keys, row in loop.norm_rows:
+            groups.setdefault(keys, []).append((index, row))
+        loop.norm_rows = []
+        for keys, rows in groups.items():
+            with torch._C.DisableTorchFunction():
+                table = torch.stack([r for _, r in rows]).tolist()
+            for (index, _), values in zip(rows, table):
+                for key, v in zip(keys, values):
+                    s = loop.series.get(key)
+                    if s is not None:
+                        s["values"][index] = _num(v)
 
     def _name_at(self, line: int | None, pattern: str) -> str | None:
         if line is None or not (0 < line <= len(self.lines)):
