@@ -176,6 +176,9 @@ class LoopIteration(_Model):
     index: int
     forward: tuple[int, int] = Field(description="Half-open range of forward[] indices.")
     backward: list[int] = Field(description="Indices into backward[] of the passes this iteration ran.")
+    params: dict[str, ValuesOrRef] | None = Field(
+        None, description="Extension: the loop's parameters (tensor id -> Values) as this iteration began; absent before "
+                          "the loop has seen any (its first iteration).")
 
 
 class Series(_Model):
@@ -197,6 +200,9 @@ class Loop(_Model):
     recorded: list[LoopIteration] = Field(description="Iterations recorded in full (the first few and the last), in order.")
     series: list[Series]
     omitted: LoopOmitted
+    parent: str | None = Field(
+        None, description="Extension: a nested loop that folded inside a recorded iteration of loop `parent`.")
+    parent_index: int | None = Field(None, description="Extension: that iteration of the parent loop.")
 
 
 class Omitted(_Model):

@@ -3,6 +3,7 @@ its iteration selector, loss chart and the gradient-descent update narrated with
 the "Jump to backward" control by mouse and keyboard."""
 import math
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,65 +11,10 @@ from playwright.sync_api import expect
 
 from .helpers import run_example, step, type_program
 
-# https://pytorch.org/tutorials/beginner/examples_autograd/polynomial_autograd.html ("Learning PyTorch with
-# Examples": PyTorch: Tensors and autograd), unchanged.
-POLYNOMIAL = '''import torch
-import math
-
-dtype = torch.float
-device = torch.device("cpu")
-# device = torch.device("cuda:0")  # Uncomment this to run on GPU
-
-# Create Tensors to hold input and outputs.
-# By default, requires_grad=False, which indicates that we do not need to
-# compute gradients with respect to these Tensors during the backward pass.
-x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
-y = torch.sin(x)
-
-# Create random Tensors for weights. For a third order polynomial, we need
-# 4 weights: y = a + b x + c x^2 + d x^3
-# Setting requires_grad=True indicates that we want to compute gradients with
-# respect to these Tensors during the backward pass.
-a = torch.randn((), device=device, dtype=dtype, requires_grad=True)
-b = torch.randn((), device=device, dtype=dtype, requires_grad=True)
-c = torch.randn((), device=device, dtype=dtype, requires_grad=True)
-d = torch.randn((), device=device, dtype=dtype, requires_grad=True)
-
-learning_rate = 1e-6
-for t in range(2000):
-    # Forward pass: compute predicted y using operations on Tensors.
-    y_pred = a + b * x + c * x ** 2 + d * x ** 3
-
-    # Compute and print loss using operations on Tensors.
-    # Now loss is a Tensor of shape (1,)
-    # loss.item() gets the scalar value held in the loss.
-    loss = (y_pred - y).pow(2).sum()
-    if t % 100 == 99:
-        print(t, loss.item())
-
-    # Use autograd to compute the backward pass. This call will compute the
-    # gradient of loss with respect to all Tensors with requires_grad=True.
-    # After this call a.grad, b.grad. c.grad and d.grad will be Tensors holding
-    # the gradient of the loss with respect to a, b, c, d respectively.
-    loss.backward()
-
-    # Manually update weights using gradient descent. Wrap in torch.no_grad()
-    # because weights have requires_grad=True, but we don't need to track this
-    # in autograd.
-    with torch.no_grad():
-        a -= learning_rate * a.grad
-        b -= learning_rate * b.grad
-        c -= learning_rate * c.grad
-        d -= learning_rate * d.grad
-
-        # Manually zero the gradients after updating weights
-        a.grad = None
-        b.grad = None
-        c.grad = None
-        d.grad = None
-
-print(f'Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3')
-'''
+# https://docs.pytorch.org/tutorials/beginner/examples_autograd/polynomial_autograd.html ("Learning PyTorch with
+# Examples": PyTorch: Tensors and autograd), unchanged: the corpus copy (tests/corpus/, with its source header).
+POLYNOMIAL = (Path(__file__).resolve().parents[1] / "corpus" / "tut_polynomial_autograd.py").read_text(encoding="utf-8")
+FIRST_LINE = next(i for i, line in enumerate(POLYNOMIAL.splitlines(), 1) if "y_pred = a + b * x" in line)
 
 
 def plain_torch(last: int = 1999) -> dict:
@@ -134,7 +80,7 @@ def test_polynomial_tutorial_loop_view(page, oracle):
     expect(page.locator('#graph .group[data-group="g:it:L1:1999"]:not(.collapsed)')).to_have_count(1)
     expect(page.locator('#graph .group.collapsed[data-group="g:it:L1:0"]')).to_have_count(1)
     k0 = step(page)
-    assert "Line 26" in page.locator("#narration").text_content()
+    assert f"Line {FIRST_LINE}" in page.locator("#narration").text_content()
 
     # step on to the hand-written update of a: narrated as gradient descent with torch's numbers
     for _ in range(40):
@@ -176,3 +122,22 @@ def test_jump_to_backward_button_and_key(page):
     jump.focus()
     page.keyboard.press("Enter")
     assert step(page) == first
+
+
+def test_nested_minibatch_loop_of_d2l_on_the_page(page):
+    """D2L 3.2 unchanged: 3 epochs of 100 minibatches; each epoch's minibatch loop folds inside its epoch."""
+    page.set_default_timeout(60_000)
+    code = (Path(__file__).resolve().parents[1] / "corpus" / "d2l_linear_regression_scratch.py").read_text(encoding="utf-8")
+    trace = type_program(page, code)
+    epoch_line = next(i for i, line in enumerate(code.splitlines(), 1) if line.startswith("for epoch in"))
+    card = page.get_by_role("region", name="Training loop")
+    expect(card).to_contain_text(f"100 iterations in iteration 0 of the loop at line {epoch_line}")
+    options = page.get_by_label("Iteration", exact=True).locator("option").all_text_contents()
+    assert [o.split(" (")[0] for o in options] == [x for e in range(3) for x in
+                                                  [f"iteration {e}"] + [f"iteration {e} › {i}" for i in (0, 1, 2, 99)]]
+    inner = next(x for x in trace["loops"] if x.get("parent") and x["parent_index"] == 2)
+    page.get_by_label("Iteration", exact=True).select_option(label=f"iteration 2 › 99 ({inner['id']})")
+    expect(page.locator("#loop")).to_have_attribute("data-iteration", "99")
+    expect(page.locator(f'#graph .group[data-group="g:it:{inner["id"]}:99"]:not(.collapsed)')).to_have_count(1)
+    expect(page.locator(f'#graph .group[data-group="g:it:{inner["parent"]}:2"]:not(.collapsed)')).to_have_count(1)
+    expect(page.locator(f'#graph .group.collapsed[data-group="g:it:{inner["id"]}:0"]')).to_have_count(1)

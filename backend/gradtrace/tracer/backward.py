@@ -148,7 +148,7 @@ def run_pass(rec, func, args, kwargs):
     handles = [h for fn in fns for h in _hooks_for(rec, p, fn, open_steps, snap_grad)]
     rec.passes.append(p)
     if rec.iteration is not None:
-        rec.loops.active.current["backward"].append(len(rec.passes) - 1)
+        rec.loops.on_pass(len(rec.passes) - 1)
     rec.active_pass, rec.pending_hooks = p, []
     rec.quiet += 1
     try:

@@ -60,6 +60,9 @@ def map_values(trace: dict, f) -> None:
                 step["tensor_grad"] = f(step["tensor_grad"])
             for h in step.get("hooks") or ():
                 h["grad_in"], h["grad_out"] = f(h.get("grad_in")), f(h.get("grad_out"))
+    for r in (r for loop in trace.get("loops") or () for r in loop.get("recorded", ())):
+        if r.get("params"):
+            r["params"] = _map_dict(r["params"], f)
     fd = trace.get("finite_difference")
     if isinstance(fd, dict) and "values" in fd:
         fd["values"] = f(fd["values"])

@@ -1,5 +1,6 @@
 """Rewrite a program so every assignment to a plain name reports `(name, value)` to the tracer, and every
-outermost loop reports its iterations (for/while)."""
+loop reports its iterations (for/while); the tracker decides which loops fold (nested ones inside a recorded
+iteration too)."""
 import ast
 import re
 
@@ -74,14 +75,12 @@ class _Binder:
             names = _names(node.target)
             if names:
                 node.body.insert(0, _bind_stmt(names, node.target))
-            if not in_loop and isinstance(node, ast.For):
+            if isinstance(node, ast.For):
                 node.iter = _call(LOOP, [node.iter, _const(node.lineno, node), _const(node.end_lineno, node)], node.iter)
             return [node]
         if isinstance(node, ast.While):
             node.body = self.body(node.body, True)
             node.orelse = self.body(node.orelse, in_loop)
-            if in_loop:
-                return [node]
             mark = ast.Expr(_call(ITER, [_const(node.lineno, node), _const(node.end_lineno, node)], node), **_at(node))
             node.body.insert(0, mark)
             end = ast.Expr(_call(LOOP_END, [_const(node.lineno, node)], node), **_at(node))

@@ -124,6 +124,7 @@ def _run(code, seed, limits, rec, namespace, compiled, format) -> dict:
                 exec(compiled, namespace)
             finally:
                 sys.stdout, sys.stderr = old_out, old_err
+                rec.loops.fast.resume()  # a program that died in a folded stretch: the mode back on the stack
     except SystemExit as exc:
         if exc.code not in (None, 0):
             error = {"kind": "runtime", "type": "SystemExit", "message": f"exit code {exc.code}", "line": None}

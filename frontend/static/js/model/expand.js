@@ -26,6 +26,7 @@ export function mapValues(trace, f) {
     if (p.grads_after) pass.grads_after = mapDict(p.grads_after, f);
     return pass;
   });
+  if (trace.loops) out.loops = trace.loops.map((l) => ({ ...l, recorded: (l.recorded || []).map((r) => (r.params ? { ...r, params: mapDict(r.params, f) } : r)) }));
   if (trace.finite_difference && "values" in trace.finite_difference) {
     out.finite_difference = { ...trace.finite_difference, values: f(trace.finite_difference.values) };
   }

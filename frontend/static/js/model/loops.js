@@ -7,23 +7,35 @@ const flatNums = (v) => flat(v).map(toNum);
 /** Group key of a recorded iteration's box in the graph. */
 export const iterationKey = (loopId, index) => `g:it:${loopId}:${index}`;
 
-/** Every recorded iteration of every loop, in program order: {loop, index, forward, backward, key, label, pos}. */
+/**
+ * Every recorded iteration of every loop, in program order (an enclosing iteration before those nested in it):
+ * {loop, index, forward, backward, params, key, parentKey, label, pos}. A nested loop's iterations (Loop.parent)
+ * sit inside the parent's iteration `parent_index` and are labelled "iteration p › i".
+ */
 export function recordedIterations(trace) {
   const out = [];
   for (const loop of trace.loops || []) {
+    const parentKey = loop.parent ? iterationKey(loop.parent, loop.parent_index) : null;
     for (const r of loop.recorded || []) {
       out.push({
-        loop: loop.id, index: r.index, forward: r.forward || [0, 0], backward: r.backward || [],
-        key: iterationKey(loop.id, r.index), label: `iteration ${r.index}`, pos: out.length,
+        loop: loop.id, index: r.index, forward: r.forward || [0, 0], backward: r.backward || [], params: r.params ?? null,
+        key: iterationKey(loop.id, r.index), parentKey,
+        label: loop.parent ? `iteration ${loop.parent_index} › ${r.index}` : `iteration ${r.index}`,
       });
     }
   }
+  if (out.some((it) => it.parentKey)) out.sort((a, b) => a.forward[0] - b.forward[0] || (b.forward[1] - b.forward[0]) - (a.forward[1] - a.forward[0]));
+  out.forEach((it, pos) => { it.pos = pos; });
   return out;
 }
 
-/** The recorded iteration (from recordedIterations) that holds forward step `i`, or null. */
+/** The recorded iteration (from recordedIterations) that holds forward step `i`, or null: the innermost one. */
 export function iterationOfForward(iters, i) {
-  return iters.find((it) => i >= it.forward[0] && i < it.forward[1]) ?? null;
+  let best = null;
+  for (const it of iters) {
+    if (i >= it.forward[0] && i < it.forward[1] && (!best || it.forward[1] - it.forward[0] < best.forward[1] - best.forward[0])) best = it;
+  }
+  return best;
 }
 
 /**
@@ -36,7 +48,7 @@ export function addIterationGroups(g, trace) {
   if (!iters.length) return g;
   const of = (seq) => (Number.isFinite(seq) ? iterationOfForward(iters, seq) : null);
   for (const it of iters) {
-    g.groups.set(it.key, { key: it.key, path: it.label, label: it.label, parent: null, members: [], depth: 0, seq: it.forward[0], iteration: it });
+    g.groups.set(it.key, { key: it.key, path: it.label, label: it.label, parent: it.parentKey, members: [], depth: it.parentKey ? 1 : 0, seq: it.forward[0], iteration: it });
   }
   for (const grp of g.groups.values()) {
     if (grp.iteration || grp.parent) continue;
@@ -62,7 +74,7 @@ export function stepIterations(tl, iters) {
   const out = new Int32Array(tl.total + 1).fill(-1);
   if (!iters.length) return out;
   const byPass = new Map();
-  for (const it of iters) for (const p of it.backward) byPass.set(p, it.pos);
+  for (const it of iters) for (const p of it.backward) if (!byPass.has(p) || iters[byPass.get(p)].forward[1] - iters[byPass.get(p)].forward[0] > it.forward[1] - it.forward[0]) byPass.set(p, it.pos);
   tl.entries.forEach((e, i) => {
     if (e.kind === "forward") out[i + 1] = iterationOfForward(iters, e.index)?.pos ?? -1;
     else out[i + 1] = byPass.get(e.pass) ?? -1;
@@ -109,9 +121,15 @@ export function repairFolded(trace, tl, model) {
     for (const w of ws) if (w.k <= k) v = w.v;
     return v;
   };
+  const last = new Map(); // loop id -> its previous recorded iteration
   model.iters.forEach((it, pos) => {
-    const prev = model.iters[pos - 1], span = model.spans[pos];
-    if (!span || !prev || prev.loop !== it.loop || it.index === prev.index + 1) return;
+    const prev = last.get(it.loop), span = model.spans[pos];
+    last.set(it.loop, it);
+    if (!span || !prev || it.index === prev.index + 1) return;
+    if (it.params) { // the tracer's own record of the parameters as this iteration began: exact
+      for (const [tid, v] of Object.entries(it.params)) if (v) insertWrite(tl, tid, span.start, v);
+      return;
+    }
     const seen = new Set();
     for (let i = it.forward[0]; i < it.forward[1]; i++) {
       const s = trace.forward[i];
@@ -120,14 +138,29 @@ export function repairFolded(trace, tl, model) {
         seen.add(o);
         if (!(s.inputs || []).includes(o) || !s.values?.[j]) continue; // made here, not changed in place
         const before = s.optim?.param === o ? s.optim.before : undoUpdate(s, o, s.values[j], valueAt(s.inputs[1], (stepOf.get(i) ?? 1) - 1), tl.graph.tensors);
-        if (!before) continue;
-        const ws = tl.dataWrites.get(o) ?? [];
-        const at = ws.findIndex((w) => w.k >= span.start);
-        ws.splice(at < 0 ? ws.length : at, 0, { k: span.start, v: before });
-        tl.dataWrites.set(o, ws);
+        if (before) insertWrite(tl, o, span.start, before);
       }
     }
   });
+}
+
+function insertWrite(tl, tid, k, v) {
+  const ws = tl.dataWrites.get(tid) ?? [];
+  const at = ws.findIndex((w) => w.k >= k);
+  ws.splice(at < 0 ? ws.length : at, 0, { k, v });
+  tl.dataWrites.set(tid, ws);
+}
+
+/** Values of parameter `tid` as the recorded iteration holding forward step `i` began (Loop.recorded[].params), or null. */
+export function paramsAtStart(trace, i, tid) {
+  let best = null;
+  for (const loop of trace.loops || []) {
+    for (const r of loop.recorded || []) {
+      const [a, b] = r.forward || [0, 0];
+      if (i >= a && i < b && r.params?.[tid] && (!best || b - a < best.forward[1] - best.forward[0])) best = r;
+    }
+  }
+  return best ? { start: best.forward[0], value: best.params[tid] } : null;
 }
 
 // w.sub_(u) / w.add_(u) (w -= u, w += u) with u a tensor other than w's own .grad: w was after ± u.
@@ -162,7 +195,9 @@ export function seriesPoints(series) {
 /** The collapsed-group set that shows iteration `key` open and every other recorded iteration folded. */
 export function showIteration(g, collapsed, key) {
   const out = new Set(collapsed);
-  for (const [k, grp] of g.groups) if (grp.iteration) (k === key ? out.delete(k) : out.add(k));
+  const open = new Set();
+  for (let k = key; k; k = g.groups.get(k)?.parent) open.add(k); // a nested iteration opens with the one around it
+  for (const [k, grp] of g.groups) if (grp.iteration) (open.has(k) ? out.delete(k) : out.add(k));
   return out;
 }
 

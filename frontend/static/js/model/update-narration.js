@@ -4,6 +4,7 @@ import { entryAt, dataAt, gradAt } from "./timeline.js";
 import { flat, makeValues, numel, toNum } from "./values.js";
 import { fmtNum, fmtValues } from "./format.js";
 import { nameIndex, tensorName } from "./names.js";
+import { paramsAtStart } from "./loops.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
@@ -104,7 +105,9 @@ function manualUpdate(tl, ctx, i, k) {
   // timeline's last recorded value of w is older than the iteration on screen.
   const scaled = tl.graph.tensors.get(s.inputs[1])?.grad_of !== p; // w.sub_(w.grad, alpha=lr): alpha is not in the trace
   const u0 = scaled && u && after && sameShape(u, after) ? flat(u).map((x) => sign * toNum(x)) : null;
-  const before = u0 ? makeValues(after.shape, flat(after).map((x, j) => toNum(x) + u0[j])) : dataAt(tl, p, k - 1);
+  const start = paramsAtStart(tl.trace, i, p); // the tracer's record of w as this iteration began: exact, if w is unchanged since
+  const exact = start && !tl.trace.forward.slice(start.start, i).some((x) => x.outputs?.includes(p)) ? start.value : null;
+  const before = exact ?? (u0 ? makeValues(after.shape, flat(after).map((x, j) => toNum(x) + u0[j])) : dataAt(tl, p, k - 1));
   if (!before || !after) return null;
   const head = `${ctx.where} — a parameter update written by hand, under torch.no_grad() (autograd records nothing; ${w} changes in place).`;
   const tail = numel(after.shape) > 1 ? ` Now ${w} = ${V(after)}.` : "";

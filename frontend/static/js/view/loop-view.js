@@ -19,9 +19,9 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
     root.replaceChildren();
     root.hidden = !model.iters.length;
     if (!model.iters.length) { delete root.dataset.iteration; return model; }
-    const loop = model.loops[0];
+    const loop = chartLoop(model);
     const head = el("div", "loop-head");
-    const title = el("strong", "", `Loop, lines ${loop.line}–${loop.end_line}: ${loop.iterations.toLocaleString("en")} iteration${loop.iterations === 1 ? "" : "s"}`);
+    const title = el("strong", "", `Loop, lines ${loop.line}–${loop.end_line}: ${loop.iterations.toLocaleString("en")} iteration${loop.iterations === 1 ? "" : "s"}${inside(loop, model)}`);
     const select = el("select");
     select.id = "iteration";
     select.setAttribute("aria-label", "Iteration");
@@ -54,7 +54,7 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
   }
 
   function chart() {
-    const loop = model.loops[0];
+    const loop = chartLoop(model);
     const s = (loop.series || [])[seriesIndex];
     const svg = d3.select(root).select("svg.loop-chart");
     const g = svg.select("g.plot");
@@ -119,6 +119,15 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
 
   return { load, step, get model() { return model; } };
 }
+
+// A nested loop's place: " in iteration 0 of the loop at line 64" (its parent, Loop.parent / parent_index).
+const inside = (loop, model) => {
+  const parent = loop.parent ? model.loops.find((l) => l.id === loop.parent) : null;
+  return parent ? ` in iteration ${loop.parent_index} of the loop at line ${parent.line}` : "";
+};
+
+// The loop the card is about: the first one that folded (a nested minibatch loop inside a few epochs), else the first.
+const chartLoop = (model) => model.loops.find((l) => l.iterations > (l.recorded || []).length) ?? model.loops[0];
 
 function summary(loop, model) {
   const shown = model.iters.filter((it) => it.loop === loop.id).map((it) => it.index);
