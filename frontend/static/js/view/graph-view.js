@@ -298,13 +298,14 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     groupEls.forEach(apply);
   }
 
-  // Overview canvas: the node (else stub) under the pointer, a few pixels of slack; null for empty space.
+  // Overview canvas: the node (else stub) nearest the pointer within a few pixels; null for empty space.
   function hit(ev) {
     const [x, y] = transform.invert(d3.pointer(ev, svg.node()));
-    const m = 4 / transform.k;
-    const near = (it) => !it.folded && x >= it.box[0] - m && x <= it.box[2] + m && y >= it.box[1] - m && y <= it.box[3] + m;
-    for (const it of els.values()) if (near(it)) return it.d.key;
-    const stub = stubEls.find(near);
+    const gap = (it) => Math.hypot(Math.max(it.box[0] - x, 0, x - it.box[2]), Math.max(it.box[1] - y, 0, y - it.box[3]));
+    let best = null, bestGap = 4 / transform.k;
+    for (const it of els.values()) if (!it.folded && gap(it) <= bestGap) { best = it.d.key; bestGap = gap(it); }
+    if (best) return best;
+    const stub = stubEls.find((it) => gap(it) <= bestGap);
     return stub ? stub.s.source : null;
   }
 
