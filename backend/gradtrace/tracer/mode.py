@@ -173,13 +173,17 @@ class Mode(TorchFunctionMode):
             entry = _classify(func)
         handler, op, counted = entry
         if rec.skip_reason is not None:
-            return _unrecorded(rec, func, args, kwargs, counted)
+            return _unrecorded(rec, func, args, kwargs, handler, counted)
         name = op  # notes.py reads `name` and `args` of this frame when torch warns inside a call
         return handler(rec, func, name, args, kwargs)
 
 
-def _unrecorded(rec, func, args, kwargs, counted: bool):
+def _unrecorded(rec, func, args, kwargs, handler, counted: bool):
     """An op in a folded iteration or past a trace limit: it runs; only the loop's series and counts see it."""
+    if handler is _op or handler is _plain:  # the common cases first (identity checks, no hashing)
+        if counted:
+            rec.count_omitted("forward_steps")
+        return func(*args, **kwargs)
     if func in _BACKWARD:
         rec.count_omitted("backward_passes")
         if rec.loops is not None:
