@@ -1,6 +1,7 @@
 // The chain-rule card beside the active backward node, and the gradients that wait on their edges until consumed.
 import { fmtValues } from "../model/format.js";
 import { addValues } from "../model/values.js";
+import { fanTerms, FAN_ALL } from "../model/fan-terms.js";
 
 const NUM = (v) => fmtValues(v, { maxItems: 16 });
 const SHORT = (v) => fmtValues(v, { maxItems: 4 }); // on an edge: short, the tooltip has the rest
@@ -135,8 +136,11 @@ function fill(box, c) {
   const parts = [head];
   if (c.help) parts.push(el(doc, "div", "cc-help", c.help));
   const inc = el(doc, "div", "cc-in");
-  const fan = c.incoming.parts.length > 1 ? `${c.incoming.parts.map((p) => NUM(p.values)).join(" + ")} = ` : "";
-  inc.textContent = `arrives: ${c.incoming.label} = ${fan}${NUM(c.incoming.values)}${fan ? "  (paths summed)" : ""}`;
+  const n = c.incoming.parts.length;
+  const fan = n > 1 ? `${fanTerms(c.incoming.parts, NUM)} = ` : "";
+  // A long fan-in: the first terms and the last; the details panel lists them all.
+  const note = n > FAN_ALL ? `  (${n} paths summed; all in the details)` : "  (paths summed)";
+  inc.textContent = `arrives: ${c.incoming.label} = ${fan}${NUM(c.incoming.values)}${fan ? note : ""}`;
   parts.push(inc);
   if (c.accumulate) {
     const a = c.accumulate;
