@@ -137,7 +137,7 @@ function fill(box, c) {
   if (c.help) parts.push(el(doc, "div", "cc-help", c.help));
   const inc = el(doc, "div", "cc-in");
   const n = c.incoming.parts.length;
-  const fan = n > 1 ? `${fanTerms(c.incoming.parts, NUM)} = ` : "";
+  const fan = n > 1 ? `${fanTerms(c.incoming.parts, n > FAN_ALL ? SHORT : NUM)} = ` : "";
   // A long fan-in: the first terms and the last; the details panel lists them all.
   const note = n > FAN_ALL ? `  (${n} paths summed; all in the details)` : "  (paths summed)";
   inc.textContent = `arrives: ${c.incoming.label} = ${fan}${NUM(c.incoming.values)}${fan ? note : ""}`;
