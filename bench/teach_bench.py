@@ -1,6 +1,6 @@
 """Before/after of issue 9's teaching layer (chain-rule card, waiting gradients, tooltips, fitted narration) in one run.
 
-    .venv/bin/python bench/teach_bench.py [--before /work/main/frontend] [--steps 200]
+    .venv/bin/python bench/teach_bench.py [--before integration] [--steps 200 | 0 for the whole pass] [--slowest 10]
 
 Two servers in this process, same backend, two front ends: `--before` (default: the main worktree's frontend/)
 and this checkout's. The ~1,000-node loop of browser_bench.py is loaded in each (median of 3 loads), then every
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 STEP_EACH = """async (n) => {
   const g = window.gradtrace, p = g.player, tl = g.app.tl;
-  const start = tl.passRange[0].start, end = Math.min(tl.passRange[0].end, start + n - 1);
+  const start = tl.passRange[0].start, end = n > 0 ? Math.min(tl.passRange[0].end, start + n - 1) : tl.passRange[0].end;
   p.seek(start - 1);
   await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
   const out = [];
@@ -34,7 +34,9 @@ STEP_EACH = """async (n) => {
     p.seek(k, 'step');
     const script = performance.now() - t0;
     const frame = await new Promise((r) => requestAnimationFrame(() => { const a = performance.now(); setTimeout(() => r(performance.now() - a), 0); }));
-    out.push([script, frame]);
+    const e = tl.entries[k - 1];
+    const node = e && e.kind === 'backward' ? tl.graph.tnodes.get(tl.trace.backward[e.pass].steps[e.index].node) : null;
+    out.push([script, frame, k, node ? `${node.id} ${node.name}` : '']);
   }
   return out;
 }"""
@@ -70,18 +72,19 @@ def once(browser, url, trace, code, steps):
 
 
 def summary(loads, timings):
-    totals = sorted(s + f for s, f in timings)
+    totals = sorted(s + f for s, f, *_ in timings)
     pct = lambda q: totals[min(len(totals) - 1, int(q * len(totals)))]  # noqa: E731
     return {"load": statistics.median(x["ms"] for x in loads), "layout": statistics.median(x["layout"] for x in loads),
-            "script": statistics.mean(s for s, _ in timings), "frame": statistics.mean(f for _, f in timings),
+            "script": statistics.mean(t[0] for t in timings), "frame": statistics.mean(t[1] for t in timings),
             "p50": pct(0.5), "p95": pct(0.95), "max": totals[-1], "n": len(totals)}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", default=None, help="git revision (or frontend/ folder) whose page is compared; default: none")
-    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=200, help="backward steps timed from the pass's start; 0 = the whole pass")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--slowest", type=int, default=0, help="also list the N slowest steps (k, node, script and frame ms) of each side")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -115,6 +118,21 @@ def main():
         s = summary(loads, timings)
         print(f"| {side} | {s['load']:.0f} | {s['layout']:.0f} | {s['script']:.1f} | {s['frame']:.1f} | {s['p50']:.1f} | "
               f"{s['p95']:.1f} | {s['max']:.1f} | {s['n']} |")
+    for side, (_, timings) in data.items():
+        if not args.slowest:
+            break
+        by_k = {}
+        for s_, f, k, name in timings:
+            by_k.setdefault((k, name), []).append((s_, f))
+        med = lambda xs, i: statistics.median(x[i] for x in xs)  # noqa: E731
+        rows = sorted(((k, name, med(xs, 0), med(xs, 1), max(a + b for a, b in xs)) for (k, name), xs in by_k.items()),
+                      key=lambda r: -(r[2] + r[3]))
+        fan = [r for r in rows if "AccumulateGrad" in r[1]]
+        print(f"\n{side}: the {args.slowest} slowest steps (median over runs of script + frame), then the fan-in steps")
+        print("| k | node | script ms (median) | frame ms (median) | total ms (median) | worst run ms |")
+        print("|---:|---|---:|---:|---:|---:|")
+        for k, name, s_, f, worst in rows[:args.slowest] + [r for r in fan if r not in rows[:args.slowest]]:
+            print(f"| {k} | {name} | {s_:.1f} | {f:.1f} | {s_ + f:.1f} | {worst:.1f} |")
     for _, server in sides.values():
         server.should_exit = True
 

@@ -7,6 +7,7 @@ import { localRule } from "./formulas.js";
 import { warningsAt, cutsAt } from "./problems.js";
 import { warningText, causeText } from "./problem-text.js";
 import { narrateUpdate } from "./update-narration.js";
+import { fanTerms } from "./fan-terms.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
@@ -175,7 +176,7 @@ function backwardText(tl, ctx, e, k) {
   const received = step.grad_outputs?.[0] ?? null;
   const fan = tid ? flow?.tensorFlow.get(tid) : null;
   const fanText = fan && fan.parts.length > 1
-    ? `${fan.parts.map((p) => V(p.values)).join(" + ")} = ${V(received ?? fan.sum)} (${fan.parts.length} paths meet here, so their gradients are summed)`
+    ? `${fanTerms(fan.parts, V)} = ${V(received ?? fan.sum)} (${fan.parts.length} paths meet here, so their gradients are summed)`
     : V(received);
   if (opKind(node || {}) === "accumulate") {
     const before = gradAt(tl, tid, k - 1);

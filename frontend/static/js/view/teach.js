@@ -1,6 +1,7 @@
 // The chain-rule card beside the active backward node, and the gradients that wait on their edges until consumed.
 import { fmtValues } from "../model/format.js";
 import { addValues } from "../model/values.js";
+import { fanTerms, FAN_ALL } from "../model/fan-terms.js";
 
 const NUM = (v) => fmtValues(v, { maxItems: 16 });
 const SHORT = (v) => fmtValues(v, { maxItems: 4 }); // on an edge: short, the tooltip has the rest
@@ -83,18 +84,22 @@ export function createTeach(root, view) {
     if (!flow) return;
     const currentNode = flow.current?.node;
     // From the flow the model keeps (sum and parts per tensor, built step by step): no replay of the pass here.
+    // Per tensor: O(1) until the gradient is known to wait (most have been consumed), so a step costs little at any size.
     const waiting = new Map(); // via tensor → {to, parts (first 3), count, sum, edge}
     for (const [via, tf] of flow.tensorFlow) {
+      const first = tf.parts.find((p) => p.from != null);
+      if (!first) continue;
+      let route = tl.graph.routes.get(`${first.from}#${first.slot}`);
+      if (!route?.edges?.length) continue;
+      if (route.target == null || (flow.done.has(route.target) && route.target !== currentNode)) continue; // consumed
       const parts = tf.parts.filter((p) => p.from != null && !(hidden && p.from === currentNode)); // predicting: not the answer
       if (!parts.length) continue;
-      const route = tl.graph.routes.get(`${parts[0].from}#${parts[0].slot}`);
+      if (parts[0] !== first) route = tl.graph.routes.get(`${parts[0].from}#${parts[0].slot}`);
       if (!route?.edges?.length) continue;
       const sum = parts.length === tf.parts.length ? tf.sum : parts.reduce((a, p) => addValues(a, p.values), null);
       waiting.set(via, { to: route.target, parts: parts.slice(0, 3).map((p) => p.values), count: parts.length, sum, edge: route.edges[route.edges.length - 1] });
     }
     for (const [via, w] of waiting) {
-      const consumed = w.to == null || (flow.done.has(w.to) && w.to !== currentNode);
-      if (consumed) continue;
       const pts = view.edgePoints(w.edge);
       if (!pts?.length) continue;
       const mid = pts[Math.floor(pts.length / 2)];
@@ -135,8 +140,11 @@ function fill(box, c) {
   const parts = [head];
   if (c.help) parts.push(el(doc, "div", "cc-help", c.help));
   const inc = el(doc, "div", "cc-in");
-  const fan = c.incoming.parts.length > 1 ? `${c.incoming.parts.map((p) => NUM(p.values)).join(" + ")} = ` : "";
-  inc.textContent = `arrives: ${c.incoming.label} = ${fan}${NUM(c.incoming.values)}${fan ? "  (paths summed)" : ""}`;
+  const n = c.incoming.parts.length;
+  const fan = n > 1 ? `${fanTerms(c.incoming.parts, n > FAN_ALL ? SHORT : NUM)} = ` : "";
+  // A long fan-in: the first terms and the last; the details panel lists them all.
+  const note = n > FAN_ALL ? `  (${n} paths summed; all in the details)` : "  (paths summed)";
+  inc.textContent = `arrives: ${c.incoming.label} = ${fan}${NUM(c.incoming.values)}${fan ? note : ""}`;
   parts.push(inc);
   if (c.accumulate) {
     const a = c.accumulate;
