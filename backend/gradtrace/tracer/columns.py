@@ -196,12 +196,12 @@ def encode_table(rows: list, spec: dict, atoms: _Atoms):
         if runs is not None:
             table.setdefault("p", {})[field] = runs
         if isinstance(kind, tuple):
-            if all(isinstance(c, list) for c in cells):
-                table.setdefault("sub", {})[field] = encode_table([x for c in cells for x in c], kind[1], atoms)
-                if isinstance(table["sub"][field], dict):
-                    table["c"][field] = _rle([len(c) for c in cells])
-                    continue
-                del table["sub"][field]
+            sub = encode_table([x for c in cells for x in c], kind[1], atoms) \
+                if all(isinstance(c, list) for c in cells) else None
+            if isinstance(sub, dict):
+                table.setdefault("sub", {})[field] = sub
+                table["c"][field] = _rle([len(c) for c in cells])
+                continue
             kind = "r"
         if kind != "r":
             try:
@@ -211,7 +211,8 @@ def encode_table(rows: list, spec: dict, atoms: _Atoms):
                 continue
             except _Raw:
                 pass
-        table.setdefault("raw", []).append(field) if field in spec else None
+        if field in spec:  # a coded field written as it is
+            table.setdefault("raw", []).append(field)
         table["c"][field] = _rle(cells)
     return table
 
