@@ -107,18 +107,27 @@ def test_openapi_publishes_trace_schema(api):
 
 def test_format_compact_is_the_same_trace_with_a_value_table(api):
     full = api.post("/api/v1/traces", json={"code": BASIC}).json()
-    compact = api.post("/api/v1/traces", json={"code": BASIC, "format": "compact"}).json()
+    v1 = api.post("/api/v1/traces", json={"code": BASIC, "format": "compact"}).json()
+    compact = api.post("/api/v1/traces", json={"code": BASIC, "format": "compact", "compact_version": 2}).json()
     assert "format" not in full and "value_table" not in full                 # the default stays the v1 contract
+    assert v1["format"] == "compact" and "compact_version" not in v1 and isinstance(v1["tensors"], list)  # what older readers know
+    Trace.model_validate(v1)
     assert compact["format"] == "compact" and compact["compact_version"] == 2       # column tables (docs: Compact format)
     assert isinstance(compact["tensors"]["c"]["data"], (list, dict)) and len(compact["atoms"]) > 0
     CompactTraceV2.model_validate(compact)
     from gradtrace.tracer.compact import compact as to_compact, expand
     Trace.model_validate(to_compact(copy.deepcopy(compact), 1))  # version 1: a Trace whose Values are refs
-    full.pop("trace_key"), compact.pop("trace_key")  # names the request (its format too), not the trace
-    assert expand(compact) == full
+    full.pop("trace_key"), compact.pop("trace_key"), v1.pop("trace_key")  # names the request (its format too), not the trace
+    assert expand(compact) == full and expand(v1) == full
     again = api.post("/api/v1/traces", json={"code": BASIC, "format": "full"}).json()
     again.pop("trace_key")
     assert again == full
+
+
+@pytest.mark.parametrize("version", [0, 3, "2", None])
+def test_unknown_compact_version_is_422(api, version):
+    r = api.post("/api/v1/traces", json={"code": BASIC, "format": "compact", "compact_version": version})
+    assert r.status_code == 422, r.text
 
 
 @pytest.mark.parametrize("fmt", ["tiny", 1, None])

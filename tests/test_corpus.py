@@ -70,7 +70,7 @@ MAX_PUBLISHED_BYTES = 1_000_000
 def test_published_tutorial_runs_to_its_end_in_a_compact_trace(name, api):
     code = (CORPUS / f"{name}.py").read_text()
     assert "# Changes: none" in code
-    response = api.post("/api/v1/traces", json={"code": code, "seed": 0, "format": "compact"})
+    response = api.post("/api/v1/traces", json={"code": code, "seed": 0, "format": "compact", "compact_version": 2})
     assert response.status_code == 200, response.text[:500]
     trace = response.json()
     assert trace["status"] == "ok", trace["error"]

@@ -275,8 +275,10 @@ class TraceRequest(BaseModel):
     code: str = Field(description="The Python/PyTorch program, as typed.")
     seed: int = Field(0, ge=-(2**63), le=2**64 - 1, description="`torch.manual_seed(seed)` before the program runs.")
     format: Literal["full", "compact"] = Field(
-        "full", description='Extension: "compact" answers the compact format version 2 (CompactTraceV2: column tables, '
-                            'a value table of packed Values; docs/trace-api-v1.md, Compact format).')
+        "full", description='Extension: "compact" answers the compact format (docs/trace-api-v1.md, Compact format).')
+    compact_version: Literal[1, 2] = Field(
+        1, description='Extension: which compact format a "compact" request gets: 1 (a value table; what older readers '
+                       'know) or 2 (CompactTraceV2: column tables, atoms, packed Values). Ignored for "full".')
     finite_difference: FiniteDifferenceRequest | None = Field(
         None, description="Extension: re-run the program with this leaf nudged element by element (≤ fd_max_elements) "
         "and return Trace.finite_difference.")

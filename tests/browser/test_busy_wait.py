@@ -109,7 +109,7 @@ def test_short_link_and_repeat_opens_fetch_the_trace_by_get(browser, busy_server
         try:
             pg.goto(busy_server + snip["url"])
             expect(pg.locator("#graph")).to_have_attribute("data-loads", "1", timeout=30_000)
-            assert ("GET", f"snippets/{snip['id']}/trace?format=compact") in calls and ("POST", "traces") not in calls, calls
+            assert ("GET", f"snippets/{snip['id']}/trace?format=compact&compact_version=2") in calls and ("POST", "traces") not in calls, calls
             expect(pg).to_have_url(re.compile(r"#v1\."))  # the page writes the exact long link
             link = pg.url
         finally:

@@ -38,14 +38,14 @@ def ensure_code_fits(code: str, settings: Settings) -> None:
 
 
 async def run_program(runner: Runner, code: str, seed: int, fmt: str = "full",
-                      finite_difference: dict | None = None) -> dict:
+                      finite_difference: dict | None = None, compact_version: int = 1) -> dict:
     """The runner's Trace in format `fmt` (converted in place); 429 when this client has its share of runs queued
     or running (the runner knows the client from runner.current_client), 503 when the whole queue is full; both
     with Retry-After."""
     try:
         if finite_difference:  # only then: a runner that knows no tracer options still serves every plain request
-            return to_format(await runner.run(code, seed, finite_difference=finite_difference), fmt)
-        return to_format(await runner.run(code, seed), fmt)
+            return to_format(await runner.run(code, seed, finite_difference=finite_difference), fmt, compact_version)
+        return to_format(await runner.run(code, seed), fmt, compact_version)
     except ClientBusy as exc:
         raise HTTPException(429, "you already have several programs running or waiting; try again shortly",
                             headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None

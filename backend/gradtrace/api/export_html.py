@@ -41,8 +41,8 @@ async def export_html(body: HtmlExportIn, settings: SettingsDep, runner: RunnerD
     from ..export.standalone import default_title
 
     ensure_code_fits(body.code, settings)
-    cached = await traces.trace({"code": body.code, "seed": body.seed, "export": "html"},
-                                lambda: run_program(runner, body.code, body.seed, "compact"))  # the file's page expands it
+    cached = await traces.trace({"code": body.code, "seed": body.seed, "export": "html", "compact_version": 2},
+                                lambda: run_program(runner, body.code, body.seed, "compact", compact_version=2))
     trace = json.loads(cached.body)
     title = (body.title or "").strip() or default_title(body.code)
     try:

@@ -34,7 +34,7 @@ async def create_trace(body: TraceRequest, settings: SettingsDep, runner: Runner
     ensure_code_fits(body.code, settings)
     fd = body.finite_difference.model_dump() if body.finite_difference else None  # part of the cache key too
     cached = await traces.trace(body.model_dump(mode="json"),
-                                lambda: run_program(runner, body.code, body.seed, body.format, fd))
+                                lambda: run_program(runner, body.code, body.seed, body.format, fd, body.compact_version))
     return trace_response(cached, request)
 
 

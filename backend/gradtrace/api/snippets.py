@@ -72,12 +72,16 @@ async def read_snippet(sid: str, store: StoreDep):
                        503: {"description": "Every worker is busy; retry after `Retry-After` seconds."}})
 async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, runner: RunnerDep, traces: TracesDep,
                         request: Request,
-                        format: Annotated[Literal["full", "compact"] | None, Query()] = None):
+                        format: Annotated[Literal["full", "compact"] | None, Query()] = None,
+                        compact_version: Annotated[Literal[1, 2] | None, Query()] = None):
     """The stored program's trace, run once for everyone (single-flight + cache), with ETag and `immutable`."""
     found = await _find(store, sid)
     # Through the POST's own model, so both ask the cache with the same key (options at their defaults).
-    wanted = TraceRequest(code=found["code"], seed=found["seed"], **({"format": format} if format else {}))
-    cached = await traces.trace(wanted.model_dump(mode="json"), lambda: run_program(runner, wanted.code, wanted.seed, wanted.format))
+    options = {k: v for k, v in (("format", format), ("compact_version", compact_version)) if v is not None}
+    wanted = TraceRequest(code=found["code"], seed=found["seed"], **options)
+    cached = await traces.trace(wanted.model_dump(mode="json"),
+                                lambda: run_program(runner, wanted.code, wanted.seed, wanted.format,
+                                                    compact_version=wanted.compact_version))
     return trace_response(cached, request, settings.trace_max_age_s)
 
 

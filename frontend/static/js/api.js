@@ -76,7 +76,7 @@ export async function getTrace(url, { signal, onWait } = {}) {
  * patiently while the server is busy (`onWait(seconds)` shows the countdown).
  */
 export async function runTrace(base, code, seed, signal, { keys, onWait } = {}) {
-  const request = { code, seed, format: "compact" }; // a compact Trace: stage.load expands it
+  const request = { code, seed, format: "compact", compact_version: 2 }; // a compact Trace: stage.load expands it
   const key = await traceKey(keys, request).catch(() => null);
   if (key) {
     const cached = await getTrace(`${base}/traces/${key}?probe=1`, { signal, onWait });
@@ -95,7 +95,7 @@ export async function runTrace(base, code, seed, signal, { keys, onWait } = {}) 
 
 /** The trace of a short link's program: one cacheable GET (the server runs it once for the whole class). */
 export async function snippetTrace(base, id, { signal, onWait } = {}) {
-  return getTrace(`${base}/snippets/${encodeURIComponent(id)}/trace?format=compact`, { signal, onWait }); // stage.load expands it
+  return getTrace(`${base}/snippets/${encodeURIComponent(id)}/trace?format=compact&compact_version=2`, { signal, onWait }); // stage.load expands it
 }
 
 /** A stored program (short link) or null when the id is unknown. */
