@@ -81,6 +81,15 @@ def test_phone(screen):
     shoot(pg, "screen-phone-390x844")
 
 
+@pytest.mark.parametrize("w,h", [(1024, 768), (1100, 700)])
+def test_laptop_without_presenter_mode_has_no_sideways_scroll(screen, w, h):
+    pg = screen("/", w, h)
+    run_example(pg, "mlp-training-step")
+    no_sideways_scroll(pg)
+    for name in ("Run", "Share", "Presenter mode", "Hide code", "Toggle dark theme", "Keyboard help"):
+        inside_viewport(pg, pg.get_by_role("button", name=name))
+
+
 def test_projector_presenter(screen):
     pg = screen("/", 1024, 768)
     run_example(pg, "mlp-training-step")
