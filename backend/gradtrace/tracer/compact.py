@@ -71,20 +71,32 @@ def map_values(trace: dict, f) -> None:
 def resolve(trace: dict, values: list, keys: list, fmt: str) -> dict:
     """A trace whose Values slots hold tracer refs (ints) → the requested format (compact: version 1)."""
     if fmt == "compact":
-        return _tabulate(trace, lambda v: (values[v], keys[v]) if isinstance(v, int) else (v, None))
+        return _tabulate(trace, lambda v: (values[v], keys[v]) if isinstance(v, int) else (v, None), by_ref=True)
     map_values(trace, lambda v: values[v] if isinstance(v, int) and not isinstance(v, bool) else v)
     trace.pop("format", None)
     return trace
 
 
-def _tabulate(trace: dict, lookup) -> dict:
+def _tabulate(trace: dict, lookup, by_ref: bool = False) -> dict:
+    """`by_ref`: slots hold tracer refs (ints) whose Values never change, so a ref seen before maps to the same row."""
     table: list[dict] = []
     by_key: dict = {}
     by_obj: dict[int, int] = {}
+    memo: dict[int, int] = {}
 
     def ref(v):
         if v is None or isinstance(v, bool):
             return v
+        if by_ref and type(v) is int:
+            index = memo.get(v)
+            if index is None:
+                index = ref_new(v)
+                if type(index) is int:
+                    memo[v] = index
+            return index
+        return ref_new(v)
+
+    def ref_new(v):
         values, key = lookup(v)
         if not isinstance(values, dict):
             return values

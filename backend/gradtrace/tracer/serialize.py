@@ -5,22 +5,29 @@ from .budget import fit
 from .compact import resolve
 
 
+_DTYPES: dict = {}  # torch.dtype -> its name without "torch."
+
+
 def _tensor(rec, r: dict) -> dict:
     t, snap = r["obj"], rec.reg.values.snap
-    has_grad_slot = t.is_leaf or t.retains_grad  # reading .grad of other non-leaves only warns
-    grad = t.grad if has_grad_slot else None
+    leaf, retains, fn, dtype = t.is_leaf, t.retains_grad, t.grad_fn, t.dtype  # each a C property call: read once
+    grad = t.grad if leaf or retains else None  # reading .grad of other non-leaves only warns
+    name = _DTYPES.get(dtype)
+    if name is None:
+        name = _DTYPES[dtype] = str(dtype).replace("torch.", "")
     return {
-        "id": r["id"], "name": r["name"], "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
-        "requires_grad": t.requires_grad, "is_leaf": t.is_leaf, "retains_grad": t.retains_grad,
-        "grad_fn": rec.reg.node(t.grad_fn, None, t) if t.grad_fn is not None else None,
+        "id": r["id"], "name": r["name"], "shape": list(t.shape), "dtype": name,
+        "requires_grad": t.requires_grad, "is_leaf": leaf, "retains_grad": retains,
+        "grad_fn": rec.reg.node(fn, None, t) if fn is not None else None,
         # fresh for a leaf: it may have changed through a `.data` alias, which bumps no version
-        "data": snap(t, track=True, fresh=t.is_leaf), "grad": snap(grad) if grad is not None else None,
+        "data": snap(t, track=True, fresh=leaf), "grad": snap(grad) if grad is not None else None,
         "grad_of": r["grad_of"], "line": r["line"],
     }
 
 
 def _node(r: dict) -> dict:
-    return {k: r[k] for k in ("id", "name", "tensor", "next", "saved", "line", "kind")}
+    return {"id": r["id"], "name": r["name"], "tensor": r["tensor"], "next": r["next"], "saved": r["saved"],
+            "line": r["line"], "kind": r["kind"]}
 
 
 def _omitted(rec) -> dict | None:
