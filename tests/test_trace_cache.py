@@ -145,6 +145,21 @@ def test_snippet_trace_is_a_cacheable_get(counted, tmp_path):
     assert client.get("/api/v1/snippets/zzzzzzzzzzzz/trace").status_code == 404
 
 
+def test_snippet_trace_in_each_compact_version_is_the_posted_one(counted):
+    client, _ = counted
+    sid = client.post("/api/v1/snippets", json={"code": CODE, "seed": 3}).json()["id"]
+    for query, version in (("format=compact", None), ("format=compact&compact_version=1", None),
+                           ("format=compact&compact_version=2", 2)):
+        got = client.get(f"/api/v1/snippets/{sid}/trace?{query}")  # what the page asks (the query's "2" is text)
+        assert got.status_code == 200, got.text
+        assert got.json()["format"] == "compact" and got.json().get("compact_version") == version
+        posted = client.post("/api/v1/traces", json={"code": CODE, "seed": 3, "format": "compact",
+                                                     "compact_version": version or 1})
+        assert posted.headers["x-trace-key"] == got.headers["x-trace-key"]  # one cache entry for both ways in
+    for bad in ("0", "3", "two"):
+        assert client.get(f"/api/v1/snippets/{sid}/trace?format=compact&compact_version={bad}").status_code == 422
+
+
 @pytest.fixture(scope="module")
 def sandbox_service():
     settings = Settings(workers=1, queue_size=4, timeout_s=1.0, cpu_s=1, memory_mb=1280)

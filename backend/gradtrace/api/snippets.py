@@ -73,7 +73,7 @@ async def read_snippet(sid: str, store: StoreDep):
 async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, runner: RunnerDep, traces: TracesDep,
                         request: Request,
                         format: Annotated[Literal["full", "compact"] | None, Query()] = None,
-                        compact_version: Annotated[Literal[1, 2] | None, Query()] = None):
+                        compact_version: Annotated[int | None, Query(ge=1, le=2)] = None):  # a query is text: not Literal
     """The stored program's trace, run once for everyone (single-flight + cache), with ETag and `immutable`."""
     found = await _find(store, sid)
     # Through the POST's own model, so both ask the cache with the same key (options at their defaults).
