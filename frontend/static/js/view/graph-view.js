@@ -8,6 +8,7 @@ import { createOverview } from "./overview.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
+const PREFETCH = 700; // px beyond the view whose elements idle time makes in advance (detached), so a step's pan only attaches them
 
 // `onMake(el, d)`: a node's <g> was just made (big graphs make them as they come into view).
 export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {}, onMake = () => {} } = {}) {
@@ -45,6 +46,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     canvasOn = lazy && !whole && low;
     cull(); // before the frame renders: only what is in view gets laid out
     if (!low) fillIn();
+    prefetchSoon();
     overview.schedule();
     onZoom(transform);
   });
@@ -188,6 +190,29 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   function fillIn() {
     if (!lazy || lodLow) return;
     for (const item of els.values()) if (!item.drawn && !item.folded && (item.shown ?? true)) draw(item);
+  }
+
+  // Big graphs: in idle time, make and draw the elements near the view, detached; cull() attaches them when they come in.
+  let idle = 0;
+  function prefetchSoon() {
+    if (!lazy || idle || !win.requestIdleCallback) return;
+    idle = win.requestIdleCallback((deadline) => { idle = 0; prefetch(deadline); });
+  }
+
+  function prefetch(deadline) {
+    if (!graph || !lazy || canvasOn || lodLow) return;
+    const r = visibleRect(), m = PREFETCH / transform.k;
+    const near = (it) => !it.folded && it.box[2] >= r.x0 - m && it.box[0] <= r.x1 + m && it.box[3] >= r.y0 - m && it.box[1] <= r.y1 + m;
+    for (const it of els.values()) {
+      if (it.drawn || !near(it)) continue;
+      if (deadline.timeRemaining() < 3) return prefetchSoon();
+      draw(it);
+    }
+    for (const it of edgeEls.values()) {
+      if (it.made || !near(it)) continue;
+      if (deadline.timeRemaining() < 3) return prefetchSoon();
+      it.el; // eslint-disable-line no-unused-expressions
+    }
   }
 
   function paint(item, state) {
