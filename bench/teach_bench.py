@@ -76,7 +76,17 @@ def summary(loads, timings):
     pct = lambda q: totals[min(len(totals) - 1, int(q * len(totals)))]  # noqa: E731
     return {"load": statistics.median(x["ms"] for x in loads), "layout": statistics.median(x["layout"] for x in loads),
             "script": statistics.mean(t[0] for t in timings), "frame": statistics.mean(t[1] for t in timings),
-            "p50": pct(0.5), "p95": pct(0.95), "max": totals[-1], "n": len(totals)}
+            "p50": pct(0.5), "p95": pct(0.95), "max": totals[-1], "n": len(totals),
+            "over": sum(t > 16 for t in totals), "over_median": _over_by_median(timings)}
+
+
+def _over_by_median(timings, limit=16.0):
+    """Steps whose median over the runs (script + frame) exceeds `limit` ms; timings carry (script, frame, k, …)."""
+    by_k = {}
+    for t in timings:
+        if len(t) >= 3:
+            by_k.setdefault(t[2], []).append(t[0] + t[1])
+    return sum(statistics.median(v) > limit for v in by_k.values()) if by_k else None
 
 
 def main():
@@ -112,12 +122,12 @@ def main():
         browser.close()
     print(f"~1,000-node graph ({len(tr['tensors']) + len(tr['nodes'])} tensors + nodes), {args.runs} runs, before = {args.before}")
     print("| front end | load+layout+draw ms | of which layout ms | step: script ms (mean) | step: frame ms (mean) | "
-          "step total p50 | p95 | max | steps timed |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "step total p50 | p95 | max | steps timed | timings > 16 ms | steps whose median > 16 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for side, (loads, timings) in data.items():
         s = summary(loads, timings)
         print(f"| {side} | {s['load']:.0f} | {s['layout']:.0f} | {s['script']:.1f} | {s['frame']:.1f} | {s['p50']:.1f} | "
-              f"{s['p95']:.1f} | {s['max']:.1f} | {s['n']} |")
+              f"{s['p95']:.1f} | {s['max']:.1f} | {s['n']} | {s['over']} | {s['over_median']} |")
     for side, (_, timings) in data.items():
         if not args.slowest:
             break
