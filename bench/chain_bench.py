@@ -206,9 +206,10 @@ def table(after: list[dict], before: list[dict] | None, viz: list[dict], repeat:
     return "\n".join(lines)
 
 
-def write(section: str) -> None:
+def write(section: str, title: str = TITLE) -> None:
+    """Replace the section of bench/README.md headed `title` (up to the next `## `) by `section`, or append it."""
     text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     README.write_text(text, encoding="utf-8")
 

@@ -12,17 +12,15 @@ import argparse
 import gzip
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "bench" / "README.md"
 TITLE = "## Compact trace bytes (before / after)"
 sys.path.insert(0, str(ROOT / "bench"))
-from chain_bench import TUTORIALS, program  # noqa: E402
+from chain_bench import TUTORIALS, program, write as write_section  # noqa: E402
 
 
 def _bytes(t: dict) -> bytes:
@@ -93,13 +91,6 @@ def table(after: list[dict], before: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(section: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-    README.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -117,7 +108,7 @@ def main() -> None:
     section = table(after, before)
     print(section)
     if not args.no_write:
-        write(section)
+        write_section(section, TITLE)
 
 
 if __name__ == "__main__":
