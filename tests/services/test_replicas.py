@@ -130,7 +130,9 @@ def test_replica_killed_mid_burst_loses_no_request_nginx_could_retry(cluster):
     a, nginx = cluster["a"], cluster["nginx"]
     _, headers, _ = http("POST", nginx.base + "/api/v1/traces", {"code": PROGRAM, "seed": 8})
     key = headers["X-Trace-Key"]
+    # Each program computes for a while (~0.1–0.3 s), so A is still busy with part of the burst when it is killed.
     jobs = [("POST", "/api/v1/traces", {"code": f"import torch\nx = torch.ones(3, requires_grad=True)\n"
+                                                f"for k in range(150):\n    z = torch.ones(200, 200) @ torch.ones(200, 200)\n"
                                                 f"(x * {i}).sum().backward()\n"}) for i in range(12)]
     jobs += [("GET", f"/api/v1/traces/{key}", None), ("GET", "/api/v1/health", None), ("GET", "/", None)] * 6
 
