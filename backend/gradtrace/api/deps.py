@@ -2,6 +2,7 @@
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from ..cache import TraceService
 from ..config import Settings
@@ -44,8 +45,11 @@ async def run_program(runner: Runner, code: str, seed: int, fmt: str = "full",
     with Retry-After."""
     try:
         if finite_difference:  # only then: a runner that knows no tracer options still serves every plain request
-            return to_format(await runner.run(code, seed, finite_difference=finite_difference), fmt, compact_version)
-        return to_format(await runner.run(code, seed), fmt, compact_version)
+            trace = await runner.run(code, seed, finite_difference=finite_difference)
+        else:
+            trace = await runner.run(code, seed)
+        # Off the event loop: encoding a big trace takes a few hundred ms, and other requests must not wait for it.
+        return await run_in_threadpool(to_format, trace, fmt, compact_version)
     except ClientBusy as exc:
         raise HTTPException(429, "you already have several programs running or waiting; try again shortly",
                             headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
