@@ -1,6 +1,6 @@
 """Narration is a claim about PyTorch: every number the page says during backward, checked against plain torch.
 
-The page's own narration module (frontend/model/narration.js) speaks for each step of a trace (via node,
+The page's own narration module (frontend/static/js/teach/narration.js) speaks for each step of a trace (via node,
 frontend/tools/narrate.mjs); the same program runs in plain torch with node hooks that record what each
 autograd node received and sent, in the engine's order, and every leaf's .grad after its AccumulateGrad.
 Checked: no placeholder anywhere; each backward step names the node torch ran; what it "receives" is torch's

@@ -203,7 +203,7 @@ def test_the_page_computes_the_same_key_as_the_server(tmp_path):
     req.app = app
     keys = page_config(req, "n")["traceKeys"]
     programs = [CODE, 'print("é ✓ \\u2028 \\x00\\x1f \\\\ \\" \\t")\n', "x = 1\r\n# 😀 emoji\n"]
-    module = Path(__file__).resolve().parents[1] / "frontend" / "static" / "js" / "trace-key.js"
+    module = Path(__file__).resolve().parents[1] / "frontend" / "static" / "js" / "wire" / "trace-key.js"
     script = (f"import {{ traceKey }} from {json.dumps(module.as_uri())};\n"
               "const [keys, programs] = JSON.parse(process.argv[1]);\n"
               "for (const [i, code] of programs.entries()) console.log(await traceKey(keys, { code, seed: i }));\n")

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { countdown, fetchPatiently, retryDelayMs } from "../static/js/api.js";
-import { canonicalJson, traceKey } from "../static/js/trace-key.js";
+import { canonicalJson, traceKey } from "../static/js/wire/trace-key.js";
 
 const reply = (status, retryAfter) => ({ status, ok: status < 300, headers: { get: (h) => (h === "Retry-After" ? retryAfter ?? null : null) } });
 // Timers that fire at once but keep the requested delays: the test checks what was asked, not wall time.

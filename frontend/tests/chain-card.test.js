@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { model } from "./helpers.js";
-import { chainCard } from "../static/js/model/chain-card.js";
-import { nodeHelp, customBackwardSource } from "../static/js/model/node-help.js";
+import { chainCard } from "../static/js/teach/chain-card.js";
+import { nodeHelp, customBackwardSource } from "../static/js/teach/node-help.js";
 import { flat } from "../static/js/model/values.js";
 import * as nd from "../static/js/model/nd.js";
 
@@ -89,7 +89,7 @@ test("nd kit: broadcasting, sum_to_size, mm, softmax, cat and split", () => {
 });
 
 test("quiz: one right answer among distinct distractors, at a fixed place per step; score counts first answers", async () => {
-  const { question, createScore } = await import("../static/js/model/quiz.js");
+  const { question, createScore } = await import("../static/js/teach/quiz.js");
   const { out } = cardsOf("basic-mul");
   for (const { c } of out) {
     const q = question(c);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { expandTrace } from "../static/js/model/expand.js";
+import { expandTrace } from "../static/js/wire/expand.js";
 import { fixture } from "./helpers.js";
 
 test("expandTrace turns the tracer's compact trace into exactly its full trace", () => {
@@ -71,7 +71,7 @@ test("compact version 2: float32 numbers are read back through Math.fround, othe
 });
 
 test("bigTrace counts the rows of a compact version 2 trace as of a full one", async () => {
-  const { bigTrace } = await import("../static/js/layout-client.js");
+  const { bigTrace } = await import("../static/js/layout/client.js");
   const { full, compact } = fixture("compact-v2-loop");
   const many = (t) => ({ ...t, nodes: Array.isArray(t.nodes) ? [...t.nodes, ...Array(900).fill(t.nodes[0])] : { ...t.nodes, n: t.nodes.n + 900 } });
   assert.equal(bigTrace(compact), bigTrace(full));

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fanTerms, FAN_ALL, FAN_HEAD } from "../static/js/model/fan-terms.js";
+import { fanTerms, FAN_ALL, FAN_HEAD } from "../static/js/teach/fan-terms.js";
 
 const parts = (n) => Array.from({ length: n }, (_, i) => ({ values: i + 1 }));
 

@@ -4,8 +4,8 @@ import { model } from "./helpers.js";
 import { loopTrace } from "./synthetic.js";
 import { buildGraph } from "../static/js/model/graph.js";
 import { buildTimeline } from "../static/js/model/timeline.js";
-import { layoutGraph } from "../static/js/model/layout.js";
-import { layeredLayout } from "../static/js/model/layered.js";
+import { layoutGraph } from "../static/js/layout/layout.js";
+import { layeredLayout } from "../static/js/layout/layered.js";
 
 const box = (key, w = 40, h = 20, seq = 0) => ({ key, width: w, height: h, seq });
 

@@ -4,7 +4,7 @@ import { model } from "./helpers.js";
 import { loopTrace } from "./synthetic.js";
 import { buildGraph } from "../static/js/model/graph.js";
 import { buildTimeline } from "../static/js/model/timeline.js";
-import { layoutGraph } from "../static/js/model/layout.js";
+import { layoutGraph } from "../static/js/layout/layout.js";
 
 function overlaps(layout, keys) {
   const boxes = keys.map((k) => layout.nodes.get(k));

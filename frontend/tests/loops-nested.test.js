@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { model } from "./helpers.js";
 import { dataAt } from "../static/js/model/timeline.js";
 import { buildLoops, iterationAt, iterationKey, showIteration } from "../static/js/model/loops.js";
-import { narrateUpdate } from "../static/js/model/update-narration.js";
-import { expandTrace } from "../static/js/model/expand.js";
+import { narrateUpdate } from "../static/js/teach/update-narration.js";
+import { expandTrace } from "../static/js/wire/expand.js";
 import { flat } from "../static/js/model/values.js";
 
 const loaded = (name) => {

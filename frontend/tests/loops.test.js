@@ -2,10 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { model, fixture } from "./helpers.js";
 import { buildGraph } from "../static/js/model/graph.js";
-import { buildTimeline, stateAt, dataAt } from "../static/js/model/timeline.js";
+import { buildTimeline, dataAt } from "../static/js/model/timeline.js";
+import { stateAt } from "../static/js/model/state.js";
 import { buildLoops, iterationAt, iterationKey, recordedIterations, seriesPoints } from "../static/js/model/loops.js";
-import { narrateUpdate, learningRate, fmtHyper } from "../static/js/model/update-narration.js";
-import { narrate } from "../static/js/model/narration.js";
+import { narrateUpdate, learningRate, fmtHyper } from "../static/js/teach/update-narration.js";
+import { narrate } from "../static/js/teach/narration.js";
 import { flat } from "../static/js/model/values.js";
 
 const loaded = (name) => {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { model } from "./helpers.js";
-import { narrate } from "../static/js/model/narration.js";
+import { narrate } from "../static/js/teach/narration.js";
 
 const all = (name) => {
   const m = model(name);

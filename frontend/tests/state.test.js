@@ -5,9 +5,9 @@ import { model, fixture } from "./helpers.js";
 import { stateAt, timelineOf } from "../static/js/model/state.js";
 import { buildTimeline } from "../static/js/model/timeline.js";
 import { buildGraph } from "../static/js/model/graph.js";
-import { expandTrace } from "../static/js/model/expand.js";
+import { expandTrace } from "../static/js/wire/expand.js";
 
-const NAMES = readdirSync(new URL("./fixtures/", import.meta.url)).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
+const NAMES = readdirSync(new URL("./fixtures", import.meta.url)).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5));
 
 // Everything a view reads from a state, as JSON (so two states can be compared).
 function snapshot(s) {

@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { model, flatOf } from "./helpers.js";
-import { stateAt, entryAt, buildTimeline } from "../static/js/model/timeline.js";
+import { entryAt, buildTimeline } from "../static/js/model/timeline.js";
+import { stateAt } from "../static/js/model/state.js";
 import { buildGraph } from "../static/js/model/graph.js";
 import { placePasses } from "../static/js/model/order.js";
-import { narrate } from "../static/js/model/narration.js";
+import { narrate } from "../static/js/teach/narration.js";
 
 const byName = (trace, name) => trace.tensors.find((t) => t.name === name);
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULTS, MAX_CODE, decodeState, embedCode, encodeState, fromWire, isStateFragment, sanitize, toWire } from "../static/js/model/url-state.js";
-import { deflateRaw, fromBase64url, toBase64url, utf8 } from "../static/js/model/codec.js";
+import { DEFAULTS, MAX_CODE, decodeState, embedCode, encodeState, fromWire, isStateFragment, sanitize, toWire } from "../static/js/wire/url-state.js";
+import { deflateRaw, fromBase64url, toBase64url, utf8 } from "../static/js/wire/codec.js";
 import { fixture } from "./helpers.js";
 
 const full = {

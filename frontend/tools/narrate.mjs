@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { buildGraph } from "../static/js/model/graph.js";
 import { buildTimeline } from "../static/js/model/timeline.js";
-import { narrate } from "../static/js/model/narration.js";
+import { narrate } from "../static/js/teach/narration.js";
 
 const input = JSON.parse(readFileSync(0, "utf8"));
 const docs = Array.isArray(input) ? input : [input];

@@ -61,7 +61,7 @@ def narration_whole(pg, must_fit=False):
 
 
 def link(pg, code: str, **state) -> str:
-    return pg.evaluate("""async ([code, st]) => (await import('/static/js/model/url-state.js')).encodeState({code, seed: 0, ...st})""", [code, state])
+    return pg.evaluate("""async ([code, st]) => (await import('/static/js/wire/url-state.js')).encodeState({code, seed: 0, ...st})""", [code, state])
 
 
 def test_phone(screen):

@@ -101,7 +101,7 @@ def test_quiz_in_the_page_and_in_the_link(page):
     play_quiz(page, trace)
     shoot(page, "teach-quiz-page")
     page.wait_for_timeout(600)  # the fragment is written at most every 250 ms
-    state = page.evaluate("""async () => (await import('/static/js/model/url-state.js')).decodeState(location.hash)""")
+    state = page.evaluate("""async () => (await import('/static/js/wire/url-state.js')).decodeState(location.hash)""")
     assert state["quiz"] is True, state
 
 
@@ -109,7 +109,7 @@ def test_quiz_in_embed(page):
     code = code_of(page, "basic-mul")
     trace = fetch_trace(page, code)
     frag = page.evaluate("""async (code) => {
-        const m = await import('/static/js/model/url-state.js');
+        const m = await import('/static/js/wire/url-state.js');
         return m.encodeState({code, seed: 0, quiz: true});
     }""", code)
     page.set_viewport_size({"width": 800, "height": 560})

@@ -30,7 +30,7 @@ def request_defaults() -> dict:
 def trace_key(namespace: str, request: dict) -> str:
     """Hex key of one request (code, seed and every option such as `format`) under a namespace.
 
-    frontend/static/js/trace-key.js computes the same (sorted-key JSON, SHA-256) to GET before it POSTs.
+    frontend/static/js/wire/trace-key.js computes the same (sorted-key JSON, SHA-256) to GET before it POSTs.
     """
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     digest = hashlib.sha256(f"{namespace}\n{canonical}".encode("utf-8", "surrogatepass"))

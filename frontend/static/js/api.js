@@ -1,5 +1,5 @@
 // The REST API v1 calls the page makes. Busy answers (429/503) are waited out, never shown as failures.
-import { traceKey } from "./trace-key.js";
+import { traceKey } from "./wire/trace-key.js";
 
 export class ApiError extends Error {}
 

@@ -1,6 +1,6 @@
 // App wiring: editor + gallery + Run → trace → the graph stage; the URL mirrors what is on screen
 // (share links), and the Share dialog, presenter mode and downloads hang off it. Logic lives in model/ and view/.
-import { createLayoutClient } from "./layout-client.js";
+import { createLayoutClient } from "./layout/client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
 import { checkNumerically, createSnippet, exportHtml, fetchExamples, fetchSnippet, runTrace, snippetTrace } from "./api.js";

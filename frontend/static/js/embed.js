@@ -1,6 +1,6 @@
 // /embed (the page for <iframe>s): the program, seed, step and view come from the URL fragment (or a short
 // link's ?s=<id>); the stage shows them with no editor. Loaded as a module by embed.html and starts itself.
-import { createLayoutClient } from "./layout-client.js";
+import { createLayoutClient } from "./layout/client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
 import { checkNumerically, fetchSnippet, runTrace, snippetTrace } from "./api.js";

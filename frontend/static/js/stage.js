@@ -1,7 +1,7 @@
 // The graph stage shared by the page and /embed: trace → graph, timeline, layout, player, narration,
 // graph tools and details panel. Pages differ only in where programs come from and what sits around it.
 import { buildGraph } from "./model/graph.js";
-import { expandTrace } from "./model/expand.js";
+import { expandTrace } from "./wire/expand.js";
 import { buildTimeline } from "./model/timeline.js";
 import { stateAt } from "./model/state.js";
 import { Player } from "./model/player.js";
@@ -12,9 +12,9 @@ import { drawLegend } from "./view/legend.js";
 import { createLoopView } from "./view/loop-view.js";
 import { bindJump } from "./view/jump.js";
 import { foldsIterations, iterationAt, moduleGroups, showIteration } from "./model/loops.js";
-import { bigTrace } from "./layout-client.js";
-import { chainCard } from "./model/chain-card.js";
-import { question } from "./model/quiz.js";
+import { bigTrace } from "./layout/client.js";
+import { chainCard } from "./teach/chain-card.js";
+import { question } from "./teach/quiz.js";
 import { createTeach } from "./view/teach.js";
 import { createQuizView } from "./view/quiz.js";
 import { createFdCheck } from "./view/fd-check.js";

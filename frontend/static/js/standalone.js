@@ -1,6 +1,6 @@
 // Wiring of the standalone HTML file (and the notebook view): one embedded trace, no server, no editor.
 // The stage is the page's own (stage.js); only the data source, the code listing and the layout's thread differ.
-import { layoutGraph } from "./model/layout.js";
+import { layoutGraph } from "./layout/layout.js";
 import { createStage } from "./stage.js";
 import { createCodeView } from "./view/code-view.js";
 import { showRunResult, setStatus } from "./view/run-status.js";

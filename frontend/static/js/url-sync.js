@@ -1,6 +1,6 @@
 // The address bar follows the page: state → "#v1.…" with history.replaceState (throttled, so stepping
 // never floods the history API), and a link pasted into the same tab (hashchange) is applied.
-import { decodeState, encodeState, isStateFragment } from "./model/url-state.js";
+import { decodeState, encodeState, isStateFragment } from "./wire/url-state.js";
 
 const THROTTLE_MS = 250;
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { buildGraph } from "../../static/js/model/graph.js";
 import { buildTimeline } from "../../static/js/model/timeline.js";
-import { chainCard } from "../../static/js/model/chain-card.js";
+import { chainCard } from "../../static/js/teach/chain-card.js";
 
 function cards({ trace, code }) {
   const tl = buildTimeline(trace, buildGraph(trace));

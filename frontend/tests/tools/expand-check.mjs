@@ -1,7 +1,7 @@
 // stdin: [{"name", "full", "compact"}] → stdout: the names whose expandTrace(compact) is not exactly `full` (JSON list).
 import { readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
-import { expandTrace } from "../../static/js/model/expand.js";
+import { expandTrace } from "../../static/js/wire/expand.js";
 
 const bad = [];
 for (const { name, full, compact } of JSON.parse(readFileSync(0, "utf8"))) {

@@ -2,7 +2,7 @@
 import { buildGraph } from "./graph.js";
 import { buildTimeline, entryAt, flowAt, dataAt, gradAt, isVisible, lineOf } from "./timeline.js";
 import { warningsAt, causeAt, cutsAt } from "./problems.js";
-import { narrate } from "./narration.js";
+import { narrate } from "../teach/narration.js";
 
 const timelines = new WeakMap();
 

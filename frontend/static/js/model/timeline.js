@@ -181,9 +181,6 @@ function applyStep(tl, st, step) {
   });
 }
 
-/** Everything a renderer needs at step k (model/state.js; re-exported here for older imports). */
-export { stateAt } from "./state.js";
-
 /** The source line to highlight for an entry: the op's line, or in backward the line that made the node. */
 export function lineOf(tl, entry) {
   if (!entry) return null;

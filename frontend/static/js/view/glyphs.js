@@ -2,7 +2,7 @@
 import * as d3 from "../../vendor/d3.js";
 import { flat, toNum } from "../model/values.js";
 import { fmtNum } from "../model/format.js";
-import { GLYPH_W, GLYPH_H } from "../model/sizes.js";
+import { GLYPH_W, GLYPH_H } from "../layout/sizes.js";
 
 /** Draw Values `v` as mode ("heatmap" | "sparkline" | "stats") into the empty <g> `g`. */
 export function drawGlyph(g, v, mode) {

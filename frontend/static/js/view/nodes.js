@@ -1,7 +1,7 @@
 // Drawing tensor boxes and autograd-node pills, and refreshing them for a timeline state.
 import { fmtValues, displayMode, gridLines } from "../model/format.js";
 import { flat, numel } from "../model/values.js";
-import { tensorHeader, tensorRows, ROW, GLYPH_H, PAD, FONT, textWidth, valueHeight, GRID_LINE } from "../model/sizes.js";
+import { tensorHeader, tensorRows, ROW, GLYPH_H, PAD, FONT, textWidth, valueHeight, GRID_LINE } from "../layout/sizes.js";
 import { drawGlyph } from "./glyphs.js";
 
 const GLYPHS = new Set(["heatmap", "sparkline", "stats"]);

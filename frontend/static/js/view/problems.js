@@ -1,6 +1,6 @@
 // Errors and warnings on the graph: the node that raised, the tensor to blame (with its versions) and a
 // tag saying why, redrawn for every step from the state alone (no mark outlives its step).
-import { textWidth } from "../model/sizes.js";
+import { textWidth } from "../layout/sizes.js";
 import { shortNodeName } from "../model/names.js";
 
 /** `find(key)` → {el, p} of a drawn node or null. */

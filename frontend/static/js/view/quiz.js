@@ -1,5 +1,5 @@
 // The Quiz toggle, the question box (pick the gradient before it is shown) and the score in the corner.
-import { createScore } from "../model/quiz.js";
+import { createScore } from "../teach/quiz.js";
 
 /** `root`: the graph pane; `onChange()`: redraw the current step (after a toggle or an answer). */
 export function createQuizView(root, { onChange = () => {} } = {}) {

@@ -1,6 +1,6 @@
 // The Share dialog: copy the exact link, make a short link, copy an <iframe> embed code, download the view.
 // Every action reports in the dialog's status line; copying falls back to a selected field (then Ctrl+C).
-import { embedCode } from "../model/url-state.js";
+import { embedCode } from "../wire/url-state.js";
 
 /**
  * Hooks: `link()` / `embedSrc()` → absolute URLs ("" = nothing to share yet); `shorten()` → the short

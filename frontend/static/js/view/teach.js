@@ -1,7 +1,7 @@
 // The chain-rule card beside the active backward node, and the gradients that wait on their edges until consumed.
 import { fmtValues } from "../model/format.js";
 import { addValues } from "../model/values.js";
-import { fanTerms, FAN_ALL } from "../model/fan-terms.js";
+import { fanTerms, FAN_ALL } from "../teach/fan-terms.js";
 
 const NUM = (v) => fmtValues(v, { maxItems: 16 });
 const SHORT = (v) => fmtValues(v, { maxItems: 4 }); // on an edge: short, the tooltip has the rest

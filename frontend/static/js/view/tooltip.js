@@ -2,7 +2,7 @@
 // Also makes every drawn node a Tab stop with an accessible name; Enter (or Space) opens its details.
 import { fmtValues, fmtShape, fmtStats } from "../model/format.js";
 import { shortNodeName } from "../model/names.js";
-import { nodeHelp } from "../model/node-help.js";
+import { nodeHelp } from "../teach/node-help.js";
 
 const NUM = (v) => (v ? (v.values === null || v.values === undefined ? fmtStats(v) : fmtValues(v, { maxItems: 16 })) : "None");
 

@@ -1,10 +1,10 @@
 // One plain-words caption per timeline step, with the numbers ("MulBackward0 (c = a * b) receives …").
-import { entryAt, flowAt, gradAt } from "./timeline.js";
-import { fmtValues, fmtNum, fmtShape } from "./format.js";
-import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "./names.js";
-import { flat, numel, isZero } from "./values.js";
+import { entryAt, flowAt, gradAt } from "../model/timeline.js";
+import { fmtValues, fmtNum, fmtShape } from "../model/format.js";
+import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
+import { flat, numel, isZero } from "../model/values.js";
 import { localRule } from "./formulas.js";
-import { warningsAt, cutsAt } from "./problems.js";
+import { warningsAt, cutsAt } from "../model/problems.js";
 import { warningText, causeText } from "./problem-text.js";
 import { narrateUpdate } from "./update-narration.js";
 import { fanTerms } from "./fan-terms.js";

@@ -1,10 +1,10 @@
-// Layered layout of the drawable graph (dagre for small graphs, model/layered.js past `layeredAbove` nodes),
+// Layered layout of the drawable graph (dagre for small graphs, layout/layered.js past `layeredAbove` nodes),
 // made to survive big traces: long edges become short "stub" references and big graphs are cut (in program
 // order) into stacked rows.
 import dagre from "../../vendor/dagre.js";
 import { layeredLayout } from "./layered.js";
 import { nodeSize } from "./sizes.js";
-import { groupChain } from "./graph.js";
+import { groupChain } from "../model/graph.js";
 
 // engine: "auto" (dagre up to layeredAbove layout nodes, then the fast layered layout), "dagre" or "layered".
 export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: null, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70, engine: "auto", layeredAbove: 400 };

@@ -1,6 +1,6 @@
 // Local derivatives of autograd nodes: per next_functions slot, the symbolic ∂out/∂input, how it meets the
 // incoming gradient g, and (where the trace holds the numbers) the same formula evaluated, so a card can show its sum.
-import * as nd from "./nd.js";
+import * as nd from "../model/nd.js";
 
 // env: g (incoming, nd), out (node's output, nd|null), input(slot) (nd|null), saved(name) (nd|null),
 // num(name) (saved scalar|undefined), shape(slot) (shape of the gradient sent on that slot).

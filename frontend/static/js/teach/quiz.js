@@ -1,6 +1,6 @@
 // Predict, then reveal: one multiple-choice question per backward step, built from its chain-rule card. Pure.
-import { fmtValues } from "./format.js";
-import { flat, makeValues } from "./values.js";
+import { fmtValues } from "../model/format.js";
+import { flat, makeValues } from "../model/values.js";
 
 const NUM = (v) => fmtValues(v, { maxItems: 16 });
 const scale = (v, k) => { const f = flat(v); return f ? makeValues(v.shape, f.map((x) => x * k)) : null; };

@@ -1,5 +1,5 @@
 // Box sizes of drawn nodes, estimated from text length so layout can run without a DOM.
-import { fmtValues, fmtShape, displayMode, gridLines } from "./format.js";
+import { fmtValues, fmtShape, displayMode, gridLines } from "../model/format.js";
 
 export const FONT = { mono: 12, name: 14, small: 11 };
 const MONO_W = 0.61; // DejaVu Sans Mono advance width per em

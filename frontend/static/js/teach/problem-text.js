@@ -1,5 +1,5 @@
 // Plain words for warnings and for why a backward call failed (the tracer's Error.cause).
-import { shortNodeName } from "./names.js";
+import { shortNodeName } from "../model/names.js";
 
 const NON_LEAF = /\.grad attribute of a Tensor that is not a leaf/;
 

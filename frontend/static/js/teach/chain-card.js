@@ -1,9 +1,9 @@
 // The chain-rule card at the active backward node: local derivative × incoming gradient = gradient sent, with numbers.
-import { entryAt, flowAt, dataAt, gradAt } from "./timeline.js";
-import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "./names.js";
-import { flat } from "./values.js";
-import { fmtNum } from "./format.js";
-import * as nd from "./nd.js";
+import { entryAt, flowAt, dataAt, gradAt } from "../model/timeline.js";
+import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
+import { flat } from "../model/values.js";
+import { fmtNum } from "../model/format.js";
+import * as nd from "../model/nd.js";
 import { ruleFor, fill } from "./derivatives.js";
 import { nodeHelp, customClass, customBackwardSource } from "./node-help.js";
 

@@ -1,6 +1,6 @@
 // Chooses where a layout runs: inline for small graphs, in a module Worker for big ones. A big trace is
 // posted to the worker as soon as it arrives, so the worker builds its graph while the page builds its own.
-import { layoutGraph } from "./model/layout.js";
+import { layoutGraph } from "./layout.js";
 
 const WORKER_ABOVE = 600; // drawn nodes past which layout leaves the main thread
 
@@ -12,7 +12,7 @@ export function createLayoutClient() {
   let worker = null, seq = 0, loadId = 0, sentLoad = -1, pending = null;
   const waiting = new Map();
   try {
-    worker = new Worker(new URL("./layout-worker.js", import.meta.url), { type: "module" });
+    worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     worker.onmessage = ({ data }) => {
       const w = waiting.get(data.id);
       waiting.delete(data.id);

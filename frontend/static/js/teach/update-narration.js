@@ -1,10 +1,10 @@
 // Parameter updates narrated with their numbers: optimizer.step() (ForwardStep.optim: SGD with momentum,
 // Adam/AdamW, others by their state's names) and the hand-written `w -= lr * w.grad` under torch.no_grad().
-import { entryAt, dataAt, gradAt } from "./timeline.js";
-import { flat, makeValues, numel, toNum } from "./values.js";
-import { fmtNum, fmtValues } from "./format.js";
-import { nameIndex, tensorName } from "./names.js";
-import { paramsAtStart } from "./loops.js";
+import { entryAt, dataAt, gradAt } from "../model/timeline.js";
+import { flat, makeValues, numel, toNum } from "../model/values.js";
+import { fmtNum, fmtValues } from "../model/format.js";
+import { nameIndex, tensorName } from "../model/names.js";
+import { paramsAtStart } from "../model/loops.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 

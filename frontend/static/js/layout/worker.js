@@ -1,9 +1,9 @@
 // Lays out big graphs off the main thread, so the page stays responsive meanwhile. A trace arrives once
 // per load (its graph is built at once, in parallel with the page's own), then layouts are asked for by id.
-import { buildGraph } from "./model/graph.js";
-import { buildTimeline } from "./model/timeline.js";
-import { layoutGraph } from "./model/layout.js";
-import { expandTrace } from "./model/expand.js";
+import { buildGraph } from "../model/graph.js";
+import { buildTimeline } from "../model/timeline.js";
+import { layoutGraph } from "./layout.js";
+import { expandTrace } from "../wire/expand.js";
 
 let current = null; // { loadId, graph, hints }
 
