@@ -5,14 +5,15 @@ BIN     := $(VENV)/bin
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: run test install install-test browser services node-deps test-js test-py bench clean
+.PHONY: run test install install-test browser services node-deps lint test-js test-py bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 # torch is pinned in pyproject.toml; the CPU wheel index first keeps pip from pulling the multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" || $(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q --retries 1 --timeout 15 --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
+	  || $(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e .
 	touch $@
 
@@ -46,10 +47,16 @@ run: install
 test-js: node-deps
 	@if [ -f package.json ]; then npm test --silent; fi
 
-test-py: install-test
-	$(BIN)/python -m pytest -q
+# Linters: ruff for Python, eslint for the page (configs in pyproject.toml and eslint.config.js).
+lint: install-test
+	$(BIN)/ruff check backend tests bench
+	npx --no-install eslint .
 
-test: install-test test-js test-py
+# --durations: the slowest tests are printed every run, so a slow one is seen when it arrives.
+test-py: install-test
+	$(BIN)/python -m pytest -q --durations=25
+
+test: install-test lint test-js test-py
 
 # Timings are benchmarks, never tests: bench/README.md records the figures.
 bench: install-test

@@ -164,7 +164,7 @@ def main():
         browser.close()
     for _, server in sites.values():
         server.should_exit = True
-    table = [f"| graph | page | ops | nodes + tensors | drawn | response→first frame ms | of which layout ms | longest main-thread task ms | one step ms | fps while playing | worst frame ms |",
+    table = ["| graph | page | ops | nodes + tensors | drawn | response→first frame ms | of which layout ms | longest main-thread task ms | one step ms | fps while playing | worst frame ms |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, which, ops, nodes, m in rows:
         page = f"before ({rev[:7]})" if which == "before" else "after"

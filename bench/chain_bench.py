@@ -79,9 +79,9 @@ def worker(backend: str, sizes: list[int], repeat: int) -> list[dict]:
         for unrolled in (False, True):
             code = program(n, unrolled)
             compiled = compile(code, "<plain>", "exec")
-            plain = _median_time(lambda: exec(compiled, {}), reps + 2)
+            plain = _median_time(lambda: exec(compiled, {}), reps + 2)  # noqa: B023 (called at once)
             t = trace(code, limits=limits, **compact)  # warm
-            traced = _median_time(lambda: trace(code, limits=limits, **compact), reps)
+            traced = _median_time(lambda: trace(code, limits=limits, **compact), reps)  # noqa: B023 (called at once)
             size = api_bytes(t)
             full = api_bytes(trace(code, limits=limits)) if compact else size
             rows.append({"n": n, "shape": "unrolled" if unrolled else "loop", "plain_ms": plain * 1e3,
@@ -155,7 +155,7 @@ def torchviz_rows(sizes: list[int]) -> list[dict]:
         ns: dict = {}
         exec(compile(program(n, False).replace("y.backward()\n", ""), "<plain>", "exec"), ns)
         try:
-            ms = _median_time(lambda: make_dot(ns["y"], params={"x": ns["x"]}), 3 if n <= 1000 else 1) * 1e3
+            ms = _median_time(lambda: make_dot(ns["y"], params={"x": ns["x"]}), 3 if n <= 1000 else 1) * 1e3  # noqa: B023
             rows.append({"n": n, "make_dot_ms": ms, "error": None})
         except RecursionError as exc:
             rows.append({"n": n, "make_dot_ms": None, "error": f"RecursionError: {str(exc)[:60]}"})

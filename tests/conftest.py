@@ -7,6 +7,14 @@ from gradtrace.config import Settings
 from gradtrace.runner import InProcessRunner
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test item (rep_setup, rep_call), so fixtures can tell a failed test."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture
 def settings():
     return Settings(max_code_bytes=2000)

@@ -73,7 +73,8 @@ def test_a_compact_trace_is_smaller_and_still_describes_itself():
     full = wire(trace(code))
     v2 = wire(trace(code, format="compact"))
     v1 = wire(trace(code, format="compact", compact_version=1))
-    size = lambda t: len(json.dumps(t, separators=(",", ":")))
+    def size(t):
+        return len(json.dumps(t, separators=(",", ":")))
     assert size(v2) < size(v1) < size(full)
     Trace.model_validate(v1)  # the sandbox's wire form stays a valid Trace
     assert to_format(copy.deepcopy(v1), "compact") == v2 and to_format(copy.deepcopy(v2), "full") == full

@@ -77,9 +77,9 @@ def test_installed_server_serves_page_embed_docs_and_their_assets(installed):
             try:
                 if _get(base + "/api/v1/health")[0] == 200:
                     break
-            except OSError:
+            except OSError as exc:
                 if time.time() > deadline or server.poll() is not None:
-                    raise AssertionError(server.stderr.read().decode() if server.poll() is not None else "no health")
+                    raise AssertionError(server.stderr.read().decode() if server.poll() is not None else "no health") from exc
                 time.sleep(0.3)
         for path in ("/", "/embed", "/docs"):
             status, html = _get(base + path)

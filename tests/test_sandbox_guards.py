@@ -86,7 +86,7 @@ def test_policy_allows_user_facing_torch_only():
 def test_seccomp_filter_is_well_formed():
     prog = seccomp.build_filter(1234)
     assert len(prog) < 4096  # the kernel's limit
-    for i, (code, jt, jf, k) in enumerate(prog):
+    for i, (code, jt, jf, _k) in enumerate(prog):
         if code & 0x07 == 0x05:  # BPF_JMP
             assert i + 1 + jt < len(prog) and i + 1 + jf < len(prog), f"jump out of range at {i}"
     assert prog[-1] == (seccomp.RET, 0, 0, seccomp.RET_ALLOW)

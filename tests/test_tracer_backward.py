@@ -202,7 +202,7 @@ def test_saved_tensors_survive_a_backward_that_frees_them():
     t = run(code)
     plain = run_plain(src(code))
     try:  # plain torch has freed what PowBackward0 saved ...
-        plain.namespace["d"].grad_fn._saved_self
+        _ = plain.namespace["d"].grad_fn._saved_self  # raises once backward freed it
         freed = False
     except RuntimeError:
         freed = True

@@ -1,10 +1,10 @@
 """Pydantic models of Trace API v1 (../shared/spec/trace-api-v1.md); fields past the spec are marked 'extension'."""
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Number = Union[float, Literal["nan", "inf", "-inf"]]
-NestedValues = Union[Number, list[Any]]
+Number = float | Literal["nan", "inf", "-inf"]
+NestedValues = Number | list[Any]
 
 
 class _Model(BaseModel):
@@ -22,7 +22,7 @@ class Values(_Model):
 
 
 # Extension (compact format): where a full trace holds a Values, a compact one holds an index into `value_table`.
-ValuesOrRef = Union[Values, int]
+ValuesOrRef = Values | int
 class Cause(_Model):
     """Extension (issue 8): why a backward call failed, as ids the page can mark on the graph."""
     kind: str = Field(description='"inplace" (a saved tensor was changed in place), "freed" (saved tensors freed by an '
@@ -252,7 +252,7 @@ class ColumnTable(_Model):
         None, description="field → the table of all records' lists of that field, concatenated (the column holds counts).")
 
 
-PackedValues = Union[Number, list[Any], Values]
+PackedValues = Number | list[Any] | Values
 
 
 class CompactTraceV2(Trace):

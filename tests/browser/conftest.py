@@ -68,8 +68,10 @@ def page(browser, base_url, request):
     pg.problems, pg.dialogs = problems, dialogs
     pg.goto(base_url + "/")
     yield pg
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    report = getattr(request.node, "rep_call", None)
+    if report is None or report.failed or problems or dialogs:  # a picture of what went wrong, not of every pass
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
     context.close()
     assert not problems, problems
     assert not dialogs, dialogs

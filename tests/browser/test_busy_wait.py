@@ -105,7 +105,7 @@ def test_short_link_and_repeat_opens_fetch_the_trace_by_get(browser, busy_server
     for _ in range(2):  # a new visitor each time: the first short-link open runs it, the next are served cached
         ctx, pg = _context(browser)
         calls = []
-        pg.on("request", lambda r: "/api/v1/" in r.url and calls.append((r.method, r.url.split("/api/v1/")[1])))
+        pg.on("request", lambda r, calls=calls: "/api/v1/" in r.url and calls.append((r.method, r.url.split("/api/v1/")[1])))
         try:
             pg.goto(busy_server + snip["url"])
             expect(pg.locator("#graph")).to_have_attribute("data-loads", "1", timeout=30_000)

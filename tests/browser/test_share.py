@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS, _free_port
-from .helpers import drawn_node_ids, drawn_tensor_ids, origin, run_example, step, steps, type_program, wait_loaded
+from .helpers import drawn_node_ids, drawn_tensor_ids, run_example, step, steps, type_program, wait_loaded
 
 pytestmark = pytest.mark.browser
 
@@ -224,7 +224,8 @@ def test_main_page_refuses_foreign_framing(browser, base_url):
 def test_presenter_mode_enlarges_text_and_travels_in_the_link(page, browser):
     run_example(page, "basic-mul")
     forward(page, 6)
-    size = lambda pg: float(pg.eval_on_selector("#narration", "e => parseFloat(getComputedStyle(e).fontSize)"))
+    def size(pg):
+        return float(pg.eval_on_selector("#narration", "e => parseFloat(getComputedStyle(e).fontSize)"))
     before = size(page)
     page.screenshot(path=str(ARTIFACTS / "presenter-off.png"))
     page.get_by_role("button", name="Presenter mode").click()

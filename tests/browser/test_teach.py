@@ -1,7 +1,5 @@
 """Teaching on the graph: the chain-rule card, gradients waiting on edges, the quiz (page, /embed, standalone file)."""
-import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -135,7 +133,7 @@ def test_quiz_in_standalone_file(page, tmp_path):
 def test_finite_difference_action_on_a_leaf(page):
     trace = run_example(page, "basic-mul")
     page.get_by_role("button", name="Step forward").click()
-    page.locator('#graph [data-tensor-id="%s"]' % trace["variables"]["a"]).first.click()
+    page.locator(f'#graph [data-tensor-id="{trace["variables"]["a"]}"]').first.click()
     expect(page.locator("#panel")).to_be_visible()
     page.locator("#fd-check").click()
     verdict = page.locator(".fd-verdict")

@@ -53,7 +53,7 @@ class Listener:
         while not self._stop:
             try:
                 conn, _ = sock.accept()
-            except (TimeoutError, socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self.count += 1
             conn.close()

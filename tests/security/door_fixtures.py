@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from gradtrace.api.app import create_app
-from gradtrace.api.door import protocol_for, uvicorn_config
+from gradtrace.api.door import uvicorn_config
 from gradtrace.config import Settings
 from gradtrace.schema import TraceRequest
 
@@ -123,7 +123,7 @@ def read_response(sock: socket.socket) -> bytes:
             data += chunk
             if b"\r\n\r\n" in data:
                 sock.settimeout(0.5)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         pass
     except (ConnectionResetError, BrokenPipeError):
         pass
@@ -145,7 +145,7 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
             chunk = sock.recv(65536)
             if not chunk:
                 return True
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return False
     except (ConnectionResetError, BrokenPipeError):
         return True

@@ -13,7 +13,6 @@ import mmap
 import os
 import select
 import struct
-import sys
 
 _LEN = struct.Struct(">I")
 

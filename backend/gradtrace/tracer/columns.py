@@ -143,9 +143,9 @@ def _rle(cells: list, exact: bool = False):
     if (1 + sum(map(operator.ne, keys[1:], keys))) * 3 >= len(cells):
         return cells
     runs: list = []
-    for k, g in groupby(range(len(cells)), keys.__getitem__):
-        first = next(g)
-        runs += [cells[first], 1 + sum(1 for _ in g)]
+    for _, run in groupby(range(len(cells)), keys.__getitem__):
+        first = next(run)
+        runs += [cells[first], 1 + sum(1 for _ in run)]  # noqa: B031 (one pass: the rest of the same run)
     return {"rle": runs}
 
 

@@ -22,7 +22,8 @@ export async function readLocation(loc, fetchSnippet) {
  * `onExternal(state)` runs when the fragment changes under us (a pasted link, the back button).
  */
 export function createUrlSync(win, getState, { onExternal = () => {}, write = true } = {}) {
-  let timer = null, pending = false, written = win.location.hash, listeners = [];
+  let timer = null, pending = false, written = win.location.hash;
+  const listeners = [];
   async function flush() {
     timer = null;
     pending = false;

@@ -24,7 +24,7 @@ export function layeredLayout(nodes, edges, { rankdir = "LR", nodesep = 18, rank
   const succ = Array.from({ length: N }, () => []), pred = Array.from({ length: N }, () => []);
   const link = (a, b) => { succ[a].push(b); pred[b].push(a); };
   for (const e of es) {
-    let [s, t] = rank[e.s] <= rank[e.t] ? [e.s, e.t] : [e.t, e.s];
+    const [s, t] = rank[e.s] <= rank[e.t] ? [e.s, e.t] : [e.t, e.s];
     const chain = [s];
     for (let r = rank[s] + 1; r < rank[t]; r++) {
       const d = vRank.length;
