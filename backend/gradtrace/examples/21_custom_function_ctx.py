@@ -12,7 +12,7 @@ class custom_function(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        print(f"bp_grad : {grad_output}")
+        print("bp_grad : {}".format(grad_output))
         grad_x = -ctx.x * grad_output
         grad_y = -ctx.y * grad_output
         return grad_x, grad_y
