@@ -63,7 +63,7 @@ export function subexpressions(line) {
         const callee = node.kind === "attr" ? node.name : node.name;
         if (node.kind === "attr") nodes.splice(nodes.indexOf(node), 1); // x.exp() is one call, not an attribute read
         node = add({ kind: "call", name: callee, module: node.kind === "attr" ? node.obj : null, start: node.start, end: c.end });
-      } else if (p?.text === "[") { take(); list("]"); const c = expect("]"); node = add({ kind: "index", start: node.start, end: c.end }); }
+      } else if (p?.text === "[") { take(); subscript(); const c = expect("]"); node = add({ kind: "index", start: node.start, end: c.end }); }
       else break;
     }
     return node;
@@ -84,6 +84,14 @@ export function subexpressions(line) {
       take();
       const right = expr(p.text === "**" ? prec : prec + 1);
       left = add({ kind: "bin", op: p.text, start: left.paren ? left.paren[0] : left.start, end: right.paren ? right.paren[1] : right.end, args: [left, right] });
+    }
+  }
+
+  // x[i], x[1:], x[:, 0], x[::2]: slice bounds are optional, so ':' and ',' may stand where an expression would.
+  function subscript() {
+    while (peek() && peek().text !== "]") {
+      if (peek().text === ":" || peek().text === ",") take();
+      else expr();
     }
   }
 
