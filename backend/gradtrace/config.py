@@ -88,6 +88,21 @@ class Settings(BaseSettings):
         65534, description="Unprivileged uid and gid each run switches to when the server runs as root "
         "(default nobody; best a uid no other process uses).")
 
+    # --- result checks (a pool of processes, off the event loop; see gradtrace/wire) ---
+    check_workers: int = Field(2, ge=1, description="Processes that check, convert and encode run results, so that "
+                               "no result a program controls is parsed on the server's event loop.")
+    check_task_cpu_s: float = Field(10.0, gt=0, description="CPU seconds one check or conversion may use; past it "
+                                    "the run's answer is a SandboxError.")
+    check_client_cpu_share: float = Field(
+        0.5, gt=0, description="CPU seconds per second one client's result checks may use on average; a client past "
+        "its budget waits before its next check (others do not).")
+    check_client_cpu_burst_s: float = Field(4.0, gt=0, description="CPU seconds of checks a client may use at once "
+                                            "before check_client_cpu_share applies.")
+    max_answer_bytes: int = Field(
+        16_000_000, ge=100_000, description="Largest answer in the format asked for, in bytes: the full format repeats "
+        "each shared Values wherever it is used and can be hundreds of times the trace's size; past this the answer is "
+        'HTTP 413, and `"format": "compact"` (never larger than max_trace_bytes) still works.')
+
     # --- trace cache and snippet store (replicas share them through Redis and PostgreSQL) ---
     trace_cache_mb: int = Field(64, ge=0, description="In-memory LRU of finished traces per process, in MB (0: off).")
     trace_cache_ttl_s: int = Field(7 * 86400, description="How long the shared (Redis) cache keeps a trace, in seconds.")
