@@ -69,7 +69,7 @@ def worker(backend: str, sizes: list[int], repeat: int) -> list[dict]:
     torch.set_num_threads(1)
     from gradtrace.tracer import Limits, trace
 
-    fields = Limits.__dataclass_fields__
+    fields = Limits.model_fields
     big = {k: 10**9 for k in ("max_steps", "max_nodes", "max_backward_steps", "max_trace_bytes") if k in fields}
     limits = Limits(**big)
     compact = _compact_kwargs(trace)

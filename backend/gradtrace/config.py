@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .limits import RunLimits, TraceLimits
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -14,8 +16,10 @@ def _frontend_dir() -> Path:
     return checkout if (checkout / "templates").is_dir() else Path(__file__).resolve().parent / "frontend"
 
 
-class Settings(BaseSettings):
-    """Server, sandbox and trace limits. `GRADTRACE_<NAME>` overrides each field."""
+class Settings(BaseSettings, TraceLimits, RunLimits):
+    """Server, sandbox and trace limits. `GRADTRACE_<NAME>` overrides each field. The fields that change what a
+    trace contains come from TraceLimits and RunLimits (limits.py): the tracer, the sandbox and the cache key all
+    read them from there, so a new one cannot be left out of the key."""
 
     model_config = SettingsConfigDict(env_prefix="GRADTRACE_", extra="ignore")
 
@@ -51,42 +55,27 @@ class Settings(BaseSettings):
     max_runs_per_client: int = Field(
         4, ge=1, description="Runs one client may have queued or running at once; more get HTTP 429 with Retry-After.")
 
-    # --- trace limits (applied inside the tracer) ---
-    max_tensor_elements: int = Field(
-        256, ge=64, description="Tensors with at most this many elements are sent whole; larger ones only as min/max/mean/sum."
-    )
-    max_steps: int = Field(5_000, description="Most forward steps recorded before the run stops with kind 'limit'.")
-    max_nodes: int = Field(5_000, description="Most autograd nodes recorded before the run stops with kind 'limit'.")
-    max_backward_steps: int = Field(20_000, description="Most node executions recorded over all backward passes.")
-    max_stdout_chars: int = Field(20_000, description="Printed output kept; the rest is cut with a marker.")
-    max_tensor_mb: int = Field(
-        256, description="Most MiB of tensor data the trace may keep alive (it holds every tensor it shows); more ends "
-        "the run with kind 'limit'.")
-    max_trace_bytes: int = Field(
-        4_000_000, description="Largest serialized trace; the tracer keeps under it by leaving out values and steps "
-        "(Trace.omitted says what); the sandbox still refuses a larger one with kind 'limit'.")
-    loop_head_iterations: int = Field(
-        3, ge=1, description="A long loop records its first this many iterations in full (and its last one).")
-    loop_full_iterations: int = Field(
-        10, ge=1, description="Loops of at most this many iterations are recorded whole; longer ones are folded.")
-    fd_max_elements: int = Field(16, ge=1, description="Largest leaf (in elements) a finite-difference check may nudge; "
-                                 "each element costs two re-runs of the program.")
-    fd_time_s: float = Field(2.0, description="Time the re-runs of one finite-difference check may take, in seconds.")
-
     # --- sandbox ---
     workers: int = Field(2, description="Programs traced at the same time (size of the warm worker pool).")
     queue_size: int = Field(16, description="Requests allowed to wait for a worker; more get HTTP 503 with Retry-After.")
-    timeout_s: float = Field(5.0, description="Wall-clock limit of one run, in seconds (kind 'timeout').")
-    cpu_s: int = Field(5, description="CPU-time limit of one run, in seconds (kind 'timeout').")
-    memory_mb: int = Field(
-        1536, description="Address-space limit of one run, in MiB (kind 'memory'); torch itself takes about 700 of it.")
-    max_recursion: int = Field(200, description="Python recursion limit inside a run.")
-    idle_limit_s: float = Field(
-        1.0, gt=0, description="Seconds a run may spend neither computing nor waiting for a CPU (sleeping, "
-        "blocked) before it is stopped (kind 'timeout'): a sleeping run does not hold a worker for timeout_s.")
     sandbox_uid: int = Field(
         65534, description="Unprivileged uid and gid each run switches to when the server runs as root "
         "(default nobody; best a uid no other process uses).")
+
+    # --- result checks (a pool of processes, off the event loop; see gradtrace/wire) ---
+    check_workers: int = Field(2, ge=1, description="Processes that check, convert and encode run results, so that "
+                               "no result a program controls is parsed on the server's event loop.")
+    check_task_cpu_s: float = Field(10.0, gt=0, description="CPU seconds one check or conversion may use; past it "
+                                    "the run's answer is a SandboxError.")
+    check_client_cpu_share: float = Field(
+        0.5, gt=0, description="CPU seconds per second one client's result checks may use on average; a client past "
+        "its budget waits before its next check (others do not).")
+    check_client_cpu_burst_s: float = Field(4.0, gt=0, description="CPU seconds of checks a client may use at once "
+                                            "before check_client_cpu_share applies.")
+    max_answer_bytes: int = Field(
+        16_000_000, ge=100_000, description="Largest answer in the format asked for, in bytes: the full format repeats "
+        "each shared Values wherever it is used and can be hundreds of times the trace's size; past this the answer is "
+        'HTTP 413, and `"format": "compact"` (never larger than max_trace_bytes) still works.')
 
     # --- trace cache and snippet store (replicas share them through Redis and PostgreSQL) ---
     trace_cache_mb: int = Field(64, ge=0, description="In-memory LRU of finished traces per process, in MB (0: off).")

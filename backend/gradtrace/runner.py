@@ -4,7 +4,7 @@ import contextvars
 import threading
 from typing import Protocol
 
-from .tracer import Limits, trace
+from .tracer import Limits
 
 
 class Saturated(Exception):
@@ -48,6 +48,8 @@ class InProcessRunner:
         self._lock = threading.Lock()  # the tracer patches torch globals while it runs
 
     def run_sync(self, code: str, seed: int = 0, finite_difference: dict | None = None) -> dict:
+        from .tracer import trace  # torch: only a process that traces in-process loads it
+
         with self._lock:
             return trace(code, seed=seed, limits=self.limits, finite_difference=finite_difference)
 

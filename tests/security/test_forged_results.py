@@ -15,6 +15,7 @@ from gradtrace.api.app import create_app
 from gradtrace.sandbox.validate import cacheable, validated
 from gradtrace.schema import Trace
 from gradtrace.tracer import trace
+from gradtrace.tracer.compact import expand
 
 from .conftest import assert_benign_works, security_settings
 
@@ -88,9 +89,10 @@ def test_forged_number_over_http_is_a_200_with_a_sandbox_error(os_only_sandbox):
 
 def test_a_real_trace_still_passes(os_only_sandbox):
     payload = base_payload().encode()
-    assert validated(payload) == json.loads(payload)
+    assert expand(validated(payload)) == json.loads(payload)  # checked into the canonical (compact) form, lossless
     result = os_only_sandbox.run_sync(writer(frame_of(payload)))
-    assert result["status"] == "ok" and result["tensors"][0]["data"]  # a forged but valid trace is its own
+    assert result["status"] == "ok"  # a forged but valid trace is its own
+    assert expand(result)["tensors"][0]["data"]["values"] == [7.25, 1.5]
 
 
 def _zygote_cpu_s(runner) -> float:

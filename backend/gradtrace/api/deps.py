@@ -2,12 +2,11 @@
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 
 from ..cache import TraceService
 from ..config import Settings
 from ..runner import ClientBusy, Runner, Saturated
-from ..tracer.compact import to_format
+from ..wire.render import TooLarge
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -38,21 +37,32 @@ def ensure_code_fits(code: str, settings: Settings) -> None:
         raise HTTPException(413, f"program is {size} bytes; the limit is {settings.max_code_bytes}")
 
 
-async def run_program(runner: Runner, code: str, seed: int, fmt: str = "full",
-                      finite_difference: dict | None = None, compact_version: int = 1) -> dict:
-    """The runner's Trace in format `fmt` (converted in place); 429 when this client has its share of runs queued
-    or running (the runner knows the client from runner.current_client), 503 when the whole queue is full; both
-    with Retry-After."""
+async def run_program(runner: Runner, code: str, seed: int, finite_difference: dict | None = None) -> dict | bytes:
+    """The runner's result: a run's unchecked bytes (a sandbox runner) or a trace dict, for TraceService to check
+    and convert off the event loop; 429 when this client has its share of runs queued or running (the runner
+    knows the client from runner.current_client), 503 when the whole queue is full; both with Retry-After."""
+    options = {"finite_difference": finite_difference} if finite_difference else {}  # a runner may know no options
+    if hasattr(runner, "run_payload"):
+        options["raw"] = True
     try:
-        if finite_difference:  # only then: a runner that knows no tracer options still serves every plain request
-            trace = await runner.run(code, seed, finite_difference=finite_difference)
-        else:
-            trace = await runner.run(code, seed)
-        # Off the event loop: encoding a big trace takes a few hundred ms, and other requests must not wait for it.
-        return await run_in_threadpool(to_format, trace, fmt, compact_version)
+        return await runner.run(code, seed, **options)
     except ClientBusy as exc:
         raise HTTPException(429, "you already have several programs running or waiting; try again shortly",
                             headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
     except Saturated as exc:
         raise HTTPException(503, "server busy, try again shortly",
                             headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
+
+
+async def cached_trace(traces: TraceService, request: dict, produce):
+    """traces.trace(request, produce), with the asked form's size cap as a 413 that names the compact format."""
+    try:
+        return await traces.trace(request, produce)
+    except TooLarge as exc:
+        raise HTTPException(413, too_large_message(exc)) from None
+
+
+def too_large_message(exc: TooLarge) -> str:
+    return (f"this trace in the format asked for would be {exc.size} bytes or more, over the server's limit of "
+            f'{exc.cap} (max_answer_bytes); ask for it with "format": "compact" and "compact_version": 2, which '
+            "shares repeated values instead of writing them out each time")

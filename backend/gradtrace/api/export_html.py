@@ -8,7 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from .deps import RunnerDep, SettingsDep, TracesDep, ensure_code_fits, run_program
+from ..schema import TraceRequest
+from .deps import RunnerDep, SettingsDep, TracesDep, cached_trace, ensure_code_fits, run_program
 
 
 class HtmlExportIn(BaseModel):
@@ -41,12 +42,11 @@ async def export_html(body: HtmlExportIn, settings: SettingsDep, runner: RunnerD
     from ..export.standalone import default_title
 
     ensure_code_fits(body.code, settings)
-    cached = await traces.trace({"code": body.code, "seed": body.seed, "export": "html", "compact_version": 2},
-                                lambda: run_program(runner, body.code, body.seed, "compact", compact_version=2))
-    trace = json.loads(cached.body)
+    wanted = TraceRequest(code=body.code, seed=body.seed, format="compact", compact_version=2)  # the POST's key
+    cached = await cached_trace(traces, wanted.model_dump(mode="json"), lambda: run_program(runner, body.code, body.seed))
     title = (body.title or "").strip() or default_title(body.code)
     try:
-        html = await run_in_threadpool(standalone_html, trace, body.code, title=title, theme=body.theme, step=body.step)
+        html = await run_in_threadpool(lambda: standalone_html(json.loads(cached.body), body.code, title=title, theme=body.theme, step=body.step))
     except ExportError as exc:  # e.g. the player bundle was never built on this server
         return JSONResponse({"detail": str(exc)}, status_code=503)
     return Response(html, media_type="text/html; charset=utf-8", headers={

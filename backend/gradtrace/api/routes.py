@@ -11,7 +11,8 @@ from ..examples import examples
 from ..schema import CompactTraceV2, Example, Health, Trace, TraceRequest
 from ..cache import valid_key
 from .cacheable import revalidated, stored_response, trace_response
-from .deps import RunnerDep, SettingsDep, TracesDep, ensure_code_fits, run_program
+from ..wire.render import TooLarge
+from .deps import RunnerDep, SettingsDep, TracesDep, cached_trace, ensure_code_fits, run_program, too_large_message
 
 log = logging.getLogger("gradtrace.api")
 router = APIRouter(prefix="/api/v1", tags=["traces"])
@@ -22,7 +23,8 @@ _BUSY = {"description": "Every worker is busy and the queue is full; retry after
 @router.post(
     "/traces",
     response_model=Trace | CompactTraceV2,
-    responses={413: {"description": "Program larger than the configured limit."}, 429: _BUSY, 503: _BUSY},
+    responses={413: {"description": "Program larger than the configured limit, or the answer in the format asked for "
+                          "larger than `max_answer_bytes` (ask for the compact format)."}, 429: _BUSY, 503: _BUSY},
     summary="Run a program and return its autograd trace",
 )
 async def create_trace(body: TraceRequest, settings: SettingsDep, runner: RunnerDep, traces: TracesDep, request: Request):
@@ -33,8 +35,7 @@ async def create_trace(body: TraceRequest, settings: SettingsDep, runner: Runner
     """
     ensure_code_fits(body.code, settings)
     fd = body.finite_difference.model_dump() if body.finite_difference else None  # part of the cache key too
-    cached = await traces.trace(body.model_dump(mode="json"),
-                                lambda: run_program(runner, body.code, body.seed, body.format, fd, body.compact_version))
+    cached = await cached_trace(traces, body.model_dump(mode="json"), lambda: run_program(runner, body.code, body.seed, fd))
     return trace_response(cached, request)
 
 
@@ -55,7 +56,10 @@ async def read_trace(key: str, settings: SettingsDep, traces: TracesDep, request
     unchanged = revalidated(request, key, settings.trace_max_age_s)
     if unchanged is not None:
         return unchanged
-    found = await traces.lookup(key)
+    try:
+        found = await traces.lookup(key)
+    except TooLarge as exc:
+        return JSONResponse({"detail": too_large_message(exc)}, status_code=413, headers={"Cache-Control": "no-store"})
     if found is None and probe:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
     if found is None:

@@ -11,7 +11,7 @@ from ..schema import CompactTraceV2, Trace, TraceRequest
 from ..snippets import RateLimited, SnippetStore
 from .cacheable import trace_response
 from .clients import client_key
-from .deps import RunnerDep, SettingsDep, TracesDep, ensure_code_fits, run_program
+from .deps import RunnerDep, SettingsDep, TracesDep, cached_trace, ensure_code_fits, run_program
 
 
 class SnippetIn(BaseModel):
@@ -79,9 +79,7 @@ async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, runner
     # Through the POST's own model, so both ask the cache with the same key (options at their defaults).
     options = {k: v for k, v in (("format", format), ("compact_version", compact_version)) if v is not None}
     wanted = TraceRequest(code=found["code"], seed=found["seed"], **options)
-    cached = await traces.trace(wanted.model_dump(mode="json"),
-                                lambda: run_program(runner, wanted.code, wanted.seed, wanted.format,
-                                                    compact_version=wanted.compact_version))
+    cached = await cached_trace(traces, wanted.model_dump(mode="json"), lambda: run_program(runner, wanted.code, wanted.seed))
     return trace_response(cached, request, settings.trace_max_age_s)
 
 

@@ -2,21 +2,37 @@
 import hashlib
 import json
 import re
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
 
 from .. import __version__
 from ..config import Settings
+from ..limits import content_settings
 
-# Settings that change what a trace contains or whether it completes; server-only knobs (ports, pool size) do not.
-TRACE_SETTINGS = ("max_tensor_elements", "max_steps", "max_nodes", "max_backward_steps", "max_stdout_chars",
-                  "max_tensor_mb", "max_trace_bytes", "timeout_s", "cpu_s", "memory_mb", "max_recursion")
+_PACKAGE = Path(__file__).resolve().parents[1]
 KEY_HEX = 32  # 128 bits of SHA-256: a key both names the content and cannot be guessed from nothing
 _KEY = re.compile(rf"^[0-9a-f]{{{KEY_HEX}}}$")
 
 
+@lru_cache(maxsize=1)
+def build_identity() -> dict:
+    """What made the traces: gradtrace's version and a hash of its code (a patched tracer is another build), and
+    torch's version (read from its metadata: the server does not import torch)."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        digest.update(str(path.relative_to(_PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    return {"gradtrace": __version__, "code": digest.hexdigest()[:16], "torch": torch_version}
+
+
 def cache_namespace(settings: Settings) -> str:
-    """The part of every key that a gradtrace upgrade or a trace-setting change alters."""
-    fixed = {name: getattr(settings, name, None) for name in TRACE_SETTINGS}
-    text = json.dumps({"version": __version__, "settings": fixed}, sort_keys=True, default=str)
+    """The part of every key that a build change or a change of any trace setting (limits.py) alters; server-only
+    knobs (ports, pool sizes) do not."""
+    text = json.dumps({"build": build_identity(), "settings": content_settings(settings)}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_HEX]
 
 

@@ -36,6 +36,12 @@ class ByteLRU:
                 _, dropped = self._items.popitem(last=False)
                 self._size -= len(dropped)
 
+    def discard(self, key: str) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._size -= len(old)
+
     def stats(self) -> dict:
         with self._lock:
             return {"entries": len(self._items), "bytes": self._size, "capacity": self.capacity,

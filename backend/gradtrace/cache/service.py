@@ -1,17 +1,28 @@
-"""The runner behind a cache: identical requests share one run, finished traces are served from memory or Redis."""
+"""The runner behind a cache: identical requests share one run; one checked (canonical) trace is kept per program,
+seed and content option, in memory and Redis; the format a request asks for is made from it on request.
+
+Keys: a request's *view key* (code, seed and every option, `format` included) is what clients see and GET; its
+*content key* (the same without the format options) names the canonical trace. An alias maps a view key to its
+content key, so a GET of any view finds the one entry."""
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..sandbox.validate import SANDBOX_ERROR
+from ..runner import current_client
+from ..sandbox.results import error_trace
+from ..wire.check import Invalid, encode as encode_trace
+from ..wire.pool import CheckPool
 from .keys import cache_namespace, trace_key
 from .lru import ByteLRU
 from .shared import SharedCache
 
+SANDBOX_ERROR = "SandboxError"
 # Error kinds a rerun reproduces exactly; timeouts, memory and sandbox failures depend on load and are retried.
 DETERMINISTIC_ERRORS = frozenset({"syntax", "runtime", "refused", "limit"})
+VIEW_OPTIONS = ("format", "compact_version")  # options that change the form of the answer, not its content
+_ALIAS = "alias:"
 
 
 @dataclass(frozen=True)
@@ -22,29 +33,40 @@ class CachedTrace:
     source: str  # "run" (this request ran it), "flight" (shared a run), "memory" or "shared"
 
 
-def deterministic(trace: dict) -> bool:
-    """Whether the same request always gives this trace (so it may be cached)."""
-    err = trace.get("error")
-    if err is not None and err.get("type") == SANDBOX_ERROR:  # e.g. a forged result: about this run, not the program
-        return False
-    return trace.get("status") == "ok" or (err is not None and err.get("kind") in DETERMINISTIC_ERRORS)
+def deterministic(meta: dict) -> bool:
+    """Whether the same request always gives this trace (so it may be cached), from wire.check.meta."""
+    if meta.get("error_type") == SANDBOX_ERROR or meta.get("load_dependent"):
+        return False  # about this run (a forged result, a check cut short under load), not about the program
+    return meta.get("status") == "ok" or meta.get("error_kind") in DETERMINISTIC_ERRORS
+
+
+def view_of(request: dict) -> tuple[str, int]:
+    fmt = request.get("format") or "full"
+    return fmt, int(request.get("compact_version") or 1) if fmt == "compact" else 1
 
 
 def encode(trace: dict) -> bytes:
     return json.dumps(trace, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
-class TraceService:
-    """`await trace(request, produce)` → CachedTrace; `await lookup(key)` → bytes of a finished trace or None.
+_MALFORMED = encode_trace(error_trace("runtime", SANDBOX_ERROR, "the program's sandboxed process returned a malformed "
+                                                                 "trace"))
+_UNCACHEABLE = {"status": "error", "error_kind": "runtime", "error_type": SANDBOX_ERROR, "load_dependent": False}
 
-    `request` (code, seed, every option) names the trace; `produce()` makes it (the API's call of the runner),
-    at most once per key at a time in this process.
+
+class TraceService:
+    """`await trace(request, produce)` → CachedTrace; `await lookup(key)` → (bytes, source) of a finished trace or None.
+
+    `request` (code, seed, every option) names the trace; `produce()` makes it (the API's call of the runner: a
+    trace dict, or a run's unchecked result bytes), at most once per content key at a time in this process.
+    Checking, converting and encoding happen in `pool` (processes), never on the event loop.
     """
 
-    def __init__(self, settings: Settings, shared: SharedCache | None = None):
+    def __init__(self, settings: Settings, shared: SharedCache | None = None, pool: CheckPool | None = None):
         self.namespace = cache_namespace(settings)
         self.memory = ByteLRU(settings.trace_cache_mb * 2**20)
         self.shared = shared
+        self.pool = pool or CheckPool(settings)
         self._flights: dict[str, asyncio.Task] = {}
         self.runs = self.coalesced = 0
 
@@ -56,7 +78,11 @@ class TraceService:
     def key_of(self, request: dict) -> str:
         return trace_key(self.namespace, request)
 
-    async def lookup(self, key: str) -> tuple[bytes, str] | None:
+    def content_key_of(self, request: dict) -> str:
+        content = {k: v for k, v in request.items() if k not in VIEW_OPTIONS}
+        return trace_key(self.namespace + "\ncontent", content)
+
+    async def _get(self, key: str) -> tuple[bytes, str] | None:
         body = self.memory.get(key)
         if body is not None:
             return body, "memory"
@@ -67,41 +93,83 @@ class TraceService:
                 return body, "shared"
         return None
 
-    async def trace(self, request: dict, produce: Callable[[], Awaitable[dict]]) -> CachedTrace:
+    async def _keep(self, key: str, body: bytes) -> None:
+        self.memory.put(key, body)
+        if self.shared is not None:
+            await self.shared.put(key, body)
+
+    async def _view(self, key: str, content: str, canonical: bytes, fmt: str, version: int) -> bytes:
+        """The view `key` rendered from a cacheable canonical trace, remembered here (the alias for every replica)."""
+        body = await self.pool.render(canonical, fmt, version, key, current_client())
+        self.memory.put(key, body)
+        alias = json.dumps({"content": content, "format": fmt, "compact_version": version}).encode()
+        await self._keep(_ALIAS + key, alias)
+        return body
+
+    async def lookup(self, key: str) -> tuple[bytes, str] | None:
+        """A finished trace by its view key: rendered here before, or rendered now from its canonical entry."""
+        body = self.memory.get(key)
+        if body is not None:
+            return body, "memory"
+        alias = await self._get(_ALIAS + key)
+        if alias is None:
+            return None
+        view = json.loads(alias[0])
+        found = await self._get(view["content"])
+        if found is None:
+            return None
+        body = await self._view(key, view["content"], found[0], view["format"], view["compact_version"])
+        return body, found[1]
+
+    async def trace(self, request: dict, produce: Callable[[], Awaitable[dict | bytes]]) -> CachedTrace:
         """The trace of `request` ({"code", "seed", options…}): cached, joined to a run in flight, or produced now.
 
-        An exception of `produce` (e.g. the API's 503/429 for a saturated pool) reaches every waiter, uncached.
+        An exception of `produce` (e.g. the API's 503/429 for a saturated pool) reaches every waiter, uncached;
+        render.TooLarge when the asked form is over max_answer_bytes.
         """
-        key = self.key_of(request)
-        found = await self.lookup(key)
+        key, content = self.key_of(request), self.content_key_of(request)
+        fmt, version = view_of(request)
+        body = self.memory.get(key)
+        if body is not None:
+            return CachedTrace(key, body, True, "memory")
+        found = await self._get(content)
         if found is not None:
-            return CachedTrace(key, found[0], True, found[1])
-        task = self._flights.get(key)
+            return CachedTrace(key, await self._view(key, content, found[0], fmt, version), True, found[1])
+        task = self._flights.get(content)
+        source = "flight"
         if task is None:
-            task = asyncio.create_task(self._run(key, produce))
-            self._flights[key] = task
-            task.add_done_callback(lambda t: self._flights.pop(key, None) if self._flights.get(key) is t else None)
-            # shield: a client that hangs up must not cancel the run the others are waiting for
-            return await asyncio.shield(task)
-        self.coalesced += 1
-        result = await asyncio.shield(task)
-        return CachedTrace(key, result.body, result.cacheable, "flight")
-
-    async def _run(self, key: str, produce: Callable[[], Awaitable[dict]]) -> CachedTrace:
-        trace = await produce()
-        self.runs += 1
-        body = encode({**trace, "trace_key": key})
-        cacheable = deterministic(trace)
+            source = "run"
+            task = asyncio.create_task(self._run(content, produce))
+            self._flights[content] = task
+            task.add_done_callback(lambda t: self._flights.pop(content, None) if self._flights.get(content) is t else None)
+        else:
+            self.coalesced += 1
+        # shield: a client that hangs up must not cancel the run the others are waiting for
+        canonical, cacheable = await asyncio.shield(task)
         if cacheable:
-            self.memory.put(key, body)
-            if self.shared is not None:
-                await self.shared.put(key, body)
-        return CachedTrace(key, body, cacheable, "run")
+            body = await self._view(key, content, canonical, fmt, version)
+        else:
+            body = await self.pool.render(canonical, fmt, version, key, current_client())
+        return CachedTrace(key, body, cacheable, source)
+
+    async def _run(self, content: str, produce: Callable[[], Awaitable[dict | bytes]]) -> tuple[bytes, bool]:
+        result = await produce()
+        self.runs += 1
+        try:
+            canonical, meta = await self.pool.check(result, current_client())
+        except (Invalid, MemoryError):
+            return _MALFORMED, False
+        cacheable = deterministic(meta)
+        if cacheable:
+            await self._keep(content, canonical)
+        return canonical, cacheable
 
     def stats(self) -> dict:
         return {"runs": self.runs, "coalesced": self.coalesced, "in_flight": len(self._flights),
-                "memory": self.memory.stats(), "shared": self.shared.stats() if self.shared else None}
+                "memory": self.memory.stats(), "shared": self.shared.stats() if self.shared else None,
+                "checks": self.pool.stats()}
 
     async def close(self) -> None:
+        self.pool.close()
         if self.shared is not None:
             await self.shared.close()

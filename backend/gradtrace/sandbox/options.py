@@ -1,9 +1,10 @@
 """Everything a warm parent and its children need to know, passed as JSON on the command line
 (never through the environment, which stays empty)."""
 import sysconfig
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..limits import RunLimits, TraceLimits
 from ..tracer import Limits
 
 NOBODY = 65534
@@ -20,15 +21,19 @@ def default_read_paths() -> list[str]:
                    "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib"})
 
 
+_RUN, _TRACE = RunLimits(), TraceLimits()
+
+
 @dataclass
 class Options:
-    timeout_s: float = 5.0
-    cpu_s: int = 5
-    memory_mb: int = 1536
-    max_recursion: int = 200
-    idle_limit_s: float = 0.0  # 0: no idle stop
-    max_trace_bytes: int = 4_000_000
-    limits: dict = field(default_factory=lambda: asdict(Limits()))
+    """Defaults from the one settings model (gradtrace/limits.py); from_settings copies every field of it."""
+    timeout_s: float = _RUN.timeout_s
+    cpu_s: int = _RUN.cpu_s
+    memory_mb: int = _RUN.memory_mb
+    max_recursion: int = _RUN.max_recursion
+    idle_limit_s: float = 0.0  # 0: no idle stop (a server's Options always take the setting's)
+    max_trace_bytes: int = _TRACE.max_trace_bytes
+    limits: dict = field(default_factory=lambda: TraceLimits().model_dump())
     uid: int = NOBODY
     gid: int = NOBODY
     language_guards: bool = True  # off only in tests that show the OS layers hold on their own
@@ -36,11 +41,9 @@ class Options:
 
     @classmethod
     def from_settings(cls, settings, **overrides) -> "Options":
-        return cls(timeout_s=settings.timeout_s, cpu_s=settings.cpu_s, memory_mb=settings.memory_mb,
-                   max_recursion=settings.max_recursion, idle_limit_s=getattr(settings, "idle_limit_s", 0.0),
-                max_trace_bytes=settings.max_trace_bytes,
-                   limits=asdict(Limits.from_settings(settings)), uid=settings.sandbox_uid,
-                   gid=settings.sandbox_uid, **overrides)
+        trace = TraceLimits.from_settings(settings)
+        return cls(**RunLimits.from_settings(settings).model_dump(), max_trace_bytes=trace.max_trace_bytes,
+                   limits=trace.model_dump(), uid=settings.sandbox_uid, gid=settings.sandbox_uid, **overrides)
 
     def tracer_limits(self) -> Limits:
         return Limits(**self.limits)
