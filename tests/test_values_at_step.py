@@ -254,3 +254,80 @@ def test_the_lecture_mlp_shows_the_initial_weight_before_the_step():
     assert torch.allclose(torch.tensor(drawn["values"]), w0)
     assert not torch.allclose(torch.tensor(drawn["values"]), torch.tensor(
         next(x for x in t["tensors"] if x["id"] == tid)["data"]["values"]))  # the final (stepped) value differs
+
+
+# --- optimizer updates: one step and one card per parameter, numbers torch agrees with ---
+OPTIMIZERS = {
+    "sgd": "torch.optim.SGD(model.parameters(), lr=0.1)",
+    "sgd-momentum-wd-nesterov": "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=0.01, nesterov=True)",
+    "sgd-foreach-dampening": "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.8, dampening=0.1, foreach=True)",
+    "adam": "torch.optim.Adam(model.parameters(), lr=0.01)",
+    "adam-wd-amsgrad": "torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=0.05, amsgrad=True)",
+    "adamw": "torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.1)",
+    "adamw-fused": "torch.optim.AdamW(model.parameters(), lr=0.01, fused=True)",
+    "rmsprop": "torch.optim.RMSprop(model.parameters(), lr=0.01)",
+}
+_TERMS = {"buf ←": "momentum_buffer", "m ←": "exp_avg", "v ←": "exp_avg_sq"}
+
+
+def _optimizer_program(ctor: str, width: int = 3) -> str:
+    return _HEAD + f"""model = nn.Sequential(nn.Linear(2, {width}), nn.Tanh(), nn.Linear({width}, 1))
+opt = {ctor}
+X = torch.tensor([[1., 2.], [3., 4.], [-1., 0.5]])
+y = torch.tensor([[1.], [0.], [0.5]])
+for step in range(3):
+    opt.zero_grad()
+    loss = ((model(X) - y) ** 2).mean()
+    loss.backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_one_update_card_per_parameter_with_torch_s_numbers(name):
+    code = _optimizer_program(OPTIMIZERS[name])
+    t, rows = check_program(code)
+    ns: dict = {}
+    exec(compile(code, "<plain>", "exec"), ns)
+    model, opt = ns["model"], ns["opt"]
+    params = dict(model.named_parameters())
+    updates = [s for s in t["forward"] if s["kind"] == "optim"]
+    assert len(updates) == 3 * len(params) and all(s.get("optim") for s in updates)  # no internal op of the optimizer
+    cards = {r["k"]: r for r in rows if r.get("card")}
+    assert len(cards) == len(updates)
+    last = {}
+    for k, r in cards.items():
+        c = r["card"]
+        assert "parameter update" in r["title"] and not r["title"].lower().startswith("forward"), r["title"]
+        assert f"{c['position']}/{c['count']}" in r["title"] and c["count"] == len(params)
+        assert c["agrees"], (name, c)          # the rule evaluated on the recorded values gives torch's new value
+        assert "updates  in place" not in r["text"] and "zeros_like" not in r["text"]
+        last[c["name"]] = c
+    assert set(last) == {f"model.{p}" for p in params}
+    for pname, p in params.items():
+        c = last[f"model.{pname}"]
+        assert torch.allclose(torch.tensor(c["after"]["values"]), p.detach(), atol=1e-6)
+        assert torch.allclose(torch.tensor(c["recomputed"]["values"]), p.detach(), rtol=1e-4, atol=1e-6)
+        state = opt.state[p]
+        for row in c["rows"]:
+            term = next((v for key, v in _TERMS.items() if row["formula"].startswith(key)), None)
+            if term == "exp_avg_sq" and term not in state:
+                term = "square_avg"  # RMSprop's v
+            if term is not None:
+                assert torch.allclose(torch.tensor(row["values"]["values"]), state[term], rtol=1e-5, atol=1e-8), row
+            if row["formula"].startswith("m̂"):
+                t_ = float(state["step"])
+                assert torch.allclose(torch.tensor(row["values"]["values"]), state["exp_avg"] / (1 - 0.9 ** t_), rtol=1e-5, atol=1e-8)
+
+
+def test_summarised_parameters_step_through_without_a_script_error():
+    """Over the value limit the trace keeps statistics only: every step still narrates, the update too."""
+    code = _optimizer_program("torch.optim.Adam(model.parameters(), lr=0.01)", width=300)
+    t = trace(code)
+    tids = [x["id"] for x in t["tensors"] if x["name"] == "model.0.weight"]
+    rows = page_values(code, t, tids)
+    assert not [r for r in rows if r.get("error")]
+    assert rows[-1]["k"] > 0 and tids
+    big = [r for r in rows if r.get("card") and r["card"]["name"] == "model.0.weight"]
+    assert big and big[0]["card"]["after"]["values"] is None and "parameter update" in big[0]["title"]
+    assert "mean" in big[0]["text"]

@@ -1,11 +1,12 @@
 // What the page draws for some tensors at every step of a trace, as JSON:
-// `node frontend/tools/values-at.mjs < {code, trace, tids}` → [{k, entry, title, text, error, tensors: {tid: {visible, data}}}].
+// `node frontend/tools/values-at.mjs < {code, trace, tids}` → [{k, entry, title, text, card, error, tensors: {tid: {visible, data}}}].
 // Tests (tests/test_values_at_step.py) check these numbers against plain torch run line by line.
 import { readFileSync } from "node:fs";
 import { buildGraph } from "../static/js/model/graph.js";
 import { buildTimeline, dataAt, isVisible } from "../static/js/model/timeline.js";
 import { buildLoops } from "../static/js/model/loops.js";
 import { narrate } from "../static/js/teach/narration.js";
+import { updateCard } from "../static/js/teach/update-card.js";
 
 const { code, trace, tids } = JSON.parse(readFileSync(0, "utf8"));
 const tl = buildTimeline(trace, buildGraph(trace));
@@ -16,6 +17,8 @@ for (let k = 0; k <= tl.total; k++) {
   for (const tid of tids) row.tensors[tid] = { visible: isVisible(tl, `t:${tid}`, k), data: dataAt(tl, tid, k) };
   try {
     Object.assign(row, narrate(tl, k, { source: code }));
+    const card = updateCard(tl, k);
+    if (card) row.card = card;
   } catch (err) {
     row.error = String(err?.stack || err);
   }
