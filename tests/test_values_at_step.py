@@ -331,3 +331,22 @@ def test_summarised_parameters_step_through_without_a_script_error():
     big = [r for r in rows if r.get("card") and r["card"]["name"] == "model.0.weight"]
     assert big and big[0]["card"]["after"]["values"] is None and "parameter update" in big[0]["title"]
     assert "mean" in big[0]["text"]
+
+
+def test_data_changes_round_trip_through_both_compact_versions():
+    import copy
+    from gradtrace.schema import Trace
+    from gradtrace.tracer.compact import compact, expand
+    cases = []
+    for name in ("sgd-mlp", "loop-adam-data", "batchnorm"):
+        full = json.loads(json.dumps(trace(PROGRAMS[name])))
+        assert any(s.get("data_changes") for s in full["forward"]), name
+        Trace.model_validate(full)
+        v2 = json.loads(json.dumps(compact(copy.deepcopy(full))))
+        v1 = json.loads(json.dumps(compact(copy.deepcopy(full), 1)))
+        assert expand(copy.deepcopy(v2)) == full and expand(copy.deepcopy(v1)) == full, name
+        cases += [{"name": name, "full": full, "compact": v2}, {"name": f"{name} v1", "full": full, "compact": v1}]
+    out = subprocess.run([NODE, str(ROOT / "frontend/tests/tools/expand-check.mjs")], input=json.dumps(cases),
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout) == []
