@@ -60,3 +60,18 @@ test("data_changes: a parameter shows the value it was read with, never its late
   assert.deepEqual(flat(dataAt(tl, "t1", 2)), [0.9, 1.1]);
   assert.deepEqual(flat(dataAt(tl, "t2", 2)), [1, 1]);
 });
+
+test("a hand-written update (w -= lr * w.grad) has its card: the rule, and one lr read from every element", async () => {
+  const { model } = await import("./helpers.js");
+  const { manualCard } = await import("../static/js/teach/update-narration.js");
+  const { tl, trace } = model("loop-poly-real");
+  const a = trace.tensors.find((t) => t.name === "a").id;
+  const ks = [];
+  for (let k = 1; k <= tl.total; k++) { const c = manualCard(tl, k); if (c && c.param === a) ks.push([k, c]); }
+  assert.ok(ks.length >= 2);
+  for (const [, c] of ks) {
+    assert.equal(c.rule, "a ← a − lr·a.grad");
+    assert.ok(c.agrees && Math.abs(c.hyper.lr - 1e-4) < 1e-7, JSON.stringify(c.hyper));
+  }
+  assert.equal(manualCard(tl, 0), null);
+});

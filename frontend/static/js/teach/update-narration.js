@@ -101,26 +101,12 @@ function optimText(ctx, s) {
  * change of a leaf that requires grad. The learning rate is read from the numbers: (before − after) / grad.
  */
 function manualUpdate(tl, ctx, i, k) {
-  const s = tl.trace.forward[i];
-  const p = s.inputs?.[0];
-  const t = tl.graph.tensors.get(p);
-  if (s.grad_enabled || s.kind === "optim" || !/^(sub_|add_)$/.test(s.op) || s.outputs?.[0] !== p || !t?.requires_grad || !t.is_leaf) return null;
+  const m = manualParts(tl, i, k);
+  if (!m) return null;
+  const { p, before, after, grad, lr } = m;
   const w = ctx.name(p);
-  const after = s.values?.[0] ?? null, grad = gradAt(tl, p, k - 1);
-  const u = s.inputs[1] != null ? dataAt(tl, s.inputs[1], k - 1) : null;
-  const sign = s.op === "sub_" ? 1 : -1; // sub_(u): u is lr·grad; add_(u): u is −lr·grad
-  // w before the step, from the step itself (before = after ± u): after a folded stretch of a loop the
-  // timeline's last recorded value of w is older than the iteration on screen.
-  const scaled = tl.graph.tensors.get(s.inputs[1])?.grad_of !== p; // w.sub_(w.grad, alpha=lr): alpha is not in the trace
-  const u0 = scaled && flat(u) && flat(after) && sameShape(u, after) ? flat(u).map((x) => sign * toNum(x)) : null;
-  const start = paramsAtStart(tl.trace, i, p); // the tracer's record of w as this iteration began: exact, if w is unchanged since
-  const exact = start && !tl.trace.forward.slice(start.start, i).some((x) => x.outputs?.includes(p)) ? start.value : null;
-  const before = exact ?? (u0 ? makeValues(after.shape, flat(after).map((x, j) => toNum(x) + u0[j])) : dataAt(tl, p, k - 1));
-  if (!before || !after || !flat(before) || !flat(after)) return null;
   const head = `${ctx.where} — a parameter update written by hand, under torch.no_grad() (autograd records nothing; ${w} changes in place).`;
   const tail = numel(after.shape) > 1 ? ` Now ${w} = ${V(after)}.` : "";
-  const [b0, a0, g0] = [before, after, grad].map((v) => (v && flat(v) ? flat(v).map(toNum) : null));
-  const lr = g0 && b0 && sameShape(grad, after) ? learningRate(b0, a0, g0, u0 ? 1e-4 : 1e-2) : null;
   if (lr === null) {
     const q = pick(after, before, after);
     return `${head} ${q.scalar ? w : `${w}[${q.i}]`}: ${fmtNum(q.vals[0])} → ${fmtNum(q.vals[1])}.${tail}`;
@@ -132,6 +118,43 @@ function manualUpdate(tl, ctx, i, k) {
   const at = q.scalar ? w : `${w}[${q.i}]`;
   const grads = q.scalar ? "" : ` (${w}.grad = ${V(grad)})`;
   return `${head} Gradient descent: ${w} ← ${w} − lr·${w}.grad with ${lrWord}: ${at} = ${fmtNum(q.vals[0])} − ${fmtHyper(lr)} × ${num(q.g)} = ${fmtNum(q.vals[1])}${grads}.${tail}`;
+}
+
+/** A hand-written update's parts: {p, before, after, grad, lr (read from the numbers, or null)}, or null. */
+function manualParts(tl, i, k) {
+  const s = tl.trace.forward[i];
+  const p = s.inputs?.[0];
+  const t = tl.graph.tensors.get(p);
+  if (s.grad_enabled || s.kind === "optim" || !/^(sub_|add_)$/.test(s.op) || s.outputs?.[0] !== p || !t?.requires_grad || !t.is_leaf) return null;
+  const after = s.values?.[0] ?? null, grad = gradAt(tl, p, k - 1);
+  const u = s.inputs[1] != null ? dataAt(tl, s.inputs[1], k - 1) : null;
+  const sign = s.op === "sub_" ? 1 : -1; // sub_(u): u is lr·grad; add_(u): u is −lr·grad
+  // w before the step, from the step itself (before = after ± u): after a folded stretch of a loop the
+  // timeline's last recorded value of w is older than the iteration on screen.
+  const scaled = tl.graph.tensors.get(s.inputs[1])?.grad_of !== p; // w.sub_(w.grad, alpha=lr): alpha is not in the trace
+  const u0 = scaled && flat(u) && flat(after) && sameShape(u, after) ? flat(u).map((x) => sign * toNum(x)) : null;
+  const start = paramsAtStart(tl.trace, i, p); // the tracer's record of w as this iteration began: exact, if w is unchanged since
+  const exact = start && !tl.trace.forward.slice(start.start, i).some((x) => x.outputs?.includes(p)) ? start.value : null;
+  const before = exact ?? (u0 ? makeValues(after.shape, flat(after).map((x, j) => toNum(x) + u0[j])) : dataAt(tl, p, k - 1));
+  if (!before || !after || !flat(before) || !flat(after)) return null;
+  const [b0, a0, g0] = [before, after, grad].map((v) => (v && flat(v) ? flat(v).map(toNum) : null));
+  const lr = g0 && b0 && sameShape(grad, after) ? learningRate(b0, a0, g0, u0 ? 1e-4 : 1e-2) : null;
+  return { p, before, after, grad, lr };
+}
+
+/** The update card of a hand-written `w -= lr * w.grad` at step k (view/teach.js draws it), or null. */
+export function manualCard(tl, k) {
+  const e = entryAt(tl, k);
+  if (!e || e.kind !== "forward") return null;
+  const m = manualParts(tl, e.index, k);
+  if (!m) return null;
+  if (!tl._names) tl._names = nameIndex(tl.trace);
+  const w = tensorName(tl.trace, tl._names, m.p);
+  return {
+    update: true, key: `t:${m.p}`, param: m.p, name: w, label: "by hand, under torch.no_grad()", position: 1, count: 1,
+    hyper: m.lr !== null ? { lr: m.lr } : {}, grad: m.grad, before: m.before, after: m.after, rows: [],
+    rule: m.lr !== null ? `${w} ← ${w} − lr·${w}.grad` : null, agrees: m.lr !== null, size: numel(m.after.shape),
+  };
 }
 
 /** The one lr with after = before − lr·grad for every element (relative tolerance `tol`), or null. */

@@ -140,7 +140,7 @@ function el(doc, tag, cls, text) {
 function fillUpdate(box, c) {
   const doc = box.ownerDocument;
   const head = el(doc, "div", "cc-head");
-  head.append(el(doc, "strong", "cc-name", c.name), el(doc, "span", "cc-op", `  ${c.optimizer}.step()${c.count > 1 ? ` · ${c.position}/${c.count}` : ""}`));
+  head.append(el(doc, "strong", "cc-name", c.name), el(doc, "span", "cc-op", `  ${c.label ?? `${c.optimizer}.step()`}${c.count > 1 ? ` · ${c.position}/${c.count}` : ""}`));
   const hyper = Object.entries(c.hyper).filter(([k, v]) => typeof v === "number" && v !== 0 && !/^(step|differentiable)$/.test(k))
     .map(([k, v]) => `${k} = ${fmtHyper(v)}`).join(", ");
   const parts = [head];
@@ -154,7 +154,7 @@ function fillUpdate(box, c) {
   const upd = el(doc, "div", "cc-row cc-update");
   upd.append(el(doc, "div", "cc-eq", c.rule ?? `${c.name} ← the optimizer's update`),
     el(doc, "div", "cc-num", `${c.name} = ${NUM(c.before)} → ${NUM(c.after)}`));
-  if (c.agrees) upd.append(el(doc, "div", "cc-check", "✓ the rule on the recorded values gives torch's new value"));
+  if (c.agrees) upd.append(el(doc, "div", "cc-check", c.label ? "✓ one learning rate gives every element's new value" : "✓ the rule on the recorded values gives torch's new value"));
   parts.push(upd);
   box.replaceChildren(...parts);
 }
