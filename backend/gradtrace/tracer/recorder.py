@@ -210,6 +210,7 @@ class Recorder:
                 step = self.record(op, inputs, [out], kind="alias", line=line)
             if step is not None:
                 step["values"] = [snapshot]
+                self.shown[step["outputs"][0]] = (snapshot, self.epoch)  # older than now: the next read shows the change
 
     def bind(self, *pairs) -> None:
         """Called by the instrumented program after each assignment."""
