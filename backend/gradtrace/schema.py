@@ -93,6 +93,7 @@ class OptimUpdate(_Model):
     before: ValuesOrRef | None
     after: ValuesOrRef | None
     terms: dict[str, ValuesOrRef | None] = Field(description="Optimizer state after the step (momentum_buffer, exp_avg, …).")
+    group: int | None = Field(None, description="Index of the parameter group (`optimizer.param_groups`) it belongs to.")
 
 
 class ForwardStep(_Model):
@@ -108,6 +109,11 @@ class ForwardStep(_Model):
     grad_changes: dict[str, ValuesOrRef | None] | None = Field(
         None, description="Extension: tensor id → its `.grad` after this step, where the step changed a `.grad`.")
     iteration: Iteration | None = Field(None, description="Extension: the recorded loop iteration this step ran in.")
+    data_changes: dict[str, ValuesOrRef | None] | None = Field(
+        None, description="Extension: tensor id → its value as this step read it, for inputs whose value the trace did "
+        "not show yet: a parameter or buffer first seen here, or one changed where no step was recorded (optimizer "
+        "kernels, init functions, `.data` writes, folded loop iterations, BatchNorm running statistics). The value "
+        "holds from this step on, until the tensor's next write.")
     optim: OptimUpdate | None = Field(None, description="Extension: on the step of `optimizer.step()` that wrote a parameter.")
     bumps: list[str] | None = Field(None, description="Extension: tensor ids whose `_version` this in-place step raised.")
     result: str | None = Field(None, description="Extension: repr of a non-tensor result (e.g. gradcheck's True/False).")

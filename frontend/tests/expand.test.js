@@ -23,7 +23,7 @@ test("every Values place is resolved: optimizer updates, hooks, grads_after, sav
   const t = {
     format: "compact", value_table: [{ shape: [], values: 1, min: 1, max: 1, mean: 1, sum: 1 }, { shape: [], values: 2, min: 2, max: 2, mean: 2, sum: 2 }],
     tensors: [{ id: "t1", data: 0, grad: null }],
-    forward: [{ values: [0, null], grad_changes: { t1: 1 }, optim: { optimizer: "SGD", hyper: { lr: 0.1 }, param: "t1", grad: 1, before: 0, after: 1, terms: { momentum_buffer: 1 } } }],
+    forward: [{ values: [0, null], grad_changes: { t1: 1 }, data_changes: { t1: 0 }, optim: { optimizer: "SGD", hyper: { lr: 0.1 }, param: "t1", grad: 1, before: 0, after: 1, terms: { momentum_buffer: 1 } } }],
     nodes: [{ id: "n1", saved: [{ name: "self", values: 1 }, { name: "dim", values: null }] }],
     backward: [{ gradient: 0, grads_after: { t1: 1 }, steps: [{ node: "n1", grad_outputs: [0], grad_inputs: [1, null], tensor_grad: 1, hooks: [{ tensor: "t1", grad_in: 0, grad_out: null }] }] }],
   };
@@ -35,6 +35,7 @@ test("every Values place is resolved: optimizer updates, hooks, grads_after, sav
   assert.equal(f.tensors[0].grad, null);
   assert.deepEqual(f.forward[0].values, [one, null]);
   assert.equal(f.forward[0].grad_changes.t1, two);
+  assert.equal(f.forward[0].data_changes.t1, one);
   assert.deepEqual([f.forward[0].optim.grad, f.forward[0].optim.before, f.forward[0].optim.after, f.forward[0].optim.terms.momentum_buffer], [two, one, two, two]);
   assert.equal(f.forward[0].optim.hyper.lr, 0.1);
   assert.deepEqual(f.nodes[0].saved.map((s) => s.values), [two, null]);

@@ -98,6 +98,7 @@ class Oracle:
         for e in self.seq[:k]:
             if e[0] == "f":
                 s = tr["forward"][e[1]]
+                data.update(s.get("data_changes") or {})  # an input's value where the trace did not show it yet
                 for j, o in enumerate(s.get("outputs") or []):
                     if s.get("values") and j < len(s["values"]) and s["values"][j] is not None:
                         data[o] = s["values"][j]
@@ -146,8 +147,24 @@ class Oracle:
             if k >= self.total:
                 out[tid] = {"data": t["data"], "grad": t["grad"], "flow": flow.get(tid)}
             else:
-                out[tid] = {"data": data.get(tid, t["data"]), "grad": grad.get(tid), "flow": flow.get(tid)}
+                out[tid] = {"data": data.get(tid, self.first_data().get(tid, t["data"])), "grad": grad.get(tid), "flow": flow.get(tid)}
         return out
+
+    def first_data(self) -> dict:
+        """tid -> the first value the trace gives it (what a tensor shows before its first write: never a later one)."""
+        if getattr(self, "_first", None) is None:
+            first = {}
+            for e in self.seq:
+                if e[0] != "f":
+                    continue
+                s = self.trace["forward"][e[1]]
+                for t, v in (s.get("data_changes") or {}).items():
+                    first.setdefault(t, v)
+                for j, o in enumerate(s.get("outputs") or []):
+                    if s.get("values") and j < len(s["values"]) and s["values"][j] is not None:
+                        first.setdefault(o, s["values"][j])
+            self._first = first
+        return self._first
 
 
 def close(a: list, b: list, rel: float = 1e-6) -> bool:

@@ -41,6 +41,8 @@ def map_values(trace: dict, f) -> None:
         s["values"] = _map_list(s.get("values"), f)
         if s.get("grad_changes"):
             s["grad_changes"] = _map_dict(s["grad_changes"], f)
+        if s.get("data_changes"):
+            s["data_changes"] = _map_dict(s["data_changes"], f)
         optim = s.get("optim")
         if optim:
             for k in ("grad", "before", "after"):

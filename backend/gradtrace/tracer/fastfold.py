@@ -43,6 +43,7 @@ class FastFold:
             else:
                 delattr(owner, name)
         self.undo = []
+        self.rec.epoch += 1  # the folded stretch may have changed any tensor unseen (a `.data` write bumps no version)
         _push_mode(self.mode)
         self.mode = None
 

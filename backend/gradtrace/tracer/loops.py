@@ -152,6 +152,7 @@ class Loops:
         self.rec.iteration = parent.tags.get(parent.index) if parent is not None and parent.current is not None else None
         if self.rec.skip_reason == "loop":
             self.rec.skip_reason = None
+            self.rec.epoch += 1  # values may have changed in the folded iteration without a version bump
 
     def _unwind(self, loop: Loop) -> None:
         """Loops begun inside `loop`'s iteration and still open (a generator's, left suspended) end now."""
@@ -210,7 +211,8 @@ class Loops:
             return {}
         reg = self.rec.reg
         with self.rec.muted(), torch.no_grad():
-            return {reg.tensor(p): reg.values.snap(p) for p, _ in loop.params.values()}
+            # fresh: a `.data` write in the folded stretch changed p without a version bump
+            return {reg.tensor(p): reg.values.snap(p, fresh=True) for p, _ in loop.params.values()}
 
     def on_pass(self, index: int) -> None:
         """Backward pass `index` ran inside the open recorded iterations (nested ones and their parents)."""

@@ -8,6 +8,7 @@ from .programs import call_context, program_line
 
 _SCALARS = {torch.Tensor.item, torch.Tensor.__float__}
 _BACKWARD = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
+_UPDATES_BUFFERS = {"batch_norm", "instance_norm"}  # ops that update running statistics they are given
 _SHOWN_GETS = ("data.get", "grad.get", "T.get", "mT.get", "H.get", "real.get", "imag.get")
 
 
@@ -76,6 +77,12 @@ def _data_get(rec, func, name, args, kwargs):
     return out
 
 
+def _data_set(rec, func, name, args, kwargs):
+    out = func(*args, **kwargs)
+    rec.dirty.add(id(args[0]))  # `w.data = …` swaps w's memory without a version bump: read w afresh next time
+    return out
+
+
 def _requires_grad_set(rec, func, name, args, kwargs):
     line, within = call_context()
     out = func(*args, **kwargs)
@@ -87,9 +94,11 @@ def _requires_grad_set(rec, func, name, args, kwargs):
 
 def _op(rec, func, name, args, kwargs):
     line, within = call_context(3)  # above this handler and Mode.__torch_function__
-    if within == "init":
+    if within == "init" or (within == "optim" and rec.optim_depth):
         return func(*args, **kwargs)
     out = func(*args, **kwargs)
+    if name in _UPDATES_BUFFERS:  # BatchNorm's running stats change in place, with no version bump
+        rec.dirty.update(id(t) for t in _args_tensors(args, kwargs)[1:] if not t.requires_grad)
     outputs = tensors_in(out)
     if outputs:
         rec.record(name, _args_tensors(args, kwargs), outputs, kind="optim" if within == "optim" else "op", line=line)
@@ -98,7 +107,7 @@ def _op(rec, func, name, args, kwargs):
 
 def _inplace(rec, func, name, args, kwargs):
     line, within = call_context(3)
-    if within == "init":
+    if within == "init" or (within == "optim" and rec.optim_depth):
         return func(*args, **kwargs)
     out = func(*args, **kwargs)
     inputs = _args_tensors(args, kwargs)
@@ -116,7 +125,7 @@ def _inplace(rec, func, name, args, kwargs):
 
 def _retain_grad(rec, func, name, args, kwargs):
     line, within = call_context()
-    if within == "init":
+    if within == "init" or (within == "optim" and rec.optim_depth):
         return func(*args, **kwargs)
     out = func(*args, **kwargs)
     rec.record(name, _args_tensors(args, kwargs), [], kind="optim" if within == "optim" else "annotate", line=line)
@@ -141,6 +150,8 @@ def _classify(func) -> tuple:
         return _grad_get, name, False
     if name == "data.get":
         return _data_get, name, False
+    if name == "data.set":
+        return _data_set, name, False
     if name == "requires_grad.set":
         return _requires_grad_set, name, False
     if name.endswith(".set"):

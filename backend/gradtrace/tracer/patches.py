@@ -10,6 +10,7 @@ import torch.autograd.variable as autograd_variable
 from torch.nn.modules import module as nn_module
 
 from .ops import tensors_in
+from .programs import call_context, program_line
 
 
 def _patch_apply(rec, stack: contextlib.ExitStack) -> None:
@@ -70,6 +71,8 @@ def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
         rec.module_objs[path] = module
         for pname, param in module.named_parameters(recurse=False):
             rec.reg.name(param, f"{path}.{pname}")
+        for bname, buf in module.named_buffers(recurse=False):  # BatchNorm's running stats
+            rec.reg.name(buf, f"{path}.{bname}")
         rec.module_stack.append(path)
         return None
 
@@ -127,11 +130,19 @@ def _patch_checks(rec, stack: contextlib.ExitStack) -> None:
 _HYPER_TYPES = (bool, int, float)
 
 
-def _attach_updates(rec, opt, start: int, params) -> None:
+def _update_steps(rec, opt, params) -> None:
+    """One step per parameter `optimizer.step()` changed: whatever ran inside (single-tensor, foreach or fused kernels,
+    momentum buffers, Adam's moments) is the optimizer's business; the step carries the update and its state."""
     snap = rec.reg.values.snap
-    for p, group, before, grad in params:
-        tid = (rec.reg.known(p) or {}).get("id")
-        step = next((s for s in reversed(rec.steps[start:]) if tid in s["outputs"]), None) if tid else None
+    line = program_line()
+    for p, group, before, grad, copy in params:
+        with rec.muted():
+            same = torch.equal(p, copy)  # fused kernels change a parameter without a version bump
+        if same:
+            continue
+        g = p.grad
+        with torch.no_grad():  # as the update ran
+            step = rec.record(f"{type(opt).__name__}.step", [p] + ([g] if g is not None else []), [p], kind="optim", line=line)
         if step is None:
             continue
         state = opt.state.get(p, {})
@@ -139,43 +150,73 @@ def _attach_updates(rec, opt, start: int, params) -> None:
         betas = group.get("betas")
         if isinstance(betas, (tuple, list)) and all(isinstance(b, _HYPER_TYPES) for b in betas):
             hyper.update({f"beta{i + 1}": b for i, b in enumerate(betas)})  # Adam's (β1, β2) as numbers
-        step["optim"] = {
-            "optimizer": type(opt).__name__,
-            "hyper": hyper,
-            "param": tid, "grad": grad, "before": before, "after": snap(p),
-            "terms": {k: snap(v) for k, v in list(state.items())[:8] if isinstance(v, torch.Tensor)},
-        }
+        with rec.muted():
+            step["optim"] = {
+                "optimizer": type(opt).__name__,
+                "hyper": hyper,
+                "param": rec.reg.tensor(p), "grad": grad, "before": before, "after": step["values"][0],
+                "terms": {k: snap(v) for k, v in list(state.items())[:8] if isinstance(v, torch.Tensor)},
+                "group": next((i for i, gr in enumerate(opt.param_groups) if gr is group), 0),
+            }
 
 
 def _patch_optimizers(rec, stack: contextlib.ExitStack) -> None:
-    """`optimizer.step()`: each parameter's update (before, grad, after, state terms) on the step that wrote it."""
+    """`optimizer.step()`: its inner ops run unrecorded (rec.optim_depth); afterwards one step per parameter it
+    changed, with the update (before, grad, after, state terms)."""
     from torch.optim import optimizer as optim_module
 
-    pending: dict[int, tuple] = {}
+    pending: dict[int, list] = {}
 
     def pre(opt, args, kwargs):
         params = [p for g in opt.param_groups for p in g["params"] if isinstance(p, torch.Tensor)]
         if rec.loops is not None:
             rec.loops.on_params(params)
+        rec.optim_depth = 1
         if rec.silent:
             return
         snap = rec.reg.values.snap
         with rec.muted():
-            pending[id(opt)] = (len(rec.steps), [(p, g, snap(p), snap(p.grad)) for g in opt.param_groups
-                                                  for p in g["params"] if isinstance(p, torch.Tensor)
-                                                  and p.grad is not None])
+            pending[id(opt)] = [(p, g, snap(p), snap(p.grad), p.detach().clone()) for g in opt.param_groups
+                                for p in g["params"] if isinstance(p, torch.Tensor) and p.grad is not None]
 
     def post(opt, args, kwargs):
-        start, params = pending.pop(id(opt), (None, ()))
-        if start is None or rec.silent:
+        rec.optim_depth = 0
+        params = pending.pop(id(opt), None)
+        if params is None or rec.silent:
             return
-        with rec.muted():
-            _attach_updates(rec, opt, start, params)
+        _update_steps(rec, opt, params)
 
     h1 = optim_module.register_optimizer_step_pre_hook(pre)
     h2 = optim_module.register_optimizer_step_post_hook(post)
     stack.callback(h1.remove)
     stack.callback(h2.remove)
+
+
+def _patch_init(rec, stack: contextlib.ExitStack) -> None:
+    """`nn.init.constant_(w, 0.5)` written in the program: one in-place step of w (inside a module's constructor
+    the same call stays unrecorded: parameter initialisation is not the lesson)."""
+    from torch.nn import init
+
+    for name in [n for n in dir(init) if n.endswith("_") and not n.startswith("_") and callable(getattr(init, n))]:
+        original = getattr(init, name)
+
+        def wrapped(tensor, *args, _original=original, _name=name, **kwargs):
+            if rec.silent or not isinstance(tensor, torch.Tensor):
+                return _original(tensor, *args, **kwargs)
+            line, within = call_context()
+            if within is not None:
+                return _original(tensor, *args, **kwargs)
+            with rec.muted():
+                out = _original(tensor, *args, **kwargs)
+            base = rec.alias_base(tensor)  # nn.init.normal_(w.data): w changes
+            outputs = [tensor] + ([base] if base is not None and rec.reg.known(base) is not None else [])
+            with torch.no_grad():
+                rec.record(_name, [tensor], outputs, kind="inplace", line=line)
+            return out
+
+        wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__ = name, original.__doc__, original  # update_wrapper: 0.5 ms each
+        stack.callback(setattr, init, name, original)
+        setattr(init, name, wrapped)
 
 
 @contextlib.contextmanager
@@ -186,4 +227,5 @@ def patched(rec):
         _patch_variable(rec, stack)
         _patch_modules(rec, stack)
         _patch_optimizers(rec, stack)
+        _patch_init(rec, stack)
         yield

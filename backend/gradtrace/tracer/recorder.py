@@ -33,6 +33,13 @@ class Recorder:
         self.loops = None  # the run's loop tracker (loops.Loops), set by run.trace
         self.omitted = {"forward_steps": 0, "backward_passes": 0, "nodes": 0}
         self.omitted_reason: str | None = None
+        # What the trace last showed of each tensor's value: tensor id -> (value ref, epoch). A step that reads a tensor
+        # the trace has no current value of (a parameter first seen, one changed by an optimizer kernel, init, a
+        # `.data` write or a folded iteration) carries its value (ForwardStep.data_changes).
+        self.shown: dict[str, tuple] = {}
+        self.epoch = 0  # raised when values may have changed unseen (a folded stretch): each tensor is read afresh
+        self.dirty: set[int] = set()  # id() of tensors written without a version bump (`x.data = …`, BatchNorm stats)
+        self.optim_depth = 0  # >0 inside optimizer.step(): its internal ops are not steps (patches.py records updates)
 
     @contextlib.contextmanager
     def muted(self):
@@ -113,12 +120,16 @@ class Recorder:
                 if r["line"] is None and r["kind"] == "op":  # nodes inside one call, e.g. linear's TBackward0
                     r["line"] = line
         snap, fresh_values = reg.values.snap, kind != "op"
+        values = [snap(t, track=True, fresh=fresh_values) for t in outputs]
         step = {
             "op": op, "inputs": in_ids, "outputs": out_ids, "node": node,
             "grad_enabled": enabled, "line": line,
-            "values": [snap(t, track=True, fresh=fresh_values) for t in outputs],
+            "values": values,
             "kind": kind, "module": self.module_stack[-1] if self.module_stack else None,
         }
+        changes = self._data_changes(in_ids, inputs, out_ids, values)
+        if changes:
+            step["data_changes"] = changes
         if self.iteration is not None:
             step["iteration"] = self.iteration
         writes = kind == "inplace" or kind == "optim"
@@ -130,6 +141,28 @@ class Recorder:
             step["bumps"] = bumps
         self.steps.append(step)
         return step
+
+    def _data_changes(self, in_ids, inputs, out_ids, values) -> dict | None:
+        """Inputs whose value the trace does not show yet (first seen, or changed unseen), as they are now; notes the
+        outputs' new values. Inputs the step writes are its outputs: their value is in `values`."""
+        shown, epoch, dirty = self.shown, self.epoch, self.dirty
+        for tid, ref in zip(out_ids, values):
+            shown[tid] = (ref, epoch)
+        changes = None
+        snap = self.reg.values.snap
+        for tid, t in zip(in_ids, inputs):
+            if tid in out_ids:
+                continue
+            seen = shown.get(tid)
+            fresh = seen is None or seen[1] != epoch or (bool(dirty) and id(t) in dirty)
+            ref = snap(t, track=True, fresh=fresh)
+            if fresh:
+                dirty.discard(id(t))
+            if seen is None or seen[0] != ref:
+                shown[tid] = (ref, epoch)
+                changes = changes or {}
+                changes[tid] = ref
+        return changes
 
     def _bumps(self, ids, tensors, out: list | None) -> list[str] | None:
         """Tensors whose `_version` went up since the trace last saw them (an in-place write); inputs first."""
@@ -177,6 +210,7 @@ class Recorder:
                 step = self.record(op, inputs, [out], kind="alias", line=line)
             if step is not None:
                 step["values"] = [snapshot]
+                self.shown[step["outputs"][0]] = (snapshot, self.epoch)  # older than now: the next read shows the change
 
     def bind(self, *pairs) -> None:
         """Called by the instrumented program after each assignment."""

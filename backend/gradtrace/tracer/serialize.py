@@ -25,6 +25,37 @@ def _tensor(rec, r: dict) -> dict:
     }
 
 
+def prune_data_changes(steps: list, tensors: list, keys: list) -> None:
+    """ForwardStep.data_changes keeps only news: not a value equal to what the trace last showed for that tensor, nor
+    the only value a tensor ever shows when it equals its final `data` (the page shows that one anyway)."""
+    def key(ref):
+        return keys[ref] if isinstance(ref, int) and 0 <= ref < len(keys) and keys[ref] is not None else ("ref", ref)
+
+    last, writes = {}, {}
+    for s in steps:
+        changes = s.get("data_changes")
+        if changes:
+            for tid in list(changes):
+                k = key(changes[tid])
+                if last.get(tid, last) == k:
+                    del changes[tid]
+                    continue
+                last[tid] = k
+                writes[tid] = writes.get(tid, 0) + 1
+        for tid, ref in zip(s["outputs"], s["values"]):
+            last[tid] = key(ref)
+            writes[tid] = writes.get(tid, 0) + 1
+    final = {t["id"]: key(t["data"]) for t in tensors}
+    for s in steps:
+        changes = s.get("data_changes")
+        if changes is None:
+            continue
+        for tid in [tid for tid, ref in changes.items() if writes.get(tid) == 1 and final.get(tid) == key(ref)]:
+            del changes[tid]
+        if not changes:
+            del s["data_changes"]
+
+
 def _node(r: dict) -> dict:
     return {"id": r["id"], "name": r["name"], "tensor": r["tensor"], "next": r["next"], "saved": r["saved"],
             "line": r["line"], "kind": r["kind"]}
@@ -69,6 +100,7 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
     if omitted:
         trace["omitted"] = omitted
     values, keys = rec.reg.values.finish()
+    prune_data_changes(rec.steps, tensors, keys)
     trace = resolve(trace, values, keys, fmt)
     shrunk = fit(trace, rec.limits.max_trace_bytes)
     if shrunk:

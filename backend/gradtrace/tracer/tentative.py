@@ -5,7 +5,7 @@ import warnings
 
 # Registry, value-table and recorder containers a recorded step adds to: copied at a checkpoint, put back on rollback.
 _REG_DICTS = ("tensors", "nodes", "by_storage", "grad_owner", "pending_names")
-_REC_DICTS = ("versions", "alias_of", "pending_sources")
+_REC_DICTS = ("versions", "alias_of", "pending_sources", "shown")
 
 
 class Checkpoint:
@@ -40,6 +40,7 @@ class Checkpoint:
             setattr(rec, k, dict(d))
         reg.storages, reg.kept_bytes = set(self.storages), self.kept_bytes
         rec.backward_steps = self.backward_steps
+        rec.epoch += 1  # the dropped iteration changed values the restored record does not show: read them afresh
         for r in reg.node_list:  # an older node given a tensor the dropped iteration registered
             if r["tensor"] is not None and int(r["tensor"][1:]) > self.tensors:
                 r["tensor"] = None

@@ -14,6 +14,8 @@ import { bindJump } from "./view/jump.js";
 import { foldsIterations, iterationAt, moduleGroups, showIteration } from "./model/loops.js";
 import { bigTrace } from "./layout/client.js";
 import { chainCard } from "./teach/chain-card.js";
+import { updateCard } from "./teach/update-card.js";
+import { manualCard } from "./teach/update-narration.js";
 import { question } from "./teach/quiz.js";
 import { createTeach } from "./view/teach.js";
 import { createQuizView } from "./view/quiz.js";
@@ -163,7 +165,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const card = chainCard(st.tl, k, { source: st.code });
     const q = quiz.on ? question(card) : null;
     const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer
-    teach.render(state, card, { hidden, tl: st.tl });
+    teach.render(state, card ?? updateCard(st.tl, k) ?? manualCard(st.tl, k), { hidden, tl: st.tl }); // a backward node's chain rule, or an optimizer's update
     $("narration-title").textContent = n.title;
     $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
     measureSoon();

@@ -2,7 +2,7 @@
 // step belongs to, where each recorded iteration starts, and the graph groups that draw iterations in order.
 import { flat, makeValues, toNum } from "./values.js";
 
-const flatNums = (v) => flat(v).map(toNum);
+const flatNums = (v) => (flat(v) ?? []).map(toNum); // summarised Values (statistics only): no numbers
 
 /** Group key of a recorded iteration's box in the graph. */
 export const iterationKey = (loopId, index) => `g:it:${loopId}:${index}`;
@@ -167,7 +167,7 @@ export function paramsAtStart(trace, i, tid) {
 function undoUpdate(s, o, after, u, tensors) {
   if (!/^(sub_|add_)$/.test(s.op) || s.inputs[0] !== o || !u || tensors.get(s.inputs[1])?.grad_of === o) return null;
   const a = flatNums(after), d = flatNums(u);
-  if (a.length !== d.length) return null;
+  if (!a.length || a.length !== d.length) return null;
   const sign = s.op === "sub_" ? 1 : -1;
   return makeValues(after.shape, a.map((x, j) => x + sign * d[j]));
 }

@@ -26,6 +26,9 @@ export function buildTimeline(trace, graph) {
     if (e.kind === "forward") {
       if (!seqStep.has(e.index)) seqStep.set(e.index, k);
       const s = trace.forward[e.index];
+      // inputs whose value the trace had not shown yet (a parameter first seen, one an optimizer or a folded
+      // iteration changed): their value from this step on
+      if (s.data_changes) for (const [t, v] of Object.entries(s.data_changes)) if (v) write(dataWrites, t, k, v);
       (s.outputs || []).forEach((o, j) => {
         const v = s.values?.[j];
         if (v) write(dataWrites, o, k, v);
@@ -99,11 +102,13 @@ function lastWrite(list, k) {
   return found;
 }
 
-/** Value of tensor `tid` after step k (its final value once the timeline is at the end). */
+/** Value of tensor `tid` after step k (its final value once the timeline is at the end). Before its first write a
+ * tensor is not on screen yet; it is given the first value the trace has of it (never a later one). */
 export function dataAt(tl, tid, k) {
   const t = tl.graph.tensors.get(tid);
   if (k >= tl.total) return t?.data ?? null;
-  return lastWrite(tl.dataWrites.get(tid), k)?.v ?? t?.data ?? null;
+  const ws = tl.dataWrites.get(tid);
+  return lastWrite(ws, k)?.v ?? ws?.[0]?.v ?? t?.data ?? null;
 }
 
 /** `.grad` of tensor `tid` after step k (null when torch would have none yet). */

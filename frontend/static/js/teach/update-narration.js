@@ -5,6 +5,9 @@ import { flat, makeValues, numel, toNum } from "../model/values.js";
 import { fmtNum, fmtValues } from "../model/format.js";
 import { nameIndex, tensorName } from "../model/names.js";
 import { paramsAtStart } from "../model/loops.js";
+import { fmtHyper, updatePosition } from "./update-card.js";
+
+export { fmtHyper };
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
@@ -14,9 +17,11 @@ export function narrateUpdate(tl, k, { source = "" } = {}) {
   if (!e || e.kind !== "forward") return null;
   const s = tl.trace.forward[e.index];
   const ctx = context(tl, source, s);
-  const text = s.optim ? optimText(ctx, s) : manualUpdate(tl, ctx, e.index, k);
+  const text = s.optim ? (flat(s.optim.grad) && flat(s.optim.after) ? optimText(ctx, s) : summarisedText(ctx, s)) : manualUpdate(tl, ctx, e.index, k);
   if (!text) return null;
-  return { title: `Forward ${e.index + 1}/${tl.trace.forward.length} · parameter update`, text };
+  if (!s.optim) return { title: "By hand · parameter update", text };
+  const [i, n] = updatePosition(tl.trace.forward, e.index);
+  return { title: `${s.optim.optimizer}.step() · parameter update${n > 1 ? ` ${i}/${n}` : ""}`, text };
 }
 
 function context(tl, source, s) {
@@ -25,22 +30,25 @@ function context(tl, source, s) {
   return { line, where: s.line ? `Line ${s.line}${line ? `: ${line.length > 60 ? `${line.slice(0, 57)}…` : line}` : ""}` : "Step", name: (tid) => tensorName(tl.trace, tl._names, tid) };
 }
 
-/** A number for humans: learning rates and other hyper-parameters as written (1e-6, 0.9). */
-export function fmtHyper(x) {
-  if (typeof x !== "number") return String(x);
-  if (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e5)) return x.toExponential(2).replace(/\.?0+e/, "e").replace("e-0", "e-").replace("e+", "e");
-  return String(Number(x.toPrecision(4)));
-}
-
 // The element the equation is written for: the scalar itself, else the first element with a non-zero gradient.
 function pick(grad, ...vs) {
-  const g = flat(grad).map(toNum);
+  const g = (flat(grad) ?? []).map(toNum);
   let i = g.findIndex((x) => Number.isFinite(x) && x !== 0);
   if (i < 0) i = 0;
-  return { i, g: g[i], vals: vs.map((v) => (v ? toNum(flat(v)[i]) : NaN)), scalar: numel(grad?.shape ?? []) <= 1 };
+  return { i, g: g[i] ?? NaN, vals: vs.map((v) => (flat(v) ? toNum(flat(v)[i]) : NaN)), scalar: numel(grad?.shape ?? []) <= 1 };
 }
 
 const num = (x) => (x < 0 ? `(${fmtNum(x)})` : fmtNum(x));
+
+// A parameter too big for the trace to keep its values (statistics only): the update told by its statistics.
+function summarisedText(ctx, s) {
+  const o = s.optim;
+  const w = ctx.name(o.param);
+  const stat = (v, key) => (v && v[key] != null ? fmtNum(toNum(v[key])) : "?");
+  return `${ctx.where} — optimizer.step(): ${o.optimizer} (lr = ${fmtHyper(o.hyper?.lr)}) updates ${w} in place, outside autograd. `
+    + `${w} has ${numel(o.after?.shape ?? [])} values (the trace keeps their statistics): mean ${stat(o.before, "mean")} → ${stat(o.after, "mean")}, `
+    + `min ${stat(o.before, "min")} → ${stat(o.after, "min")}, max ${stat(o.before, "max")} → ${stat(o.after, "max")}; grad mean ${stat(o.grad, "mean")}.`;
+}
 
 function optimText(ctx, s) {
   const o = s.optim;
@@ -61,15 +69,15 @@ function optimText(ctx, s) {
     const g = wd ? `(${w}.grad + ${fmtHyper(wd)}·${w})` : `${w}.grad`;
     if (!mom) return `${head} ${w} ← ${w} − lr·${g}: ${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${num(p.g + wd * before)} = ${fmtNum(after)}.${tail}`;
     const buf = terms.momentum_buffer;
-    const b = buf ? toNum(flat(buf)[p.i]) : (before - after) / lr;
-    const first = buf && sameNums(flat(buf), flat(o.grad)) ? " (on the first step the buffer is just the gradient)" : "";
+    const b = flat(buf) ? toNum(flat(buf)[p.i]) : (before - after) / lr;
+    const first = flat(buf) && sameNums(flat(buf), flat(o.grad)) ? " (on the first step the buffer is just the gradient)" : "";
     return `${head} Momentum keeps a running direction per parameter, the momentum buffer: buf ← ${fmtHyper(mom)}·buf + ${h.dampening ? `(1 − ${fmtHyper(h.dampening)})·` : ""}${g}${first}, now buf = ${V(buf)}. `
       + `Then ${w} ← ${w} − lr·${h.nesterov ? `(${g} + ${fmtHyper(mom)}·buf)` : "buf"}: ${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${num(b)} = ${fmtNum(after)}.${tail}`;
   }
-  if (/^Adam/i.test(name) && terms.exp_avg && terms.exp_avg_sq) {
+  if (/^Adam/i.test(name) && flat(terms.exp_avg) && flat(terms.exp_avg_sq)) {
     const [b1, b2] = h.betas || [0.9, 0.999];
     const eps = h.eps ?? 1e-8;
-    const t = toNum(flat(terms.step ?? { shape: [], values: h.step ?? 1 })[0]) || 1;
+    const t = toNum((flat(terms.step ?? { shape: [], values: h.step ?? 1 }) ?? [1])[0]) || 1;
     const m = toNum(flat(terms.exp_avg)[p.i]), v = toNum(flat(terms.exp_avg_sq)[p.i]);
     const mh = m / (1 - b1 ** t), vh = v / (1 - b2 ** t);
     const decay = h.weight_decay ? (/W$/i.test(name) ? ` First the decoupled weight decay: ${w} ← ${w} − lr·${fmtHyper(h.weight_decay)}·${w}.` : ` The gradient includes weight decay: grad + ${fmtHyper(h.weight_decay)}·${w}.`) : "";
@@ -78,7 +86,7 @@ function optimText(ctx, s) {
       + `${w} ← ${w} − lr·m̂/(√v̂ + eps) with m̂ = m/(1 − ${fmtHyper(b1)}^t), v̂ = v/(1 − ${fmtHyper(b2)}^t): `
       + `${at} = ${fmtNum(before)} − ${fmtHyper(lr)} × ${fmtNum(mh)}/(√${fmtNum(vh)} + ${fmtHyper(eps)}) = ${fmtNum(after)}.${tail}`;
   }
-  if (/^RMSprop$/i.test(name) && terms.square_avg && !h.centered && !h.momentum) {
+  if (/^RMSprop$/i.test(name) && flat(terms.square_avg) && !h.centered && !h.momentum) {
     const alpha = h.alpha ?? 0.99, eps = h.eps ?? 1e-8;
     const v = toNum(flat(terms.square_avg)[p.i]);
     return `${head} RMSprop keeps a running average of squared gradients per element: square_avg v ← ${fmtHyper(alpha)}·v + ${fmtHyper(+(1 - alpha).toPrecision(3))}·grad² = ${V(terms.square_avg)}. `
@@ -93,26 +101,12 @@ function optimText(ctx, s) {
  * change of a leaf that requires grad. The learning rate is read from the numbers: (before − after) / grad.
  */
 function manualUpdate(tl, ctx, i, k) {
-  const s = tl.trace.forward[i];
-  const p = s.inputs?.[0];
-  const t = tl.graph.tensors.get(p);
-  if (s.grad_enabled || s.kind === "optim" || !/^(sub_|add_)$/.test(s.op) || s.outputs?.[0] !== p || !t?.requires_grad || !t.is_leaf) return null;
+  const m = manualParts(tl, i, k);
+  if (!m) return null;
+  const { p, before, after, grad, lr } = m;
   const w = ctx.name(p);
-  const after = s.values?.[0] ?? null, grad = gradAt(tl, p, k - 1);
-  const u = s.inputs[1] != null ? dataAt(tl, s.inputs[1], k - 1) : null;
-  const sign = s.op === "sub_" ? 1 : -1; // sub_(u): u is lr·grad; add_(u): u is −lr·grad
-  // w before the step, from the step itself (before = after ± u): after a folded stretch of a loop the
-  // timeline's last recorded value of w is older than the iteration on screen.
-  const scaled = tl.graph.tensors.get(s.inputs[1])?.grad_of !== p; // w.sub_(w.grad, alpha=lr): alpha is not in the trace
-  const u0 = scaled && u && after && sameShape(u, after) ? flat(u).map((x) => sign * toNum(x)) : null;
-  const start = paramsAtStart(tl.trace, i, p); // the tracer's record of w as this iteration began: exact, if w is unchanged since
-  const exact = start && !tl.trace.forward.slice(start.start, i).some((x) => x.outputs?.includes(p)) ? start.value : null;
-  const before = exact ?? (u0 ? makeValues(after.shape, flat(after).map((x, j) => toNum(x) + u0[j])) : dataAt(tl, p, k - 1));
-  if (!before || !after) return null;
   const head = `${ctx.where} — a parameter update written by hand, under torch.no_grad() (autograd records nothing; ${w} changes in place).`;
   const tail = numel(after.shape) > 1 ? ` Now ${w} = ${V(after)}.` : "";
-  const [b0, a0, g0] = [before, after, grad].map((v) => (v ? flat(v).map(toNum) : null));
-  const lr = g0 && sameShape(grad, after) ? learningRate(b0, a0, g0, u0 ? 1e-4 : 1e-2) : null;
   if (lr === null) {
     const q = pick(after, before, after);
     return `${head} ${q.scalar ? w : `${w}[${q.i}]`}: ${fmtNum(q.vals[0])} → ${fmtNum(q.vals[1])}.${tail}`;
@@ -124,6 +118,43 @@ function manualUpdate(tl, ctx, i, k) {
   const at = q.scalar ? w : `${w}[${q.i}]`;
   const grads = q.scalar ? "" : ` (${w}.grad = ${V(grad)})`;
   return `${head} Gradient descent: ${w} ← ${w} − lr·${w}.grad with ${lrWord}: ${at} = ${fmtNum(q.vals[0])} − ${fmtHyper(lr)} × ${num(q.g)} = ${fmtNum(q.vals[1])}${grads}.${tail}`;
+}
+
+/** A hand-written update's parts: {p, before, after, grad, lr (read from the numbers, or null)}, or null. */
+function manualParts(tl, i, k) {
+  const s = tl.trace.forward[i];
+  const p = s.inputs?.[0];
+  const t = tl.graph.tensors.get(p);
+  if (s.grad_enabled || s.kind === "optim" || !/^(sub_|add_)$/.test(s.op) || s.outputs?.[0] !== p || !t?.requires_grad || !t.is_leaf) return null;
+  const after = s.values?.[0] ?? null, grad = gradAt(tl, p, k - 1);
+  const u = s.inputs[1] != null ? dataAt(tl, s.inputs[1], k - 1) : null;
+  const sign = s.op === "sub_" ? 1 : -1; // sub_(u): u is lr·grad; add_(u): u is −lr·grad
+  // w before the step, from the step itself (before = after ± u): after a folded stretch of a loop the
+  // timeline's last recorded value of w is older than the iteration on screen.
+  const scaled = tl.graph.tensors.get(s.inputs[1])?.grad_of !== p; // w.sub_(w.grad, alpha=lr): alpha is not in the trace
+  const u0 = scaled && flat(u) && flat(after) && sameShape(u, after) ? flat(u).map((x) => sign * toNum(x)) : null;
+  const start = paramsAtStart(tl.trace, i, p); // the tracer's record of w as this iteration began: exact, if w is unchanged since
+  const exact = start && !tl.trace.forward.slice(start.start, i).some((x) => x.outputs?.includes(p)) ? start.value : null;
+  const before = exact ?? (u0 ? makeValues(after.shape, flat(after).map((x, j) => toNum(x) + u0[j])) : dataAt(tl, p, k - 1));
+  if (!before || !after || !flat(before) || !flat(after)) return null;
+  const [b0, a0, g0] = [before, after, grad].map((v) => (v && flat(v) ? flat(v).map(toNum) : null));
+  const lr = g0 && b0 && sameShape(grad, after) ? learningRate(b0, a0, g0, u0 ? 1e-4 : 1e-2) : null;
+  return { p, before, after, grad, lr };
+}
+
+/** The update card of a hand-written `w -= lr * w.grad` at step k (view/teach.js draws it), or null. */
+export function manualCard(tl, k) {
+  const e = entryAt(tl, k);
+  if (!e || e.kind !== "forward") return null;
+  const m = manualParts(tl, e.index, k);
+  if (!m) return null;
+  if (!tl._names) tl._names = nameIndex(tl.trace);
+  const w = tensorName(tl.trace, tl._names, m.p);
+  return {
+    update: true, key: `t:${m.p}`, param: m.p, name: w, label: "by hand, under torch.no_grad()", position: 1, count: 1,
+    hyper: m.lr !== null ? { lr: m.lr } : {}, grad: m.grad, before: m.before, after: m.after, rows: [],
+    rule: m.lr !== null ? `${w} ← ${w} − lr·${w}.grad` : null, agrees: m.lr !== null, size: numel(m.after.shape),
+  };
 }
 
 /** The one lr with after = before − lr·grad for every element (relative tolerance `tol`), or null. */

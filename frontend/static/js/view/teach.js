@@ -2,6 +2,7 @@
 import { fmtValues } from "../model/format.js";
 import { addValues } from "../model/values.js";
 import { fanTerms, FAN_ALL } from "../teach/fan-terms.js";
+import { fmtHyper } from "../teach/update-card.js";
 
 const NUM = (v) => fmtValues(v, { maxItems: 16 });
 const SHORT = (v) => fmtValues(v, { maxItems: 4 }); // on an edge: short, the tooltip has the rest
@@ -22,11 +23,13 @@ export function createTeach(root, view) {
 
   function render(state, model, { hidden = false, tl = null } = {}) {
     drawWaiting(state, tl, hidden);
-    current = model && !hidden ? { model, key: `n:${model.node}` } : null;
+    current = model && !hidden ? { model, key: model.key ?? `n:${model.node}` } : null;
     box = null;
     card.hidden = !current;
     if (!current) { card.replaceChildren(); return; }
-    fill(card, model);
+    card.classList.toggle("update-card", !!model.update);
+    card.setAttribute("aria-label", model.update ? "Parameter update" : "Chain rule at this node");
+    (model.update ? fillUpdate : fill)(card, model);
   }
 
   // Beside the node (right, left, below or above: wherever it fits), never over it; clamped to the pane.
@@ -131,6 +134,29 @@ function el(doc, tag, cls, text) {
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
+}
+
+// An optimizer's update of one parameter: its rule, each quantity with its numbers, the new value, and the check.
+function fillUpdate(box, c) {
+  const doc = box.ownerDocument;
+  const head = el(doc, "div", "cc-head");
+  head.append(el(doc, "strong", "cc-name", c.name), el(doc, "span", "cc-op", `  ${c.label ?? `${c.optimizer}.step()`}${c.count > 1 ? ` · ${c.position}/${c.count}` : ""}`));
+  const hyper = Object.entries(c.hyper).filter(([k, v]) => typeof v === "number" && v !== 0 && !/^(step|differentiable)$/.test(k))
+    .map(([k, v]) => `${k} = ${fmtHyper(v)}`).join(", ");
+  const parts = [head];
+  if (hyper) parts.push(el(doc, "div", "cc-help", hyper));
+  parts.push(el(doc, "div", "cc-in", `grad = ${NUM(c.grad)}`));
+  for (const r of c.rows) {
+    const row = el(doc, "div", "cc-row");
+    row.append(el(doc, "div", "cc-eq", r.formula), el(doc, "div", "cc-num", `= ${NUM(r.values)}`));
+    parts.push(row);
+  }
+  const upd = el(doc, "div", "cc-row cc-update");
+  upd.append(el(doc, "div", "cc-eq", c.rule ?? `${c.name} ← the optimizer's update`),
+    el(doc, "div", "cc-num", `${c.name} = ${NUM(c.before)} → ${NUM(c.after)}`));
+  if (c.agrees) upd.append(el(doc, "div", "cc-check", c.label ? "✓ one learning rate gives every element's new value" : "✓ the rule on the recorded values gives torch's new value"));
+  parts.push(upd);
+  box.replaceChildren(...parts);
 }
 
 function fill(box, c) {

@@ -12,6 +12,7 @@ export function mapValues(trace, f) {
   out.forward = (trace.forward || []).map((s) => {
     const step = { ...s, values: mapList(s.values, f) };
     if (s.grad_changes) step.grad_changes = mapDict(s.grad_changes, f);
+    if (s.data_changes) step.data_changes = mapDict(s.data_changes, f);
     if (s.optim) step.optim = { ...s.optim, grad: f(s.optim.grad), before: f(s.optim.before), after: f(s.optim.after), terms: mapDict(s.optim.terms || {}, f) };
     return step;
   });
