@@ -60,6 +60,8 @@ class Tensor(_Model):
     grad: ValuesOrRef | None
     grad_of: str | None = Field(None, description="Extension: id of the tensor whose `.grad` this tensor is.")
     line: int | None = Field(None, description="Extension: line where the trace first saw it.")
+    tied: list[str] | None = Field(None, description="Extension: other module paths of this same parameter or "
+                                   "buffer (weight tying, a module used twice); `name` is the first path.")
 
 
 class Saved(_Model):

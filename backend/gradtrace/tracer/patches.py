@@ -49,6 +49,9 @@ def _patch_variable(rec, stack: contextlib.ExitStack) -> None:
 
 
 def _module_name(rec, module) -> str:
+    path = rec.paths.path(module)
+    if path is not None:
+        return path
     if rec.module_stack:
         parent = rec.module_stack[-1]
         owner = rec.module_objs.get(parent)
@@ -66,10 +69,12 @@ def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
     def pre(module, args):
         if rec.silent:
             return None
+        rec.paths.entered(module)
         path = _module_name(rec, module)
         rec.module_objs[path] = module
-        for pname, param in module.named_parameters(recurse=False):
-            rec.reg.name(param, f"{path}.{pname}")
+        if rec.paths.path(module) is None:  # a module in no bound tree: named after its parent call or type
+            for pname, param in module.named_parameters(recurse=False):
+                rec.reg.name(param, f"{path}.{pname}")
         rec.module_stack.append(path)
         return None
 
