@@ -2,7 +2,7 @@
 import * as d3 from "../../vendor/d3.js";
 import { fmtValues, fmtShape, fmtNum, fmtStats } from "../model/format.js";
 import { flat } from "../model/values.js";
-import { shortNodeName, tensorName, nameIndex } from "../model/names.js";
+import { shortNodeName, tensorName, nameIndex, tiedText } from "../model/names.js";
 
 /**
  * Fill `body` (a DOM element) with the details of drawable node `key`.
@@ -23,6 +23,7 @@ function tensorPanel(el, d, ctx, nm) {
   const t = d.tensor;
   el.append("h3").text(nm(t.id));
   el.append("div").attr("class", "kind").text(KIND_TEXT[d.kind] ?? d.kind);
+  if (t.tied?.length) el.append("p").attr("class", "note tied").text(tiedText(t)); // weight tying: one tensor, two paths
   const rows = [
     ["shape", fmtShape(t.shape)], ["dtype", t.dtype], ["requires_grad", String(t.requires_grad)],
     ["is_leaf", String(t.is_leaf)], ["retains_grad", String(t.retains_grad)],
