@@ -159,7 +159,7 @@ class FiniteDifference(_Model):
 class FiniteDifferenceRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    tensor: str = Field(min_length=1, max_length=200, description="Variable name of a leaf that requires grad.")
+    tensor: str = Field(min_length=1, max_length=200, description="Variable name of a leaf that requires grad, a module parameter's path (`model.0.weight`), or a tensor id.")
     h: float = Field(1e-3, gt=0, le=1, description="Step of the central difference.")
 
 
