@@ -204,8 +204,13 @@ def values_differ(values: dict | None, t: torch.Tensor | None) -> str | None:
     t = t.detach()
     if list(values["shape"]) != list(t.shape):
         return f"shape {values['shape']} != {list(t.shape)}"
+    if t.is_complex():  # the real part in the Values itself, the imaginary part in its `imag`
+        if not values.get("imag"):
+            return "a complex tensor without its imaginary part"
+        return values_differ({k: v for k, v in values.items() if k != "imag"}, t.resolve_conj().real) or \
+            values_differ(values["imag"], t.resolve_conj().imag)
     got = decode(values)
-    plain = t.to(torch.float64) if not t.is_complex() else t.real.to(torch.float64)
+    plain = t.to(torch.float64)
     if got is not None:
         if not torch.allclose(got, plain, rtol=1e-5, atol=1e-6, equal_nan=True):
             return f"values {got.flatten()[:6].tolist()} != {plain.flatten()[:6].tolist()}"

@@ -19,6 +19,8 @@ class Values(_Model):
     max: Number | None
     mean: Number | None
     sum: Number | None
+    imag: "Values | None" = Field(None, description="Extension: a complex tensor's imaginary part (then `values` and "
+                                  "the statistics are its real part; the value is values + i·imag, elementwise).")
 
 
 # Extension (compact format): where a full trace holds a Values, a compact one holds an index into `value_table`.
