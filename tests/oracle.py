@@ -7,6 +7,7 @@ records `fn.name()` in the order the engine really ran them. Nothing from `gradt
 
 `compare(trace, plain)` lists every difference between a Trace and that run (empty list: they agree).
 """
+import ast
 import contextlib
 import io
 import math
@@ -44,6 +45,7 @@ class PlainRun:
     stdout: str
     error: BaseException | None
     error_line: int | None
+    code: str = ""
 
 
 def _tensors(obj) -> list:
@@ -167,7 +169,7 @@ def run_plain(code: str, seed: int = 0) -> PlainRun:
         torch.set_grad_enabled(grad_mode)
         torch.set_default_dtype(dtype)
         torch.set_num_threads(threads)
-    return PlainRun(namespace, passes, out.getvalue(), error, line)
+    return PlainRun(namespace, passes, out.getvalue(), error, line, code)
 
 
 # --- comparing ---
@@ -202,8 +204,13 @@ def values_differ(values: dict | None, t: torch.Tensor | None) -> str | None:
     t = t.detach()
     if list(values["shape"]) != list(t.shape):
         return f"shape {values['shape']} != {list(t.shape)}"
+    if t.is_complex():  # the real part in the Values itself, the imaginary part in its `imag`
+        if not values.get("imag"):
+            return "a complex tensor without its imaginary part"
+        return values_differ({k: v for k, v in values.items() if k != "imag"}, t.resolve_conj().real) or \
+            values_differ(values["imag"], t.resolve_conj().imag)
     got = decode(values)
-    plain = t.to(torch.float64) if not t.is_complex() else t.real.to(torch.float64)
+    plain = t.to(torch.float64)
     if got is not None:
         if not torch.allclose(got, plain, rtol=1e-5, atol=1e-6, equal_nan=True):
             return f"values {got.flatten()[:6].tolist()} != {plain.flatten()[:6].tolist()}"
@@ -272,6 +279,8 @@ def compare(trace: dict, plain: PlainRun) -> list[str]:
         if why:
             problems.append(f"{where}: grad {why}")
 
+    problems.extend(module_problems(trace, plain))
+
     # backward passes: count, kind, failure, and the engine's node order. A folded loop leaves passes out on
     # purpose (Trace.loops[].omitted, Trace.omitted): the recorded ones must then be an in-order subsequence.
     left_out = sum(loop["omitted"]["backward_passes"] for loop in trace.get("loops") or [])
@@ -299,4 +308,63 @@ def compare(trace: dict, plain: PlainRun) -> list[str]:
         order = [nodes[s["node"]]["name"] for s in tp["steps"]]
         if order != pp.order:
             problems.append(f"pass {i}: node order {order} != {pp.order}")
+    return problems
+
+
+def _assigned_once(code: str) -> set[str]:
+    """Module-level names the program assigns exactly once (a rebound `model` leaves its old tensors named too)."""
+    counts: dict[str, int] = {}
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return {name for name, n in counts.items() if n == 1}
+
+
+def module_parameters(plain: PlainRun) -> list[tuple[str, torch.Tensor]]:
+    """Every parameter and buffer of each nn.Module the program bound to a variable once, by its path from that
+    variable (`model.transformer.h.0.attn.c_attn.weight`), ties included (a tensor can be listed under several paths)."""
+    out = []
+    once = _assigned_once(plain.code)
+    for var, value in plain.namespace.items():
+        if isinstance(value, torch.nn.Module) and not var.startswith("__") and var in once:
+            out += list(value.named_parameters(prefix=var, remove_duplicate=False))
+            out += [(n, b) for n, b in value.named_buffers(prefix=var, remove_duplicate=False) if b is not None]
+    return out
+
+
+def module_problems(trace: dict, plain: PlainRun) -> list[str]:
+    """Each module parameter/buffer is a trace tensor named by one of its paths (a module bound to two variables,
+    e.g. `layer` in `for layer in net`, has a path from each), listing its other paths from the same variable as
+    tied; its final value and grad are torch's. Parameters the trace never saw (never used) are left out."""
+    problems = []
+    by_name = {}
+    for t in trace["tensors"]:  # a name bound twice (`model = nn.Linear(…)` again) means its latest tensor
+        if t["name"] and t["grad_of"] is None:
+            by_name[t["name"]] = t
+    paths: dict[int, list[str]] = {}
+    tensors: dict[int, torch.Tensor] = {}
+    for path, p in module_parameters(plain):
+        paths.setdefault(id(p), []).append(path)
+        tensors[id(p)] = p
+    for key, names in paths.items():
+        p = tensors[key]
+        got = next((by_name[n] for n in names if n in by_name), None)
+        if got is None:
+            if p.requires_grad:
+                problems.append(f"module parameter {names[0]} is not named by its path")
+            continue
+        root = got["name"].split(".")[0]
+        for other in names:
+            if other != got["name"] and other.split(".")[0] == root and other not in (got.get("tied") or []):
+                problems.append(f"{other}: not listed as tied with {got['name']}")
+        why = values_differ(got["data"], p)
+        if why:
+            problems.append(f"{got['name']}: data {why}")
+        why = values_differ(got["grad"], p.grad)
+        if why:
+            problems.append(f"{got['name']}: grad {why}")
     return problems

@@ -11,6 +11,8 @@ from oracle import decode, run_plain
 # float32 programs: the central difference carries ~eps·|f|/h of rounding, so compare loosely; float64 tightly.
 F32 = dict(rtol=2e-2, atol=2e-2)
 F64 = dict(rtol=1e-6, atol=1e-7)
+# The re-runs' time limit is the server's guard, not what these tests check: generous here (the machine is shared).
+ROOMY = Limits(fd_time_s=60.0)
 
 CASES = [  # (example or program, leaf, tolerance)
     ("basic-mul", "a", F32),
@@ -31,7 +33,7 @@ F64_PROGRAM = (
 
 
 def check(code: str, leaf: str, tol: dict, h: float = 1e-3):
-    t = trace(code, seed=0, finite_difference={"tensor": leaf, "h": h})
+    t = trace(code, seed=0, finite_difference={"tensor": leaf, "h": h}, limits=ROOMY)
     Trace.model_validate(t)
     fd = t["finite_difference"]
     assert fd["error"] is None, fd["error"]
@@ -120,3 +122,64 @@ def test_sandbox_runs_the_check():
     fd = t["finite_difference"]
     assert fd["error"] is None
     assert torch.allclose(decode(fd["values"]), torch.tensor([4., 32., 108.], dtype=torch.float64), **F32)
+
+
+# Issue 16 item 9: module parameters by their path, and programs with loops.
+LOOPED_MLP = (
+    "import torch\n"
+    "import torch.nn as nn\n"
+    "torch.manual_seed(0)\n"
+    "model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()\n"
+    "x = torch.tensor([[0.5, -1.0], [1.5, 0.25]], dtype=torch.float64)\n"
+    "h = x\n"
+    "for layer in model:\n"
+    "    h = layer(h)\n"
+    "k = 0\n"
+    "while k < 2:\n"
+    "    h = h * 1.5\n"
+    "    k += 1\n"
+    "loss = (h ** 2).sum()\n"
+    "loss.backward()\n"
+)
+
+
+@pytest.mark.parametrize("path", ["model.0.weight", "model.0.bias", "model.2.weight"])
+def test_module_parameter_by_path_in_a_program_with_for_and_while_loops(path):
+    t = trace(LOOPED_MLP, seed=0, finite_difference={"tensor": path, "h": 1e-4}, limits=ROOMY)
+    fd = t["finite_difference"]
+    assert fd["error"] is None, fd["error"]
+    assert next(x for x in t["tensors"] if x["id"] == fd["tensor"])["name"] == path
+    want = run_plain(LOOPED_MLP, seed=0).namespace["model"].get_parameter(path.split(".", 1)[1]).grad
+    assert torch.allclose(decode(fd["values"]), want, **F64), (decode(fd["values"]), want)
+
+
+def test_gallery_mlp_parameter_by_path_matches_the_first_pass_gradient():
+    code = example("mlp-training-step")["code"]
+    fd = check_path(code, "model.fc1.weight")
+    first_step = code.replace("for step in range(2):", "for step in range(1):")
+    want = run_plain(first_step, seed=0).namespace["model"].fc1.weight.grad.to(torch.float64)
+    assert torch.allclose(decode(fd["values"]), want, **F32), (decode(fd["values"]), want)
+
+
+def check_path(code: str, path: str) -> dict:
+    fd = trace(code, seed=0, finite_difference={"tensor": path, "h": 1e-3}, limits=ROOMY)["finite_difference"]
+    assert fd["error"] is None, fd["error"]
+    assert torch.allclose(decode(fd["values"]), decode(fd["grad"]), **F32)
+    return fd
+
+
+def test_a_plain_leaf_in_a_loop_program_no_longer_fails_with_a_name_error():
+    code = ("import torch\nw = torch.tensor([0.3, -0.7], requires_grad=True)\ntotal = 0\n"
+            "for i in range(3):\n    total = total + (w * (i + 1)).sin().sum()\ntotal.backward()\n")
+    check(code, "w", F32)
+
+
+def test_a_tied_path_checks_the_one_shared_weight():
+    code = ("import torch\nimport torch.nn as nn\nclass Tied(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.emb = nn.Embedding(4, 3)\n        self.head = nn.Linear(3, 4, bias=False)\n"
+            "        self.head.weight = self.emb.weight\n    def forward(self, i):\n        return self.head(self.emb(i))\n"
+            "torch.manual_seed(0)\nmodel = Tied().double()\nloss = model(torch.tensor([1, 3])).logsumexp(1).sum()\nloss.backward()\n")
+    fd = trace(code, seed=0, finite_difference={"tensor": "model.head.weight", "h": 1e-4}, limits=ROOMY)["finite_difference"]
+    assert fd["error"] is None, fd["error"]
+    want = run_plain(code, seed=0).namespace["model"].emb.weight.grad
+    assert torch.allclose(decode(fd["values"]), want, **F64)

@@ -19,6 +19,8 @@ class Values(_Model):
     max: Number | None
     mean: Number | None
     sum: Number | None
+    imag: "Values | None" = Field(None, description="Extension: a complex tensor's imaginary part (then `values` and "
+                                  "the statistics are its real part; the value is values + i·imag, elementwise).")
 
 
 # Extension (compact format): where a full trace holds a Values, a compact one holds an index into `value_table`.
@@ -60,6 +62,8 @@ class Tensor(_Model):
     grad: ValuesOrRef | None
     grad_of: str | None = Field(None, description="Extension: id of the tensor whose `.grad` this tensor is.")
     line: int | None = Field(None, description="Extension: line where the trace first saw it.")
+    tied: list[str] | None = Field(None, description="Extension: other module paths of this same parameter or "
+                                   "buffer (weight tying, a module used twice); `name` is the first path.")
 
 
 class Saved(_Model):
@@ -163,7 +167,7 @@ class FiniteDifference(_Model):
 class FiniteDifferenceRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    tensor: str = Field(min_length=1, max_length=200, description="Variable name of a leaf that requires grad.")
+    tensor: str = Field(min_length=1, max_length=200, description="Variable name of a leaf that requires grad, a module parameter's path (`model.0.weight`), or a tensor id.")
     h: float = Field(1e-3, gt=0, le=1, description="Step of the central difference.")
 
 

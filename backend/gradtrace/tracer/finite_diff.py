@@ -6,7 +6,7 @@ import warnings
 
 import torch
 
-from .naming import BIND, instrument
+from .naming import BIND, ITER, LOOP, LOOP_END, instrument
 from .values import encode
 
 PROGRAM_FD = "<gradtrace-fd>"
@@ -21,7 +21,22 @@ def _leaf(trace: dict, name: str):
     tensors = {t["id"]: t for t in trace.get("tensors", [])}
     if tid is None and name in tensors:
         tid = name  # a tensor id works too
+    if tid is None:  # a module parameter by its path (`model.0.weight`), tied paths included; leaves first
+        named = [t for t in tensors.values() if t["grad_of"] is None and (t["name"] == name or name in (t.get("tied") or []))]
+        named.sort(key=lambda t: not (t["is_leaf"] and t["requires_grad"]))
+        tid = named[0]["id"] if named else None
     return tid, tensors.get(tid)
+
+
+def _module_target(module, path: str):
+    """The parameter or buffer at `path` inside `module` (None when it has none there)."""
+    for sub, t in module.named_parameters(remove_duplicate=False):
+        if sub == path:
+            return t
+    for sub, t in module.named_buffers(remove_duplicate=False):
+        if sub == path:
+            return t
+    return None
 
 
 def _pass_for(trace: dict, tid: str):
@@ -91,13 +106,20 @@ def _run_nudged(code, seed, name, line, idx, delta, pass_index, weight, builtins
     """Run the program once with `name` (bound at `line`) nudged by delta at idx; the root of backward call `pass_index`."""
     state = {"nudged": False, "calls": 0, "depth": 0, "root": None}
 
+    root, _, path = name.partition(".")
+
     def bind(*pairs):
         if state["nudged"]:
             return
         for nm, value in pairs:
+            target = None
             if nm == name and isinstance(value, torch.Tensor) and (line is None or sys._getframe(1).f_lineno == line):
+                target = value
+            elif path and nm == root and isinstance(value, torch.nn.Module):
+                target = _module_target(value, path)  # `model = Net()`: nudge model.<path> once it exists
+            if target is not None:
                 with torch.no_grad():
-                    value.data[idx] += delta
+                    target.data[idx] += delta
                 state["nudged"] = True
 
     def at_call(root, gradient, run):
@@ -130,7 +152,10 @@ def _run_nudged(code, seed, name, line, idx, delta, pass_index, weight, builtins
         return at_call(first, go, lambda: orig[2](outputs, *a, **k))
 
     import builtins as builtins_module
-    namespace = {"__name__": "__main__", "__builtins__": builtins if builtins is not None else builtins_module, BIND: bind}
+    namespace = {"__name__": "__main__", "__builtins__": builtins if builtins is not None else builtins_module, BIND: bind,
+                 # the instrumented program's loop marks: a re-run records nothing, so they pass straight through
+                 LOOP: lambda iterable, line, end_line: iterable, ITER: lambda line, end_line: None,
+                 LOOP_END: lambda line: None}
     old = sys.stdout, sys.stderr
     grad_mode, dtype = torch.is_grad_enabled(), torch.get_default_dtype()
     try:

@@ -50,6 +50,9 @@ def _patch_variable(rec, stack: contextlib.ExitStack) -> None:
 
 
 def _module_name(rec, module) -> str:
+    path = rec.paths.path(module)
+    if path is not None:
+        return path
     if rec.module_stack:
         parent = rec.module_stack[-1]
         owner = rec.module_objs.get(parent)
@@ -67,12 +70,14 @@ def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
     def pre(module, args):
         if rec.silent:
             return None
+        rec.paths.entered(module)
         path = _module_name(rec, module)
         rec.module_objs[path] = module
-        for pname, param in module.named_parameters(recurse=False):
-            rec.reg.name(param, f"{path}.{pname}")
-        for bname, buf in module.named_buffers(recurse=False):  # BatchNorm's running stats
-            rec.reg.name(buf, f"{path}.{bname}")
+        if rec.paths.path(module) is None:  # a module in no bound tree: named after its parent call or type
+            for pname, param in module.named_parameters(recurse=False):
+                rec.reg.name(param, f"{path}.{pname}")
+            for bname, buf in module.named_buffers(recurse=False):  # BatchNorm's running stats
+                rec.reg.name(buf, f"{path}.{bname}")
         rec.module_stack.append(path)
         return None
 

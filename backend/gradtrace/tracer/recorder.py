@@ -6,7 +6,17 @@ import torch
 from .limits import Limits
 from .ops import tensors_in
 from .programs import PROGRAM, program_line  # noqa: F401 - PROGRAM re-exported
+from .module_paths import ModulePaths
 from .registry import Registry
+
+def _grad_fn(t):
+    """`t.grad_fn`, or None where reading it throws: an optimizer's no_grad `view_as_real` of a complex parameter,
+    written in place under no_grad, refuses the read (torch's program never reads it)."""
+    try:
+        return t.grad_fn
+    except RuntimeError:
+        return None
+
 
 class Recorder:
     """Everything one trace collects while the program runs."""
@@ -24,6 +34,7 @@ class Recorder:
         self.backward_steps = 0
         self.active_pass: dict | None = None
         self.module_names: dict[int, tuple] = {}
+        self.paths = ModulePaths(self.reg)  # names from the module tree
         self.pending_hooks: list[dict] = []
         self.versions: dict[str, int] = {}  # tensor id -> `_version` when a step last saw it
         self.alias_of: dict[int, tuple] = {}  # id(x.data result) -> (that result, x): it shares x's memory
@@ -94,12 +105,12 @@ class Recorder:
         # An in-place op gives its input a new grad_fn: it is this step's node even once registered as an input's.
         fresh = None
         for t in outputs:
-            fn = t.grad_fn
+            fn = _grad_fn(t)
             if fn is not None and id(fn) not in nodes:
                 fresh = fresh or set()
                 fresh.add(id(fn))
         for t in inputs:
-            fn = t.grad_fn
+            fn = _grad_fn(t)
             if fn is not None:
                 r = nodes.get(id(fn))
                 if r is None or r["tensor"] is None:  # otherwise registering it again changes nothing
@@ -108,7 +119,7 @@ class Recorder:
         node = None
         enabled = torch.is_grad_enabled()
         for t in outputs:
-            fn = t.grad_fn
+            fn = _grad_fn(t)
             if fn is not None:
                 # Only a grad_fn this step created is its node: `d.mul_(2)` under no_grad (or an op that
                 # returns its input) leaves d's old grad_fn in place, and autograd recorded nothing.
@@ -228,6 +239,7 @@ class Recorder:
                 self.reg.name(value, name)
             elif isinstance(value, torch.nn.Module):
                 self.module_names.setdefault(id(value), (value, name))
+                self.paths.bound(value, name)
 
     def set_grad(self, owner: torch.Tensor, value) -> None:
         """`x.grad = …` replaces (or clears) a gradient: a step so the page can show the reset."""

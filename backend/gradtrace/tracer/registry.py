@@ -6,6 +6,7 @@ from .saved import snapshot_saved, user_hooks_active
 from .valuetable import ValueTable
 
 ACCUMULATE = "torch::autograd::AccumulateGrad"
+PLAIN_RANK = 5  # a variable name's rank: any module path (rank 0 or 1, module_paths.py) replaces it
 
 
 def _storage_key(t: torch.Tensor):
@@ -63,6 +64,8 @@ class Registry:
             pending = self.pending_names.pop(id(t), None)
             if pending is not None:
                 rec["name"] = pending[1]
+                if len(pending) > 2:  # a module path (module_paths.py): (t, path, rank, tied paths)
+                    rec["rank"], rec["tied"] = pending[2], pending[3]
         if storage is not None:
             try:
                 self.by_storage.setdefault((ptr, t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype), rec["id"])
@@ -118,6 +121,26 @@ class Registry:
         elif rec["name"] is None:
             rec["name"] = name
 
+    def path_name(self, t: torch.Tensor, path: str, rank: int, tied: list[str]) -> None:
+        """Name `t` by its module path: beats a variable name and any path of a worse `rank` (module_paths.py)."""
+        rec = self.tensors.get(id(t))
+        if rec is None:
+            pending = self.pending_names.get(id(t))
+            if pending is None or len(pending) == 2 or pending[2] > rank:
+                self.pending_names[id(t)] = (t, path, rank, tied or None)
+        elif rec.get("rank", PLAIN_RANK) > rank:
+            rec["name"], rec["rank"], rec["tied"] = path, rank, tied or None
+        elif rec.get("rank") == rank and rec["name"] == path:
+            rec["tied"] = tied or None
+
+    def refresh_grad_names(self) -> None:
+        """`w.grad` named when w had another name takes w's final one."""
+        for rec in self.tensor_list:
+            if rec.get("grad_named"):
+                owner = self.tensor_list[int(rec["grad_of"][1:]) - 1]
+                if owner["name"]:
+                    rec["name"] = f"{owner['name']}.grad"
+
     def note_grad(self, owner: torch.Tensor, grad: torch.Tensor) -> None:
         """`grad` is `owner.grad`: name it `owner.grad` when it shows up in the trace."""
         self.grad_owner[id(grad)] = (owner, grad)
@@ -132,6 +155,7 @@ class Registry:
         rec["grad_of"] = orec["id"]
         if rec["name"] is None and orec["name"]:
             rec["name"] = f"{orec['name']}.grad"
+            rec["grad_named"] = True
 
     def match_saved(self, t: torch.Tensor) -> str | None:
         rec = self.tensors.get(id(t))  # the very object (a saved leaf often is): not an alias sharing its memory

@@ -10,7 +10,10 @@ _DTYPES: dict = {}  # torch.dtype -> its name without "torch."
 
 def _tensor(rec, r: dict) -> dict:
     t, snap = r["obj"], rec.reg.values.snap
-    leaf, retains, fn, dtype = t.is_leaf, t.retains_grad, t.grad_fn, t.dtype  # each a C property call: read once
+    try:
+        leaf, retains, fn, dtype = t.is_leaf, t.retains_grad, t.grad_fn, t.dtype  # each a C property call: read once
+    except RuntimeError:  # a no_grad view whose base changed in place (Adam's view_as_real of a complex parameter)
+        leaf, retains, fn, dtype = True, False, None, t.dtype
     grad = t.grad if leaf or retains else None  # reading .grad of other non-leaves only warns
     name = _DTYPES.get(dtype)
     if name is None:
@@ -21,7 +24,7 @@ def _tensor(rec, r: dict) -> dict:
         "grad_fn": rec.reg.node(fn, None, t) if fn is not None else None,
         # fresh for a leaf: it may have changed through a `.data` alias, which bumps no version
         "data": snap(t, track=True, fresh=leaf), "grad": snap(grad) if grad is not None else None,
-        "grad_of": r["grad_of"], "line": r["line"],
+        "grad_of": r["grad_of"], "line": r["line"], **({"tied": r["tied"]} if r.get("tied") else {}),
     }
 
 
@@ -76,6 +79,7 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
         if isinstance(value, torch.Tensor) and not name.startswith("__"):
             variables[name] = rec.reg.tensor(value)
             rec.reg.name(value, name)
+    rec.paths.finish()  # module trees as they ended (weights tied after construction, layers added late)
     tensors, i = [], 0
     while i < len(rec.reg.tensor_list):  # serializing can register grad_fn nodes, which can add leaves
         tensors.append(_tensor(rec, rec.reg.tensor_list[i]))

@@ -42,9 +42,18 @@ def _plain(t: torch.Tensor) -> torch.Tensor:
 
 
 def encode(t, max_elements: int) -> dict | None:
-    """Values for `t`; None when `t` is not a readable tensor."""
+    """Values for `t`; None when `t` is not a readable tensor. A complex tensor: `values` and the statistics are its
+    real part, `imag` the same for its imaginary part (value = values + i·imag, elementwise)."""
     if not isinstance(t, torch.Tensor):
         return None
+    try:
+        if t.is_complex():
+            c = torch.Tensor._make_subclass(torch.Tensor, t.detach()) if type(t) is not torch.Tensor else t.detach()
+            c = c.resolve_conj()
+            real, imag = encode(c.real, max_elements), encode(c.imag, max_elements)
+            return {**real, "imag": imag}
+    except (RuntimeError, TypeError, ValueError, NotImplementedError):
+        pass
     try:
         t = _plain(t)
         shape = list(t.shape)

@@ -94,7 +94,7 @@ class ValueTable:
         return len(self.items) - 1
 
     def _add(self, t) -> int:
-        if _wrapped(t):  # read it now, inside its transform (a copy made here would escape it)
+        if _wrapped(t) or t.is_complex():  # a wrapper: read it now, inside its transform; complex: real and imag
             return self.put(encode(t, self.max_elements) or {"shape": list(getattr(t, "shape", [])), **_EMPTY})
         try:
             # _plain(t), inlined for the common dense real tensor

@@ -12,10 +12,20 @@ ALLOWED_MODULES = {
     "torch.testing", "torch.masked", "torch.nested", "torch.cuda", "torch.random",
     "torch.profiler", "torch.utils.checkpoint",  # CPU profiling (file exports refused, refusals.py); checkpointing
     "numpy", "numpy.linalg", "numpy.random", "numpy.fft",
+}
+# Pure standard-library modules: they compute on values and cannot reach files, processes or the network
+# (the char-RNN tutorial's `import string`, makemore's `random`, a config `dataclass`). Each is imported and
+# used in the real sandbox by tests/test_stdlib_allowed.py; the attributes through which some of them hold
+# `os`/`sys`/builtins (`random._os`, `collections._sys`, `enum.bltns`, `string.Formatter.get_field`...) stay
+# refused by DENIED_ATTRS and the dunder rules. `time` gives clocks (reads only; sleeping is bounded by the
+# run's timeout). Documented in docs/security.md.
+PURE_STDLIB = (
     "math", "cmath", "random", "functools", "itertools", "collections", "collections.abc", "operator",
     "statistics", "typing", "typing_extensions", "dataclasses", "enum", "abc", "numbers", "fractions",
     "decimal", "heapq", "bisect", "copy", "time", "json", "re", "textwrap", "pprint", "contextlib", "warnings",
-}
+    "string", "unicodedata", "array", "datetime", "colorsys", "struct", "keyword", "graphlib",
+)
+ALLOWED_MODULES |= set(PURE_STDLIB)
 # Packages whose every submodule is importable (torch.nn.modules.linear, torch.optim.lr_scheduler, ...).
 ALLOWED_PACKAGES = ("torch.nn.", "torch.optim.", "torch.autograd.", "torch.distributions.", "torch.func.",
                     "torch.utils.data.", "collections.")
@@ -71,10 +81,15 @@ DENIED_ATTRS = {
     "_share_filename_cpu_": "shared memory files", "_share_fd_cpu_": "shared memory files",
     "_new_shared_filename_cpu": "shared memory files", "_new_shared_fd_cpu": "shared memory files",
     "_load_from_bytes": "pickle", "format_map": "format strings reaching attributes",
+    "get_field": "format strings reaching attributes", "vformat": "format strings reaching attributes",
 }
 # Standard-library helpers that evaluate strings with the interpreter's real builtins (issue 12's bypasses).
 DENIED_ATTRS.update({name: "it evaluates strings with the interpreter's own builtins" for name in (
     "_create_fn", "_evaluate", "_eval_type", "_getcategory", "get_type_hints")})
+# Private module aliases in the allowed pure standard library that hold os, sys, builtins, sockets or file I/O.
+DENIED_ATTRS.update({"_os": "the os module", "_sys": "the sys module", "bltns": "the builtins module",
+                     "_types": "the types module", "_socket": "sockets", "codecs": "file I/O (codecs.open)",
+                     "copyreg": "pickle internals"})
 # Names a program may not mention at all.
 DENIED_NAMES = {"__builtins__", "__import__", "__loader__", "__spec__", "__file__", "__cached__",
                 "__gradtrace_bind__", "__build_class__"}
@@ -110,4 +125,4 @@ def module_reason(name: str) -> str | None:
     if name in ALLOWED_MODULES or name.startswith(ALLOWED_PACKAGES):
         return None
     return (f"import of {name} is not allowed in gradtrace (allowed: torch and its user-facing submodules, "
-            "numpy, math, random, functools, itertools, collections and similar pure helpers)")
+            "numpy, and pure standard-library helpers: " + ", ".join(sorted(PURE_STDLIB)) + ")")

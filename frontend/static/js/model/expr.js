@@ -63,7 +63,7 @@ export function subexpressions(line) {
         const callee = node.kind === "attr" ? node.name : node.name;
         if (node.kind === "attr") nodes.splice(nodes.indexOf(node), 1); // x.exp() is one call, not an attribute read
         node = add({ kind: "call", name: callee, module: node.kind === "attr" ? node.obj : null, start: node.start, end: c.end });
-      } else if (p?.text === "[") { take(); subscript(); const c = expect("]"); node = add({ kind: "index", start: node.start, end: c.end }); }
+      } else if (p?.text === "[") { take(); subscript(); const c = expect("]"); node = add({ kind: "index", start: node.start, end: c.end, obj: node }); }
       else break;
     }
     return node;
@@ -87,11 +87,17 @@ export function subexpressions(line) {
     }
   }
 
-  // x[i], x[1:], x[:, 0], x[::2]: slice bounds are optional, so ':' and ',' may stand where an expression would.
+  // An index or slice (`[0]`, `[:4]`, `[:, 1:-1]`): its tokens up to the matching `]`, not expressions of the line.
   function subscript() {
-    while (peek() && peek().text !== "]") {
-      if (peek().text === ":" || peek().text === ",") take();
-      else expr();
+    const save = i, kept = nodes.length;
+    try { list("]"); if (peek()?.text === "]") return; } catch { /* a slice: `:` is no expression */ }
+    i = save;
+    nodes.length = kept;
+    let depth = 0;
+    while (peek() && !(depth === 0 && peek().text === "]")) {
+      const t = take().text;
+      if ("([{".includes(t)) depth++;
+      else if (")]}".includes(t)) depth--;
     }
   }
 
@@ -109,9 +115,14 @@ export function subexpressions(line) {
 
   try {
     list(null);
-    return nodes.map((n) => ({ kind: n.kind, op: n.op, name: n.name, module: n.module?.name ?? null, text: text(n.start, n.end) }));
+    return nodes.map(out);
   } catch {
-    return nodes.length ? nodes.map((n) => ({ kind: n.kind, op: n.op, name: n.name, module: n.module?.name ?? null, text: text(n.start, n.end) })) : [];
+    return nodes.length ? nodes.map(out) : [];
+  }
+
+  function out(n) {
+    const base = n.kind === "index" && n.obj ? { kind: n.obj.kind, text: text(n.obj.start, n.obj.end) } : null;
+    return { kind: n.kind, op: n.op, name: n.name, module: n.module?.name ?? null, text: text(n.start, n.end), base };
   }
 }
 
@@ -170,6 +181,13 @@ export function matches(op, n) {
  * Steps on one line take that line's sub-expressions in order; a new pass over the line (a loop) starts afresh.
  */
 export function sourceNames(trace, source) {
+  const names = new Map((trace.tensors || []).map((t) => [t.id, t.name]));
+  // `model[0].bias.grad[:4]`: the slice is `[:4]` of the tensor `model.0.bias.grad`, not `model[0]` (a module)
+  const indexesInput = (n, s) => {
+    if (n.kind !== "index" || !n.base || (n.base.kind !== "name" && n.base.kind !== "attr")) return true;
+    const input = names.get((s.inputs || [])[0]);
+    return !input || n.base.text.replace(/\[\s*(\d+)\s*\]/g, ".$1").replace(/\s+/g, "") === input;
+  };
   const lines = String(source || "").split("\n");
   const out = new Map();
   let runLine = null, claimed = new Set(), subs = [];
@@ -177,7 +195,7 @@ export function sourceNames(trace, source) {
     if (s.line == null || !(s.outputs || []).length) return;
     if (s.line !== runLine) { runLine = s.line; claimed = new Set(); subs = subexpressions(lines[s.line - 1]); }
     const layer = s.module ? String(s.module).split(".").pop() : null; // self.fc1(x) ran nn.Module fc1
-    const ok = (n) => matches(s.op, n) || (layer && n.kind === "call" && n.name === layer);
+    const ok = (n) => (matches(s.op, n) && indexesInput(n, s)) || (layer && n.kind === "call" && n.name === layer);
     let j = subs.findIndex((n, idx) => !claimed.has(idx) && ok(n));
     if (j < 0 && subs.some(ok)) { claimed = new Set(); j = subs.findIndex(ok); } // the line ran again
     if (j < 0) return;

@@ -81,3 +81,8 @@ const SUB = "₀₁₂₃₄₅₆₇₈₉";
 function subscript(n) {
   return String(n).split("").map((c) => SUB[Number(c)]).join("");
 }
+
+/** "tied with model.lm_head.weight": the other module paths of one parameter (weight tying, a shared layer). */
+export function tiedText(t) {
+  return t?.tied?.length ? `${t.name} is tied with ${t.tied.join(", ")} (one tensor: both paths read and update it)` : "";
+}

@@ -59,15 +59,28 @@ export function cutsAt(tl, k) {
   if (e.kind === "backward" && e.index !== pass.steps.length - 1) return [];
   const before = Number.isInteger(pass.after_forward) ? pass.after_forward : tl.positions[e.pass] + 1;
   const forward = (tl.trace.forward || []).slice(0, before);
+  const feeds = feedsRoot(forward, pass.root);
   const out = [];
   for (const t of tl.graph.tensors.values()) {
     if (!t.is_leaf || !t.requires_grad || t.grad_of || gradAfter(tl, t.id, k)) continue;
     const uses = forward.map((s, i) => [s, i]).filter(([s]) => (s.inputs || []).includes(t.id) && !(s.outputs || []).includes(t.id) && s.kind !== "hook" && s.kind !== "annotate");
     if (!uses.length || uses.some(([s]) => s.node != null)) continue; // a recorded use: backward could have reached it
-    const [s, i] = uses.find(([u]) => !u.grad_enabled || /detach/.test(u.op)) ?? [];
+    // Only a cut whose result flows into this pass's root kept the pass from the leaf; a leaf used elsewhere under
+    // no_grad (a reference model, an EMA copy) was simply not in this graph.
+    const [s, i] = uses.find(([u]) => (!u.grad_enabled || /detach/.test(u.op)) && (u.outputs || []).some((o) => feeds.has(o))) ?? [];
     if (s) out.push({ tensor: t.id, step: i, line: s.line ?? null, why: s.grad_enabled ? "detach" : "no_grad" });
   }
   return out;
+}
+
+/** Tensors whose values flow into `root` through these forward steps, recorded by autograd or not. */
+function feedsRoot(forward, root) {
+  const feeds = new Set(root ? [root] : []);
+  for (let i = forward.length - 1; i >= 0; i--) {
+    const s = forward[i];
+    if ((s.outputs || []).some((o) => feeds.has(o))) for (const x of s.inputs || []) feeds.add(x);
+  }
+  return feeds;
 }
 
 function gradAfter(tl, tid, k) {

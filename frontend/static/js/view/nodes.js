@@ -89,7 +89,7 @@ function setBadge(g, text) {
 // The drawn content is keyed by everything it shows, the empty text included, so a redraw can never be skipped wrongly.
 function drawValues(sel, v, width, empty = "") {
   const mode = v ? displayMode(v) : "none";
-  const key = v ? `${mode}|${JSON.stringify([v.shape, v.values ?? [v.min, v.max, v.mean]])}|${width}` : `none|${empty}`;
+  const key = v ? `${mode}|${JSON.stringify([v.shape, v.values ?? [v.min, v.max, v.mean], v.imag?.values ?? v.imag?.mean])}|${width}` : `none|${empty}`;
   if (sel.attr("data-drawn") === key) return valueHeight(v);
   sel.attr("data-drawn", key).selectAll("*").remove();
   if (!v) {

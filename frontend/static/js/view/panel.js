@@ -1,8 +1,8 @@
 // The details panel: everything the trace says about one clicked node, at the current step. Text only.
 import * as d3 from "../../vendor/d3.js";
-import { fmtValues, fmtShape, fmtNum, fmtStats } from "../model/format.js";
+import { fmtValues, fmtShape, fmtNum, fmtStats, fmtItems } from "../model/format.js";
 import { flat } from "../model/values.js";
-import { shortNodeName, tensorName, nameIndex } from "../model/names.js";
+import { shortNodeName, tensorName, nameIndex, tiedText } from "../model/names.js";
 
 /**
  * Fill `body` (a DOM element) with the details of drawable node `key`.
@@ -23,6 +23,7 @@ function tensorPanel(el, d, ctx, nm) {
   const t = d.tensor;
   el.append("h3").text(nm(t.id));
   el.append("div").attr("class", "kind").text(KIND_TEXT[d.kind] ?? d.kind);
+  if (t.tied?.length) el.append("p").attr("class", "note tied").text(tiedText(t)); // weight tying: one tensor, two paths
   const rows = [
     ["shape", fmtShape(t.shape)], ["dtype", t.dtype], ["requires_grad", String(t.requires_grad)],
     ["is_leaf", String(t.is_leaf)], ["retains_grad", String(t.retains_grad)],
@@ -128,14 +129,14 @@ function link(dl, k, text, key, ctx) {
 function section(el, title, v, cls = "", emptyText = "—") {
   el.append("h4").attr("class", cls).text(title);
   if (!v) { el.append("div").attr("class", "note").text(emptyText ?? "—"); return; }
-  const items = flat(v);
+  const items = fmtItems(v, 5);
   if (!items) { el.append("div").text(`${fmtShape(v.shape)}: ${fmtStats(v)} (too big to send whole)`); return; }
-  if (!v.shape.length) { el.append("div").attr("class", "mono").text(fmtNum(items[0], 6)); return; }
+  if (!v.shape.length) { el.append("div").attr("class", "mono").text(fmtItems(v, 6)[0]); return; }
   const cols = v.shape[v.shape.length - 1] || 1;
   const table = el.append("table");
   for (let r = 0; r * cols < items.length; r++) {
     const tr = table.append("tr");
-    for (const x of items.slice(r * cols, (r + 1) * cols)) tr.append("td").text(fmtNum(x, 5));
+    for (const x of items.slice(r * cols, (r + 1) * cols)) tr.append("td").text(x);
   }
   if (v.shape.length > 2) el.append("div").attr("class", "note").text(`shape ${fmtShape(v.shape)} shown as rows of ${cols}`);
 }

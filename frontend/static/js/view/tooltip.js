@@ -62,7 +62,8 @@ export function createTooltip(root, ctx) {
     if (d.type === "tensor") {
       const t = d.tensor;
       const flow = st.flow?.tensorFlow?.get(t.id);
-      return [`${d.label}  ${fmtShape(t.shape)} ${t.dtype}`, `value: ${NUM(st.data(t.id))}`, `.grad: ${NUM(st.grad(t.id))}`,
+      return [`${d.label}  ${fmtShape(t.shape)} ${t.dtype}`, ...(t.tied?.length ? [`tied with ${t.tied.join(", ")}`] : []),
+        `value: ${NUM(st.data(t.id))}`, `.grad: ${NUM(st.grad(t.id))}`,
         ...(flow ? [`gradient arrived in this pass: ${NUM(flow.sum)}${flow.parts.length > 1 ? ` (sum of ${flow.parts.length} paths)` : ""}`] : [])];
     }
     const n = d.node;
