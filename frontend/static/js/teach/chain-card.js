@@ -87,7 +87,10 @@ export function chainCard(tl, k, { source = "", name: nameFn = null } = {}) {
     } else if (rule && env) {
       const wrt = i < 2 ? bracketed[i === 0 ? "a" : "b"] : paren(inName(i) ?? `input ${i}`);
       const r = ruleRow(rule, i, { ...env, slotShape: sent?.shape }, names, sent);
-      if (r) Object.assign(row, r, { local: r.local == null ? null : `∂${bracketed.y}/∂${wrt} = ${r.local}` });
+      if (r) {
+        Object.assign(row, r, { local: r.local == null ? null : `∂${bracketed.y}/∂${wrt} = ${r.local}` });
+        Object.defineProperties(row, { tree: { value: r.tree }, ctx: { value: r.ctx } });
+      }
     }
     card.rows.push(row);
   });

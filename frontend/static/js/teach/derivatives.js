@@ -66,6 +66,8 @@ export const RULES = {
   AddmmBackward0: { op: "{y} = bias + {x1} @ {x2}  (nn.Linear: x @ Wᵀ + b)", slots: [
     (env) => ({ local: "1 for each row, summed over the batch", send: unb((env.num("beta") ?? 1) === 1 ? g : mul(sym("beta"), g)) }),
     { local: T(x2), send: mm(g, T(x2)) }, { local: T(x1), send: mm(T(x1), g) }] },
+  LinalgVectorNormBackward0: { op: "{y} = ‖{a}‖₂", slots: [(env) => (env.num("ord") !== 2 ? null : { local: div(a, y), send: had(div(a, y), g) })],
+    values: { y: (env) => keepDims(env, env.saved("result")), g: (env) => keepDims(env, env.g) } },
   TBackward0: { op: "{y} = {a}ᵀ", slots: [{ local: "transpose", send: T(g) }] },
   PermuteBackward0: { op: "{y} = {a}.permute(dims)", slots: [moved("permuted back", (v) => (v.shape.length === 2 ? nd.t(v) : null))] },
   TransposeBackward0: { op: "{y} = {a}.transpose(i, j)", slots: [moved("transposed back", (v) => (v.shape.length === 2 ? nd.t(v) : null))] },
@@ -104,6 +106,14 @@ export const RULES = {
   ...NORM_RULES,
   ...INDEX_RULES,
 };
+
+// A reduction's result with the reduced dims put back as size 1 (keepdim), so it broadcasts against the input.
+function keepDims(env, v) {
+  const x = env.saved("self");
+  if (!v || !x || v.shape.length === x.shape.length) return v;
+  const dims = (env.savedList("dim") ?? [...x.shape.keys()]).map((d) => (d < 0 ? d + x.shape.length : d));
+  return nd.reshape(v, x.shape.map((s, i) => (dims.includes(i) ? 1 : s)));
+}
 
 function reshapeTo(v, ctx) { return nd.reshape(v, ctx.shape); }
 

@@ -83,7 +83,10 @@ export function print(e, names = {}) {
     case "unb": return p(e.a);
     case "ind": return `[${p(e.a)}]`;
     case "neg": return `−${wrap(p(e.a), precOf(e.a, names) <= PREC.neg)}`;
-    case "post": return `${wrap(p(e.a), precOf(e.a, names) < PREC.atom)}${e.op}`;
+    case "post": {
+      const inner = wrap(p(e.a), precOf(e.a, names) < PREC.atom);
+      return e.op === "ᵀ" && /^[^\s()]+ᵀ$/.test(inner) ? inner.slice(0, -1) : `${inner}${e.op}`; // (Wᵀ)ᵀ is W
+    }
     case "call": return `${e.fn}(${e.args.map(p).join(", ")})`;
     case "red": return `${e.kind}(${p(e.a)}, ${nameOf(e.over, names)})`;
     case "def": return e.label;

@@ -79,7 +79,7 @@ export const INDEX_RULES = {
   GatherBackward0: {
     op: "{y} = gather({a}, {dim}, {index})",
     slots: [{ local: "1 from each gathered element to the element it read",
-      send: call("scatter_add", [call("zeros_like", [sym("a")]), dim, index, g], (z, d, idx, v) => scatterInto(z, d.data[0], idx, v)) }],
+      send: call("scatter_add", [call("zeros_like", [sym("a")], (v) => ({ shape: [...v.shape], data: v.data.map(() => 0) })), dim, index, g], (z, d, idx, v) => scatterInto(z, d.data[0], idx, v)) }],
   },
   ScatterAddBackward0: {
     op: "{y} = {a}.scatter_add({dim}, {index}, src)",

@@ -4,14 +4,14 @@
 import * as nd from "../model/nd.js";
 import { sym, num, add, sub, had, div, call, red, def, unb } from "./expr-tree.js";
 
-const g = sym("g"), x = sym("a"), w = sym("w"), mu = sym("μ"), rstd = sym("σ⁻¹");
+const g = sym("g"), x = sym("a"), w = sym("w"), mu = sym("mu"), rstd = sym("rstd");
 const xhat = def("x̂", had(sub(x, mu), rstd));
 
 // slots for a layer whose statistics broadcast against x as saved; `over` names the normalised dims, `keep` the others
 function normSlots(over, keep, { rstdNode = rstd, hat = xhat } = {}) {
   const gw = (env) => (env.saved("weight") ? def("ĝ", had(g, w)) : g);
   return [
-    (env) => { const gh = gw(env); return { local: "through x̂ and the mean and variance of its group",
+    (env) => { const gh = gw(env); return { local: "through x̂, and through the mean and variance it was normalised with",
       send: had(rstdNode, sub(sub(gh, red("mean", gh, over)), had(hat, red("mean", had(gh, hat), over)))) }; },
     { local: hat, send: keep ? red("sum", had(g, hat), keep) : unb(had(g, hat)) },
     { local: num(1), send: keep ? red("sum", g, keep) : unb(g) },
@@ -29,12 +29,13 @@ const layerNormDims = (env) => {
 };
 
 // BatchNorm in eval mode uses the running statistics: σ⁻¹ = 1 / √(running_var + ε), x̂ = (x − running_mean) ⊙ σ⁻¹.
-const evalRstd = def("σ⁻¹", div(num(1), call("√", [add(sym("running_var"), sym("ε"))])));
+const evalRstd = def("σ⁻¹", div(num(1), call("√", [add(sym("running_var"), sym("eps"))])));
 const evalHat = def("x̂", had(sub(x, sym("running_mean")), evalRstd));
+const pick = (s, env) => (typeof s === "function" ? s(env) : s);
 const training = (env) => env.num("training") !== 0;
 const bnTrain = normSlots("dims", "dims");
 const bnEval = [
-  (env) => ({ local: "w ⊙ σ⁻¹ (running statistics: a fixed scale)", send: env.saved("weight") ? had(had(g, w), evalRstd) : had(g, evalRstd) }),
+  (env) => ({ local: env.saved("weight") ? had(w, evalRstd) : evalRstd, send: env.saved("weight") ? had(had(g, w), evalRstd) : had(g, evalRstd) }),
   { local: evalHat, send: red("sum", had(g, evalHat), "dims") },
   { local: num(1), send: red("sum", g, "dims") },
 ];
@@ -61,6 +62,8 @@ function groupMean(env) {
   });
 }
 
+// roles are plain words (a formula prints and parses back with them); these are the names a card shows
+const SHOWN = { mu: () => "μ", rstd: () => "σ⁻¹", eps: () => "ε" };
 const values = {
   a: (env) => env.saved("input"),
   w: (env) => env.saved("weight"),
@@ -70,33 +73,33 @@ export const NORM_RULES = {
   NativeLayerNormBackward0: {
     op: "{y} = (x − μ) ⊙ σ⁻¹ ⊙ w + b over the last dims (nn.LayerNorm)",
     slots: normSlots("norm", null),
-    names: { norm: (env) => dimsText(layerNormDims(env)) },
-    values: { ...values, "μ": (env) => env.saved("result1"), "σ⁻¹": (env) => env.saved("result2"), norm: layerNormDims },
+    names: { ...SHOWN, norm: (env) => dimsText(layerNormDims(env)) },
+    values: { ...values, mu: (env) => env.saved("result1"), rstd: (env) => env.saved("result2"), norm: layerNormDims },
   },
   NativeBatchNormBackward0: {
     op: "{y} = (x − μ) ⊙ σ⁻¹ ⊙ w + b per channel (nn.BatchNorm)",
-    slots: [0, 1, 2].map((i) => (env) => (training(env) ? bnTrain[i] : bnEval[i])),
-    names: { dims: (env) => dimsText(allBut1(env)) },
+    slots: [0, 1, 2].map((i) => (env) => pick(training(env) ? bnTrain[i] : bnEval[i], env)),
+    names: { ...SHOWN, dims: (env) => dimsText(allBut1(env)) },
     values: {
       ...values,
       w: (env) => perChannel(env.saved("weight"), rank(env)),
-      "μ": (env) => perChannel(env.saved("result1"), rank(env)),
-      "σ⁻¹": (env) => perChannel(env.saved("result2"), rank(env)),
+      mu: (env) => perChannel(env.saved("result1"), rank(env)),
+      rstd: (env) => perChannel(env.saved("result2"), rank(env)),
       running_mean: (env) => perChannel(env.saved("running_mean"), rank(env)),
       running_var: (env) => perChannel(env.saved("running_var"), rank(env)),
-      "ε": (env) => env.num("eps"),
+      eps: (env) => env.num("eps"),
       dims: allBut1,
     },
   },
   NativeGroupNormBackward0: {
     op: "{y} = (x − μ) ⊙ σ⁻¹ ⊙ w + b per group of channels (nn.GroupNorm)",
     slots: normSlots("group", "dims"),
-    names: { group: () => "its group", dims: (env) => dimsText(allBut1(env)) },
+    names: { ...SHOWN, group: () => "its group", dims: (env) => dimsText(allBut1(env)) },
     values: {
       ...values,
       w: (env) => perChannel(env.saved("weight"), rank(env)),
-      "μ": (env) => spreadStat(env, "result1"),
-      "σ⁻¹": (env) => spreadStat(env, "result2"),
+      mu: (env) => spreadStat(env, "result1"),
+      rstd: (env) => spreadStat(env, "result2"),
       group: groupMean,
       dims: allBut1,
     },

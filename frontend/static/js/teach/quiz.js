@@ -28,8 +28,14 @@ export function question(card) {
   const cands = [g && sameShape(g, row.sent) ? g : null, scale(row.sent, -1), scale(row.sent, 2), scale(row.sent, 0.5), shift(row.sent, 1)];
   const why = card.custom
     ? `your backward() computes it: line ${card.custom.line}: ${card.custom.text}`
-    : `${row.local} × ${card.incoming.label}: ${row.send} = ${answer}`;
+    : explain(row, answer);
   return build(key, `${card.name} receives ${card.incoming.label} = ${NUM(g)}. What does it send as ${row.target}?`, answer, cands, why);
+}
+
+// The checked formula (printed from its tree, brackets and all); only the engine's numbers where none was checked.
+function explain(row, answer) {
+  if (row.status !== "checked") return `${row.target} = ${answer} (the numbers autograd sent)`;
+  return `${row.local ? `${row.local}, so ` : ""}${row.target} = ${row.send} = ${answer}${row.defs?.length ? `, where ${row.defs.join(", ")}` : ""}`;
 }
 
 function sameShape(a, b) {

@@ -51,6 +51,8 @@ export function ruleRow(rule, i, env, names, sent) {
   const inner = print(slot.send, allNames);
   const send = summed ? `${/^[^ ]+$/.test(inner) ? inner : `(${inner})`} ${summed}` : inner;
   const row = { local, send, defs: [...defsOf(slot.local, allNames), ...defsOf(slot.send, allNames)].filter((d, j, xs) => xs.indexOf(d) === j), summed, computed: null, agrees: null, status: "unchecked" };
+  // kept out of JSON: the tree and its values, so a test can print it, parse it back and evaluate that
+  Object.defineProperties(row, { tree: { value: slot.send }, ctx: { value: ctx } });
   if (!computed) return row;
   const c = squeezedTo(computed, shape);
   row.computed = c ? nd.toValues(c) : null;
