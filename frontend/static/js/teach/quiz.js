@@ -61,6 +61,40 @@ function hash(s) {
   return h;
 }
 
+/**
+ * What the graph may show while a question waits: `state` with the step's answer withheld — the gradients this node
+ * sent and a .grad it wrote read as they were at `before` (the previous step), and the travelling values unlabelled.
+ * Getters are copied, not run. Pure.
+ */
+export function withholdAnswer(state, before) {
+  const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(state));
+  const flow = state.flow;
+  out.grad = before.grad;
+  out.data = before.data;
+  if (flow) {
+    const tensorFlow = new Map(flow.tensorFlow), edgeGrad = new Map(flow.edgeGrad);
+    for (const s of flow.sent) {
+      const via = s.route?.via;
+      if (via) {
+        const b = before.flow?.tensorFlow.get(via);
+        if (b) tensorFlow.set(via, b); else tensorFlow.delete(via);
+      }
+      for (const ek of s.route?.edges || []) {
+        const b = before.flow?.edgeGrad.get(ek);
+        if (b) edgeGrad.set(ek, b); else edgeGrad.delete(ek);
+      }
+    }
+    const sent = flow.sent.map((s) => ({ ...s, values: null }));
+    out.flow = { ...flow, tensorFlow, edgeGrad, sent };
+    Object.defineProperty(out, "edges", { get: () => new Map(edgeGrad), enumerable: true });
+  }
+  Object.defineProperty(out, "tensors", { enumerable: true, get: () => new Map([...state.tensors].map(([tid, t]) => {
+    const tf = out.flow?.tensorFlow.get(tid);
+    return [tid, { ...t, data: before.data(tid), grad: before.grad(tid), flow: tf?.sum ?? null, fan: tf?.parts.length ?? 0 }];
+  })) });
+  return out;
+}
+
 /** Score bookkeeping: answers by question key (first answer counts). */
 export function createScore() {
   const answers = new Map();
