@@ -102,7 +102,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     drawPassMarks($("scrub-marks"), st.tl);
     root.dataset.steps = String(st.tl.total);
     $("graph-empty").hidden = st.graph.nodes.size > 0;
-    if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
+    if (!st.graph.nodes.size) $("graph-empty").textContent = trace.error?.kind === "syntax" ? "Nothing ran: Python could not read the program." : "This program made no tensors to draw.";
     if (restore.quiz !== undefined) quiz.set(!!restore.quiz);
     quiz.reset();
     fd.reset();

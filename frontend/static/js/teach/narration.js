@@ -17,7 +17,7 @@ export function narrate(tl, k, { source = "" } = {}) {
   const e = entryAt(tl, k);
   const warned = warningsAt(tl, k).map((w) => warningText(ctx, w)).join(" ");
   const withWarnings = (n) => (warned ? { ...n, text: `${n.text} ${warned}` } : n);
-  if (!e) return withWarnings({ title: "Ready", text: intro(tl, ctx) });
+  if (!e) return withWarnings(startOf(tl, ctx));
   const update = narrateUpdate(tl, k, { source }); if (update) return withWarnings(update); // parameter updates: their own module
   if (e.kind === "error") return withWarnings(failedPass(tl, ctx, e.pass, k));
   const body = e.kind === "forward" ? forwardText(tl, ctx, e.index) : backwardText(tl, ctx, e, k);
@@ -38,6 +38,18 @@ function quote(ctx, line) {
   const text = line ? (ctx.lines[line - 1] || "").trim() : "";
   if (!text) return "";
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+// Step 0: ready to play, or (a program that failed before any tensor op) the error itself, headed as one.
+function startOf(tl, ctx) {
+  const err = tl.trace.error;
+  if (tl.total || tl.trace.status !== "error" || !err) return { title: "Ready", text: intro(tl, ctx) };
+  const at = err.line ? ` on line ${err.line}${ctx.quote(err.line) ? ` (${ctx.quote(err.line)})` : ""}` : "";
+  if (err.kind === "syntax") {
+    return { title: `Syntax error${err.line ? ` · line ${err.line}` : ""}`,
+      text: `Python could not read the program, so none of it ran: ${err.type}${at}: ${message(err.message)}. Fix that line and press Run again.` };
+  }
+  return { title: `Error · ${err.type}`, text: intro(tl, ctx) };
 }
 
 function intro(tl, ctx) {
