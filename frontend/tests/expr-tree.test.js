@@ -124,6 +124,7 @@ test("LayerNorm: the weight gradient has the x̂ factor, the bias gradient does 
   const text = narrate(m.tl, ln.k, { source: m.code }).text;
   assert.match(text, /dL\/dln\.weight = \(dL\/d\S+ ⊙ x̂\) summed over dims 0, 1/);
   assert.doesNotMatch(text, /dL\/dln\.weight = dL\/d\S+ summed/);
+  assert.match(text, /Here ĝ = dL\/d\S+ ⊙ ln\.weight and x̂ = \(x − μ\) ⊙ σ⁻¹\./);
 });
 
 test("a matmul with a ones vector is a matmul: no broadcast copies in its explanation", () => {

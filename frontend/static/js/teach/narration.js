@@ -206,8 +206,9 @@ function backwardText(tl, ctx, e, k) {
     parts.push(`${head} and raises an error before sending anything.`);
     return withEnd(tl, ctx, e, pass, parts);
   }
-  const sends = sendTexts(tl, ctx, k);
+  const { sends, defs } = sendTexts(tl, ctx, k);
   parts.push(sends.length ? `${head} and sends ${listWords(sends)}.` : `${head}; none of its inputs needs a gradient, so it sends nothing on.`);
+  if (defs.length) parts.push(`Here ${listWords(defs)}.`);
   const t = ctx.idx.tensors.get(tid);
   if (t?.retains_grad && !t.is_leaf) parts.push(`${ctx.name(tid)}.retain_grad() keeps it: ${ctx.name(tid)}.grad = ${V(gradAt(tl, tid, k))}.`);
   return withEnd(tl, ctx, e, pass, parts);
@@ -286,12 +287,14 @@ function passIntro(ctx, pass) {
 // engine's numbers (the chain-rule card checks it); only the numbers where it cannot be checked or disagrees.
 function sendTexts(tl, ctx, k) {
   const card = chainCard(tl, k, { source: ctx.source, name: ctx.name });
-  const out = [];
+  const sends = [], defs = [];
   for (const r of card?.rows || []) {
     if (!r.sent) continue;
-    out.push(r.status === "checked" && card.kind !== "custom" ? `${r.target} = ${r.send} = ${V(r.sent)}` : `${r.target} = ${V(r.sent)}`);
+    const shown = r.status === "checked" && card.kind !== "custom";
+    sends.push(shown ? `${r.target} = ${r.send} = ${V(r.sent)}` : `${r.target} = ${V(r.sent)}`);
+    if (shown) for (const d of r.defs || []) if (!defs.includes(d)) defs.push(d);
   }
-  return out;
+  return { sends, defs };
 }
 
 
