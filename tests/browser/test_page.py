@@ -34,7 +34,7 @@ def test_basic_mul_seed_001(page):
     seen = step_to_end(page)
     assert len(seen) == steps(page) + 1
     assert all(a != b for a, b in zip(seen, seen[1:])), "narration must change at every step"
-    assert any("MulBackward0 (c = a * b) receives dL/dc = [4, 16, 36] and sends dL/da = b * dL/dc = [8, 64, 216]" in s
+    assert any("MulBackward0 (c = a * b) receives dL/dc = [4, 16, 36] and sends dL/da = b ⊙ dL/dc = [8, 64, 216]" in s
                for s in seen)
     assert_final_grads(page, trace)
     a = next(t for t in trace["tensors"] if t["name"] == "a")
