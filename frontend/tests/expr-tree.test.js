@@ -103,6 +103,8 @@ test("MSE, tanh and WGAN-GP formulas carry their brackets on the card, in the ca
   const pow2 = out.map((x) => x.c).filter((c) => c.name === "PowBackward0").flatMap((c) => c.rows);
   assert.ok(pow2.some((r) => r.send.startsWith("2 · (pred - y) ⊙ dL/d")), pow2.map((r) => r.send).join("\n"));
   assert.ok(pow2.some((r) => /^2 · \(.*norm.* - 1\) ⊙ dL\/d|^2 · \(sub\(.*\)\) ⊙|^2 · sub\(norm\(gradients\)\) ⊙/.test(r.send)), pow2.map((r) => r.send).join("\n"));
+  const powOp = out.map((x) => x.c).filter((c) => c.name === "PowBackward0").map((c) => c.op);
+  assert.ok(powOp.includes("pow(pred - y) = (pred - y)^2"), powOp.join("\n")); // the forward op too: printed from a tree
   const tanh = out.find((x) => x.c.name === "TanhBackward0");
   assert.equal(tanh.c.rows[0].send, "(1 − o²) ⊙ dL/do");
   assert.equal(tanh.c.rows[0].status, "checked");

@@ -6,7 +6,7 @@ import { fmtNum } from "../model/format.js";
 import * as nd from "../model/nd.js";
 import { ruleFor, fill } from "./derivatives.js";
 import { ruleRow } from "./rule-eval.js";
-import { sym, said } from "./expr-tree.js";
+import { sym, said, print } from "./expr-tree.js";
 import { nodeHelp, customClass, customBackwardSource } from "./node-help.js";
 
 /**
@@ -73,7 +73,7 @@ export function chainCard(tl, k, { source = "", name: nameFn = null } = {}) {
     card.op = `${y} = ${cls}.apply(…)`;
   }
   const rule = kind === "custom" ? null : ruleFor(name) ?? catRule(name, slots.length);
-  if (rule) card.op = fill(rule.op, bracketed);
+  if (rule) card.op = typeof rule.op === "string" ? fill(rule.op, bracketed) : print(rule.op, names);
   const env = envOf(tl, node, step, slots, inputTid, kf);
   slots.forEach((s, i) => {
     const sent = step.grad_inputs?.[s.slot] ?? null;

@@ -1,7 +1,7 @@
 // Local derivatives of autograd nodes: per next_functions slot, ∂out/∂input and the gradient sent, as expression
 // trees (teach/expr-tree.js), so the same tree is printed on the card and evaluated on the trace's saved values.
 import * as nd from "../model/nd.js";
-import { sym, num, add, sub, mul, had, div, mm, pow, gt, neg, T, call, ind, unb, outer, red, said } from "./expr-tree.js";
+import { sym, num, add, sub, mul, had, div, mm, pow, gt, neg, T, call, ind, unb, outer, red, said, eq } from "./expr-tree.js";
 import { NORM_RULES } from "./norm-rules.js";
 import { INDEX_RULES } from "./index-rules.js";
 
@@ -25,50 +25,50 @@ const perN = (env, e) => (reduction(env) === 1 ? div(e, N) : e);
 
 /** Each rule: { op: what the forward computed (filled by names), slots: [slot | (env) => slot] }. */
 export const RULES = {
-  AddBackward0: { op: "{y} = {a} + {b}", slots: [same, (env) => withAlpha(env, 1)] },
-  AddBackward1: { op: "{y} = {a} + c", slots: [same] },
-  SubBackward0: { op: "{y} = {a} − {b}", slots: [same, (env) => withAlpha(env, -1)] },
-  SubBackward1: { op: "{y} = {a} − c", slots: [same] },
-  RsubBackward1: { op: "{y} = c − {a}", slots: [(env) => withAlpha(env, -1)] },
-  RsubBackward0: { op: "{y} = {b} − {a}", slots: [(env) => withAlpha(env, -1), same] },
-  MulBackward0: { op: "{y} = {a} · {b}", slots: [ew(b), ew(a)] },
-  MulBackward1: { op: "{y} = {a} · c", slots: [scaled(c)] },
-  DivBackward0: { op: "{y} = {a} / {b}", slots: [
+  AddBackward0: { op: eq(y, add(a, b)), slots: [same, (env) => withAlpha(env, 1)] },
+  AddBackward1: { op: eq(y, add(a, c)), slots: [same] },
+  SubBackward0: { op: eq(y, sub(a, b)), slots: [same, (env) => withAlpha(env, -1)] },
+  SubBackward1: { op: eq(y, sub(a, c)), slots: [same] },
+  RsubBackward1: { op: eq(y, sub(c, a)), slots: [(env) => withAlpha(env, -1)] },
+  RsubBackward0: { op: eq(y, sub(b, a)), slots: [(env) => withAlpha(env, -1), same] },
+  MulBackward0: { op: eq(y, mul(a, b)), slots: [ew(b), ew(a)] },
+  MulBackward1: { op: eq(y, mul(a, c)), slots: [scaled(c)] },
+  DivBackward0: { op: eq(y, div(a, b)), slots: [
     { local: div(num(1), b), send: unb(div(g, b)) },
     { local: neg(div(a, pow(b, num(2)))), send: unb(neg(div(had(g, a), pow(b, num(2))))) }] },
-  DivBackward1: { op: "{y} = {a} / c", slots: [{ local: div(num(1), c), send: div(g, c) }] },
-  PowBackward0: { op: "{y} = {a}^n", slots: [(env) => {
+  DivBackward1: { op: eq(y, div(a, c)), slots: [{ local: div(num(1), c), send: div(g, c) }] },
+  PowBackward0: { op: eq(y, pow(a, n)), slots: [(env) => {
     const k = env.num("exponent");
     if (k === undefined) return ew(mul(n, pow(a, sub(n, num(1)))));
     return ew(k - 1 === 1 ? mul(num(k), a) : k - 1 === 0 ? num(k) : mul(num(k), pow(a, num(k - 1))));
   }] },
-  PowBackward1: { op: "{y} = {a}^{b}", slots: [ew(had(b, pow(a, sub(b, num(1))))), ew(had(y, ln(a)))] },
-  ExpBackward0: { op: "{y} = exp({a})", slots: [ew(y)] },
-  LogBackward0: { op: "{y} = ln {a}", slots: [{ local: div(num(1), a), send: div(g, a) }] },
-  SinBackward0: { op: "{y} = sin {a}", slots: [ew(cos(a))] },
-  CosBackward0: { op: "{y} = cos {a}", slots: [ew(neg(sin(a)))] },
-  TanhBackward0: { op: "{y} = tanh {a}", slots: [ew(sub(num(1), pow(y, num(2))))] },
-  SigmoidBackward0: { op: "{y} = σ({a})", slots: [ew(had(y, sub(num(1), y)))] },
-  ReluBackward0: { op: "{y} = relu({a})", slots: [ew(ind(gt(y, num(0))))] },
-  NegBackward0: { op: "{y} = −{a}", slots: [scaled(num(-1))] },
-  SqrtBackward0: { op: "{y} = √{a}", slots: [{ local: div(num(1), mul(num(2), sqrt(a))), send: div(g, mul(num(2), y)) }] },
-  RsqrtBackward0: { op: "{y} = 1 / √{a}", slots: [ew(mul(num(-0.5), pow(y, num(3))))] },
-  AbsBackward0: { op: "{y} = |{a}|", slots: [ew(sign(a))] },
+  PowBackward1: { op: eq(y, pow(a, b)), slots: [ew(had(b, pow(a, sub(b, num(1))))), ew(had(y, ln(a)))] },
+  ExpBackward0: { op: eq(y, exp(a)), slots: [ew(y)] },
+  LogBackward0: { op: eq(y, ln(a)), slots: [{ local: div(num(1), a), send: div(g, a) }] },
+  SinBackward0: { op: eq(y, sin(a)), slots: [ew(cos(a))] },
+  CosBackward0: { op: eq(y, cos(a)), slots: [ew(neg(sin(a)))] },
+  TanhBackward0: { op: eq(y, call("tanh", [a])), slots: [ew(sub(num(1), pow(y, num(2))))] },
+  SigmoidBackward0: { op: eq(y, sig(a)), slots: [ew(had(y, sub(num(1), y)))] },
+  ReluBackward0: { op: eq(y, call("relu", [a])), slots: [ew(ind(gt(y, num(0))))] },
+  NegBackward0: { op: eq(y, neg(a)), slots: [scaled(num(-1))] },
+  SqrtBackward0: { op: eq(y, sqrt(a)), slots: [{ local: div(num(1), mul(num(2), sqrt(a))), send: div(g, mul(num(2), y)) }] },
+  RsqrtBackward0: { op: eq(y, div(num(1), sqrt(a))), slots: [ew(mul(num(-0.5), pow(y, num(3))))] },
+  AbsBackward0: { op: eq(y, call("abs", [a])), slots: [ew(sign(a))] },
   CloneBackward0: { op: "{y} = {a}.clone()", slots: [same] },
   ToCopyBackward0: { op: "{y} = {a}.to(dtype)", slots: [{ local: num(1), send: said(g, "cast back", (v) => v) }] },
-  SumBackward0: { op: "{y} = Σ {a}", slots: [moved("copied to every element of {a}", (v, ctx) => nd.expandTo(v, ctx.shape), "1 for every element")] },
+  SumBackward0: { op: eq(y, call("sum", [a])), slots: [moved("copied to every element of {a}", (v, ctx) => nd.expandTo(v, ctx.shape), "1 for every element")] },
   SumBackward1: { op: "{y} = {a}.sum(dim)", slots: [moved("copied along the summed dim", (v, ctx) => spread(ctx, v), "1 for every summed element")] },
-  MeanBackward0: { op: "{y} = mean({a})", slots: [{ local: div(num(1), N), send: div(said(g, "copied to every element", (v, ctx) => nd.expandTo(v, ctx.shape)), N) }] },
+  MeanBackward0: { op: eq(y, call("mean", [a])), slots: [{ local: div(num(1), N), send: div(said(g, "copied to every element", (v, ctx) => nd.expandTo(v, ctx.shape)), N) }] },
   MeanBackward1: { op: "{y} = {a}.mean(dim)", slots: [{ local: div(num(1), sym("K")), send: div(said(g, "copied along the averaged dim", (v, ctx) => spread(ctx, v)), sym("K")) }] },
-  MmBackward0: { op: "{y} = {a} @ {b}", slots: [{ local: T(b), send: mm(g, T(b)) }, { local: T(a), send: mm(T(a), g) }] },
-  MvBackward0: { op: "{y} = {a} @ {b}", slots: [{ local: b, send: outer(g, b) }, { local: T(a), send: mm(T(a), g) }] },
-  DotBackward0: { op: "{y} = {a} · {b}", slots: [ew(b), ew(a)] },
+  MmBackward0: { op: eq(y, mm(a, b)), slots: [{ local: T(b), send: mm(g, T(b)) }, { local: T(a), send: mm(T(a), g) }] },
+  MvBackward0: { op: eq(y, mm(a, b)), slots: [{ local: b, send: outer(g, b) }, { local: T(a), send: mm(T(a), g) }] },
+  DotBackward0: { op: eq(y, call("dot", [a, b])), slots: [ew(b), ew(a)] },
   AddmmBackward0: { op: "{y} = bias + {x1} @ {x2}  (nn.Linear: x @ Wᵀ + b)", slots: [
     (env) => ({ local: "1 for each row, summed over the batch", send: unb((env.num("beta") ?? 1) === 1 ? g : mul(sym("beta"), g)) }),
     { local: T(x2), send: mm(g, T(x2)) }, { local: T(x1), send: mm(T(x1), g) }] },
-  LinalgVectorNormBackward0: { op: "{y} = ‖{a}‖₂", slots: [(env) => (env.num("ord") !== 2 ? null : { local: div(a, y), send: had(div(a, y), g) })],
+  LinalgVectorNormBackward0: { op: eq(y, call("‖·‖₂", [a])), slots: [(env) => (env.num("ord") !== 2 ? null : { local: div(a, y), send: had(div(a, y), g) })],
     values: { y: (env) => keepDims(env, env.saved("result")), g: (env) => keepDims(env, env.g) } },
-  TBackward0: { op: "{y} = {a}ᵀ", slots: [{ local: "transpose", send: T(g) }] },
+  TBackward0: { op: eq(y, T(a)), slots: [{ local: "transpose", send: T(g) }] },
   PermuteBackward0: { op: "{y} = {a}.permute(dims)", slots: [moved("permuted back", (v) => (v.shape.length === 2 ? nd.t(v) : null))] },
   TransposeBackward0: { op: "{y} = {a}.transpose(i, j)", slots: [moved("transposed back", (v) => (v.shape.length === 2 ? nd.t(v) : null))] },
   ViewBackward0: { op: "{y} = {a}.view(shape)", slots: [moved("reshaped to {a}'s shape", reshapeTo)] },

@@ -17,6 +17,8 @@ export const mm = bin("@");
 export const pow = bin("^");
 export const gt = bin(">");
 export const outer = bin("⊗");
+/** y = f(…): the statement of what a forward op computed (printed only). */
+export const eq = bin("=");
 export const neg = (a) => ({ t: "neg", a });
 export const T = (a) => ({ t: "post", op: "ᵀ", a });
 /** fn(args…): printed as a call; `impl(values…, ctx)` evaluates it (Math functions need none). */
@@ -35,7 +37,7 @@ export const said = (a, how, impl) => ({ t: "said", a, how, impl });
 export const lit = (text, value) => ({ t: "lit", text, value });
 
 // ---- printing ----
-const PREC = { said: 0, ">": 0, "+": 1, "−": 1, "·": 2, "⊙": 2, "⊗": 2, "/": 2, "@": 2, neg: 3, "^": 4, post: 5, atom: 6 };
+const PREC = { "=": -1, said: 0, ">": 0, "+": 1, "−": 1, "·": 2, "⊙": 2, "⊗": 2, "/": 2, "@": 2, neg: 3, "^": 4, post: 5, atom: 6 };
 const SUP = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹", "-": "⁻", ".": "·" };
 
 /** The precedence of a name's own text: `pred - y` binds like a sum, `dL/d(pred - y)` like an atom. */
