@@ -53,7 +53,7 @@ export function ruleRow(rule, i, env, names, sent) {
   const row = { local, send, defs: [...defsOf(slot.local, allNames), ...defsOf(slot.send, allNames)].filter((d, j, xs) => xs.indexOf(d) === j), summed, computed: null, agrees: null, status: "unchecked" };
   // kept out of JSON: the tree and its values, so a test can print it, parse it back and evaluate that
   Object.defineProperties(row, { tree: { value: slot.send }, ctx: { value: ctx } });
-  if (!computed) return row;
+  if (!computed) { row.why = sent && !flat(sent) ? "the trace holds only statistics of these values" : "the page's small tensor kit cannot evaluate it here"; return row; }
   const c = squeezedTo(computed, shape);
   row.computed = c ? nd.toValues(c) : null;
   row.agrees = Boolean(c) && close(c.data, flat(sent));

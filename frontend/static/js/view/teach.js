@@ -164,7 +164,7 @@ function fill(box, c) {
     if (r.defs?.length) row.append(el(doc, "div", "cc-defs", `where ${r.defs.join(", ")}`));
     if (r.status === "checked") row.append(el(doc, "div", "cc-check", "✓ formula on the saved values gives the same numbers"));
     else if (r.status === "withheld") row.append(el(doc, "div", "cc-check cc-withheld", "formula not shown: evaluated on the saved values it did not give autograd's numbers"));
-    else if (r.send && c.kind !== "custom") row.append(el(doc, "div", "cc-check cc-unchecked", "not checked: the trace holds no numbers to evaluate it on"));
+    else if (r.send && c.kind !== "custom") row.append(el(doc, "div", "cc-check cc-unchecked", `formula not checked: ${r.why ?? "it is stated in words"}`));
     parts.push(row);
   }
   if (c.custom) {
