@@ -175,6 +175,9 @@ REAL = {
                      "L = (rows * torch.arange(9.).view(3, 3)).sum()\nL.backward()\n"),
     "ones-matmul": ("import torch\nX = torch.randn(6, 1, requires_grad=True)\nones = torch.ones(1, 3, requires_grad=True)\n"
                     "Y = X @ ones\nL = (Y * torch.arange(18.).view(6, 3)).sum()\nL.backward()\n"),
+    "attention-gelu": ("import torch\nimport torch.nn.functional as F\ntorch.manual_seed(0)\nq = torch.randn(2, 3, 4, requires_grad=True)\n"
+                       "k = torch.randn(2, 3, 4, requires_grad=True)\natt = F.softmax(q @ k.transpose(-2, -1) / 2, dim=-1)\n"
+                       "h = F.gelu(att @ k)\nL = (h * torch.randn(2, 3, 4)).sum()\nL.backward()\n"),
 }
 
 

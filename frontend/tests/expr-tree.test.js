@@ -5,7 +5,7 @@ import { chainCard } from "../static/js/teach/chain-card.js";
 import { narrate } from "../static/js/teach/narration.js";
 import { question } from "../static/js/teach/quiz.js";
 import { RULES } from "../static/js/teach/derivatives.js";
-import { sym, num, add, sub, mul, had, div, pow, neg, T, print, evaluate, defsOf, unb } from "../static/js/teach/expr-tree.js";
+import { sym, num, add, sub, mul, had, div, pow, neg, T, call, print, evaluate, defsOf, unb } from "../static/js/teach/expr-tree.js";
 import { flat } from "../static/js/model/values.js";
 import * as nd from "../static/js/model/nd.js";
 import { parseFormula } from "./tools/parse-formula.js";
@@ -35,7 +35,8 @@ test("printer: brackets by precedence and associativity, none where they are not
   assert.equal(print(T(add(a, b))), "(a + b)ᵀ");
   // a name that is itself an expression is bracketed like one
   assert.equal(print(mul(num(2), a), { a: "gradients.norm(2, dim=1) - 1" }), "2 · (gradients.norm(2, dim=1) - 1)");
-  assert.equal(print(mul(num(2), a), { a: "x ** 2" }), "2 · x ** 2");
+  assert.equal(print(mul(num(2), a), { a: "x ** 2" }), "2 · (x ** 2)");
+  assert.equal(print(had(a, call("φ", [a])), { a: "att @ k" }), "(att @ k) ⊙ φ(att @ k)");
   assert.equal(print(pow(a, num(2)), { a: "-x" }), "(-x)²");
   assert.equal(print(had(a, g), { a: "f(x - 1)", g: "dL/d(x - 1)" }), "f(x - 1) ⊙ dL/d(x - 1)");
 });

@@ -124,6 +124,7 @@ function envOf(tl, node, step, slots, inputTid, kf) {
     saved: (nm) => { const s = savedMap.get(nm); return s?.values ? nd.fromValues(s.values) : null; },
     num: (nm) => savedNum(savedMap.get(nm)),
     savedList: (nm) => { const s = savedMap.get(nm); const v = savedNum(s); if (v !== undefined) return [v]; return s?.repr ? (s.repr.match(/-?\d+/g) || []).map(Number) : null; },
+    savedRepr: (nm) => savedMap.get(nm)?.repr ?? null,
     allShapes: () => (step.grad_inputs || []).map((g) => g?.shape ?? []),
   };
 }

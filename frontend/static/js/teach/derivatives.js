@@ -1,7 +1,7 @@
 // Local derivatives of autograd nodes: per next_functions slot, ∂out/∂input and the gradient sent, as expression
 // trees (teach/expr-tree.js), so the same tree is printed on the card and evaluated on the trace's saved values.
 import * as nd from "../model/nd.js";
-import { sym, num, add, sub, mul, had, div, mm, pow, gt, neg, T, call, ind, unb, outer, red, said, eq } from "./expr-tree.js";
+import { sym, num, add, sub, mul, had, div, mm, pow, gt, neg, T, call, ind, unb, outer, red, said, eq, swapDims } from "./expr-tree.js";
 import { NORM_RULES } from "./norm-rules.js";
 import { INDEX_RULES } from "./index-rules.js";
 
@@ -70,7 +70,14 @@ export const RULES = {
     values: { y: (env) => keepDims(env, env.saved("result")), g: (env) => keepDims(env, env.g) } },
   TBackward0: { op: eq(y, T(a)), slots: [{ local: "transpose", send: T(g) }] },
   PermuteBackward0: { op: "{y} = {a}.permute(dims)", slots: [moved("permuted back", (v) => (v.shape.length === 2 ? nd.t(v) : null))] },
-  TransposeBackward0: { op: "{y} = {a}.transpose(i, j)", slots: [moved("transposed back", (v) => (v.shape.length === 2 ? nd.t(v) : null))] },
+  TransposeBackward0: { op: "{y} = {a}.transpose(i, j)", slots: [moved("with dims {dim0} and {dim1} swapped back", (v, ctx) => {
+    const i = ctx.num("dim0"), j = ctx.num("dim1");
+    return i === undefined || j === undefined ? (v.shape.length === 2 ? nd.t(v) : null) : swapDims(v, i, j);
+  })], names: { dim0: (env) => env.num("dim0") ?? "i", dim1: (env) => env.num("dim1") ?? "j" } },
+  BmmBackward0: { op: eq(y, mm(a, b)), slots: [{ local: T(b), send: mm(g, T(b)) }, { local: T(a), send: mm(T(a), g) }],
+    values: { b: (env) => env.saved("mat2") ?? env.input(1) } },
+  GeluBackward0: { op: eq(y, call("gelu", [a])), slots: [(env) => (/none/.test(env.savedRepr?.("approximate") ?? "'none'")
+    ? ew(add(call("Φ", [a]), had(a, call("φ", [a])))) : null)] },
   ViewBackward0: { op: "{y} = {a}.view(shape)", slots: [moved("reshaped to {a}'s shape", reshapeTo)] },
   ReshapeAliasBackward0: { op: "{y} = {a}.reshape(shape)", slots: [moved("reshaped to {a}'s shape", reshapeTo)] },
   UnsafeViewBackward0: { op: "{y} = {a}.reshape(shape)", slots: [moved("reshaped to {a}'s shape", reshapeTo)] },

@@ -90,7 +90,7 @@ export function print(e, names = {}) {
       return e.op === "ᵀ" && /^[^\s()]+ᵀ$/.test(inner) ? inner.slice(0, -1) : `${inner}${e.op}`; // (Wᵀ)ᵀ is W
     }
     case "call": return `${e.fn}(${e.args.map(p).join(", ")})`;
-    case "red": return `${e.kind}(${p(e.a)}, ${nameOf(e.over, names)})`;
+    case "red": { const over = nameOf(e.over, names); return `${e.kind}(${p(e.a)}, ${/^-?\d+$/.test(over) ? `dim=${over}` : over})`; }
     case "def": return e.label;
     case "said": return `${wrap(p(e.a), precOf(e.a, names) < PREC.atom)} ${e.how.replace(/\{([^}]+)\}/g, (m, k) => nameOf(k, names))}`;
     case "bin": {
@@ -101,10 +101,12 @@ export function print(e, names = {}) {
         return sup ? `${base}${sup}` : `${base}^${wrap(p(e.b), precOf(e.b, names) < PREC.atom)}`;
       }
       // left-associative: a right operand of the same precedence keeps its brackets, except a·(b·c) and a+(b+c)
-      const left = wrap(p(e.a), precOf(e.a, names) < me);
+      // a name that is itself an expression (`att @ k`) keeps its brackets inside any larger one: it reads as one thing
+      const named = (x) => me >= 0 && (x.t === "sym" || x.t === "lit") && precOf(x, names) < PREC.atom;
+      const left = wrap(p(e.a), precOf(e.a, names) < me || named(e.a));
       const rp = precOf(e.b, names);
       const same = e.b.t === "bin" && e.b.op === e.op && (e.op === "+" || e.op === "·" || e.op === "⊙");
-      const right = wrap(p(e.b), rp < me || (rp === me && !same));
+      const right = wrap(p(e.b), rp < me || (rp === me && !same) || named(e.b));
       return `${left} ${e.op} ${right}`;
     }
     default: throw new Error(`no printer for ${e.t}`);
@@ -112,7 +114,14 @@ export function print(e, names = {}) {
 }
 
 // ---- evaluating ----
-const MATH = { exp: Math.exp, ln: Math.log, sin: Math.sin, cos: Math.cos, tanh: Math.tanh, sign: Math.sign, abs: Math.abs,
+// erf to ~1e-7 (Abramowitz & Stegun 7.1.26), for GELU's Φ
+function erf(x) {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x < 0 ? -y : y;
+}
+
+const MATH = { "Φ": (x) => 0.5 * (1 + erf(x / Math.SQRT2)), "φ": (x) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI), exp: Math.exp, ln: Math.log, sin: Math.sin, cos: Math.cos, tanh: Math.tanh, sign: Math.sign, abs: Math.abs,
   "√": Math.sqrt, "σ": (x) => 1 / (1 + Math.exp(-x)) };
 const ELEM = { "+": (x, y) => x + y, "−": (x, y) => x - y, "·": (x, y) => x * y, "⊙": (x, y) => x * y, "/": (x, y) => x / y,
   "^": (x, y) => x ** y, ">": (x, y) => (x > y ? 1 : 0) };
@@ -129,11 +138,11 @@ export function evaluate(e, ctx) {
     case "lit": return e.value;
     case "neg": return nd.map((x) => -x, ev(e.a));
     case "ind": return nd.map((x) => (x ? 1 : 0), ev(e.a));
-    case "post": return nd.t(ev(e.a));
+    case "post": { const v = ev(e.a); return v.shape.length > 2 ? swapDims(v, -2, -1) : nd.t(v); }
     case "unb": return nd.sumTo(ev(e.a), ctx.shape);
     case "bin": {
       const a = ev(e.a), b = ev(e.b);
-      if (e.op === "@") return nd.mm(a, b);
+      if (e.op === "@") return a.shape.length > 2 || b.shape.length > 2 ? bmm(a, b) : nd.mm(a, b);
       return e.op === "⊗" ? nd.outer(a, b) : nd.map(ELEM[e.op], a, b);
     }
     case "def": return ev(e.a);
@@ -150,9 +159,39 @@ export function evaluate(e, ctx) {
   }
 }
 
+/** a with dims i and j swapped (any rank). */
+export function swapDims(a, i, j) {
+  const r = a.shape.length, di = i < 0 ? i + r : i, dj = j < 0 ? j + r : j;
+  const perm = [...a.shape.keys()];
+  [perm[di], perm[dj]] = [perm[dj], perm[di]];
+  const shape = perm.map((p) => a.shape[p]);
+  const st = new Array(r).fill(1);
+  for (let d = r - 2; d >= 0; d--) st[d] = st[d + 1] * a.shape[d + 1];
+  const data = new Array(a.data.length), idx = new Array(r).fill(0);
+  for (let c = 0; c < data.length; c++) {
+    data[c] = a.data[perm.reduce((f, p, d) => f + idx[d] * st[p], 0)];
+    for (let d = r - 1; d >= 0; d--) { if (++idx[d] < shape[d]) break; idx[d] = 0; }
+  }
+  return { shape, data };
+}
+
+// Batched matrix product over equal leading dims (torch.bmm / matmul of stacks).
+function bmm(a, b) {
+  if (a.shape.length !== b.shape.length || a.shape.slice(0, -2).some((n, i) => n !== b.shape[i])) throw new Error("batch dims differ");
+  const [n, k] = a.shape.slice(-2), m = b.shape[b.shape.length - 1];
+  const batch = a.data.length / (n * k), out = [];
+  for (let s = 0; s < batch; s++) {
+    const A = { shape: [n, k], data: a.data.slice(s * n * k, (s + 1) * n * k) };
+    const B = { shape: [k, m], data: b.data.slice(s * k * m, (s + 1) * k * m) };
+    out.push(...nd.mm(A, B).data);
+  }
+  return { shape: [...a.shape.slice(0, -2), n, m], data: out };
+}
+
 // A reduction that keeps its dims (so it broadcasts back): over a list of dims, or by a function (groups).
 function reduce(kind, v, over) {
   if (typeof over === "function") return over(v, kind);
+  if (typeof over === "number") over = [over];
   if (!Array.isArray(over)) throw new Missing("dims");
   const dims = over.map((d) => (d < 0 ? d + v.shape.length : d));
   const keep = v.shape.map((s, i) => (dims.includes(i) ? 1 : s));
