@@ -55,6 +55,12 @@ TRICKY = {
     "inplace-error": "import torch\nx = torch.tensor([1., 2.], requires_grad=True)\ny = x.exp()\ny += 1\ny.sum().backward()\n",
     "freed-error": "import torch\nw = torch.tensor([1., 2.], requires_grad=True)\nL = (w * w).sum()\nL.backward()\nL.backward()\n",
     "detach-cut": "import torch\nw = torch.ones(2, requires_grad=True)\nc = (w * 2).detach()\n(c * w).sum().backward()\nprint(w.grad)\n",
+    "layernorm": ("import torch\ntorch.manual_seed(0)\nln = torch.nn.LayerNorm(4)\nx = torch.randn(2, 3, 4, requires_grad=True)\n"
+                  "c = torch.randn(2, 3, 4)\nL = (ln(x) * c).sum()\nL.backward()\n"),
+    "mse-manual": ("import torch\nx = torch.tensor([[1., 2.], [3., 4.], [0.5, -1.]])\nw = torch.tensor([0.3, -0.2], requires_grad=True)\n"
+                   "y = torch.tensor([1., 0., 2.])\npred = x @ w\nloss = ((pred - y) ** 2).mean()\nloss.backward()\n"),
+    "ones-matmul": ("import torch\nX = torch.randn(6, 1, requires_grad=True)\nones = torch.ones(1, 3, requires_grad=True)\n"
+                    "Y = X @ ones\nL = (Y * torch.arange(18.).view(6, 3)).sum()\nL.backward()\n"),
     "nonleaf-warning": "import torch\nx = torch.tensor([1., 2.], requires_grad=True)\ny = x * 2\ny.sum().backward()\nprint(y.grad)\n",
 }
 PROGRAMS = {**{e["id"]: e["code"] for e in examples()}, **TRICKY}
@@ -233,7 +239,7 @@ def test_backward_narration_numbers_are_torchs(spoken, pid):
             if lit is None or (not lit.startswith("[") and not re.fullmatch(r"-?[\d.e-]+", lit)):
                 continue
             after = text[m.end() + len(lit):]
-            if re.match(r"\s*[*/@^]|\s*copied|\s*where|\)|\s*-", after):
+            if re.match(r"\s*[*/@^·⊙⊗]|\s*copied|\s*where|\)|\s*[-−]", after):
                 continue  # a factor inside a formula ("2 * c * dL/dd"), not a value
             if "gradient=v" in text[:m.start()] and m.start() < text.find("receives"):
                 continue  # the seed, checked below
@@ -294,3 +300,14 @@ def test_names_come_from_the_source_text(spoken):
     texts = " ".join(s["text"] for s in spoken["broadcast-bias"][1])
     assert "dL/d(x @ W)" in texts
     assert "dL/db = (dL/dout) summed over dim 0" in texts or "dL/db = dL/dout summed over dim 0" in texts
+
+
+def test_formulas_in_captions_are_bracketed_and_checked(spoken):
+    """A caption states a formula only where it was evaluated on the saved values; brackets come from the tree."""
+    mse = " ".join(s["text"] for s in spoken["mse-manual"][1])
+    assert "= 2 · (pred - y) ⊙ dL/d" in mse and "2 * pred - y" not in mse
+    ln = " ".join(s["text"] for s in spoken["layernorm"][1])
+    assert re.search(r"dL/dln\.weight = \(dL/d\S+ ⊙ x̂\) summed over dims 0, 1", ln), ln
+    ones = " ".join(s["text"] for s in spoken["ones-matmul"][1])
+    assert "dL/dones = Xᵀ @ dL/dY = [" in ones and "copies" not in ones
+

@@ -84,3 +84,77 @@ def test_gradcheck_result_is_on_its_step():
     t = run(code)
     step = next(s for s in t["forward"] if s["op"] == "gradcheck")
     assert step["result"] == "True"
+
+
+# --- the program's own errors: a shape mismatch and an in-place change of a leaf, explained on the tensors it used ---
+
+def _torch_fails(f):
+    try:
+        f()
+    except RuntimeError as e:
+        return str(e)
+    return None
+
+
+def test_matmul_shape_mismatch_names_the_two_tensors_and_their_real_shapes():
+    t = run("import torch\nW = torch.randn(3, 2, requires_grad=True)\nx = torch.randn(3)\nb = torch.zeros(3)\ny = W @ x + b\n")
+    c = t["error"]["cause"]
+    assert c["kind"] == "shape" and c["op"] == "matmul" and c["line"] == 5
+    assert c["names"] == ["W", "x"] and c["tensors"] == [by_name(t, "W")["id"], by_name(t, "x")["id"]]
+    assert c["shapes"] == [[3, 2], [3]] and c["tensor"] == by_name(t, "W")["id"]
+    assert _torch_fails(lambda: torch.randn(3, 2) @ torch.randn(3)) == t["error"]["message"]  # torch fails on these shapes
+
+
+def test_transposed_operand_is_the_operand():
+    t = run("import torch\nm = torch.nn.Linear(4, 2)\nx = torch.randn(3, 5)\ny = m.weight @ x.T\n")
+    c = t["error"]["cause"]
+    assert c["names"] == ["m.weight", "x.T"] and c["shapes"] == [[2, 4], [5, 3]]
+
+
+def test_broadcast_mismatch_and_no_explanation_when_the_line_names_other_tensors():
+    t = run("import torch\na = torch.ones(2, 3, requires_grad=True)\nb = torch.ones(2, 4)\nc = a + b\n")
+    c = t["error"]["cause"]
+    assert c["kind"] == "shape" and c["op"] == "broadcast" and c["shapes"] == [[2, 3], [2, 4]] and c["names"] == ["a", "b"]
+    # the clash is cat([a, b]) (7) with a (3): a and b (3, 4) also clash, but they are not what failed: no cause
+    t = run("import torch\na = torch.ones(3)\nb = torch.ones(4)\nd = torch.cat([a, b]) + a\n")
+    assert t["error"]["type"] == "RuntimeError" and "cause" not in t["error"]
+
+
+def test_in_place_change_of_a_leaf_names_the_leaf():
+    for code, name in [("import torch\nw = torch.tensor([1., 2.], requires_grad=True)\nw += 1\n", "w"),
+                       ("import torch\nw = torch.tensor([1., 2.], requires_grad=True)\nv = w * 2\nw.add_(v)\n", "w"),
+                       ("import torch\nm = torch.nn.Linear(2, 2)\nm.weight.mul_(2)\n", "m.weight")]:
+        t = run(code)
+        c = t["error"]["cause"]
+        assert c["kind"] == "leaf_inplace" and c["names"] == [name] and c["line"] == code.count("\n")
+        if name == "w":
+            assert c["tensor"] == by_name(t, "w")["id"]
+    assert "a leaf Variable that requires grad" in _torch_fails(lambda: torch.ones(2, requires_grad=True).add_(1))
+
+
+def test_the_page_explains_them_in_words(tmp_path):
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+    node = shutil.which("node")
+    if node is None:
+        import pytest
+        pytest.skip("node is needed to run the page's narration")
+    root = Path(__file__).resolve().parents[1]
+    progs = {"mm": "import torch\nW = torch.randn(3, 2, requires_grad=True)\nx = torch.randn(3)\ny = W @ x\n",
+             "leaf": "import torch\nw = torch.tensor([1., 2.], requires_grad=True)\nw += 1\n",
+             "bc": "import torch\na = torch.ones(2, 3, requires_grad=True)\nb = torch.ones(2, 4)\nc = a + b\n",
+             "syntax": "import torch\nx = torch.tensor([1., 2.]\n"}
+    docs = [{"id": k, "code": c, "trace": trace(c, seed=0)} for k, c in progs.items()]
+    out = subprocess.run([node, str(root / "frontend/tools/narrate.mjs")], input=json.dumps(docs), capture_output=True, text=True,
+                         check=True, cwd=root).stdout
+    last = {d["id"]: steps[-1] for d, steps in zip(docs, json.loads(out))}
+    assert "Why: on line 4 (y = W @ x), W is [3, 2], x is [3]" in last["mm"]["text"]
+    assert "W's last size (2) must equal x's length (3), and 2 ≠ 3" in last["mm"]["text"]
+    assert "W.T @ x would fit" in last["mm"]["text"]
+    assert "Why: w is a leaf that requires grad" in last["leaf"]["text"] and "Line 3 (w += 1) changes it in place" in last["leaf"]["text"]
+    assert "with torch.no_grad():" in last["leaf"]["text"]
+    assert "at dim -1 a has 3 and b has 4" in last["bc"]["text"]
+    assert last["syntax"]["title"].startswith("Syntax error") and "Ready" not in last["syntax"]["title"]
+    assert "SyntaxError on line 2" in last["syntax"]["text"]

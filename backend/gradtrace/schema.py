@@ -28,7 +28,9 @@ ValuesOrRef = Values | int
 class Cause(_Model):
     """Extension (issue 8): why a backward call failed, as ids the page can mark on the graph."""
     kind: str = Field(description='"inplace" (a saved tensor was changed in place), "freed" (saved tensors freed by an '
-                                  'earlier backward without retain_graph), "no_grad_fn" (the root is not part of any graph)')
+                                  'earlier backward without retain_graph), "no_grad_fn" (the root is not part of any graph); on an error of the '
+                                  'program itself: "shape" (a shape mismatch on the failing line), "leaf_inplace" (a leaf that '
+                                  'requires grad changed in place)')
     node: str | None = Field(description="The node that raised (inplace, freed).")
     saved: str | None = Field(description="Name of the saved tensor to blame (e.g. `result`), as in Node.saved[].name.")
     saved_version: int | None = Field(description="That tensor's `_version` when the node saved it.")
@@ -39,6 +41,10 @@ class Cause(_Model):
     output: int | None = Field(None, description="inplace: which output of the saving node the tensor is.")
     freed_by: int | None = Field(None, description="freed: index of the backward pass that freed the saved tensors.")
     why: str | None = Field(None, description='no_grad_fn: "detach", "no_grad" or "no_input" (nothing required grad).')
+    tensors: list[str | None] | None = Field(None, description="shape: the tensors the failing line combined, in the line's order (null: a tensor no recorded step used).")
+    shapes: list[list[int]] | None = Field(None, description="shape: their shapes, in the same order.")
+    names: list[str] | None = Field(None, description="shape, leaf_inplace: how the line spells the tensors (`W`, `model.fc.weight`).")
+    op: str | None = Field(None, description='shape: "matmul" (inner sizes must agree) or "broadcast" (sizes equal or 1).')
 
 
 class Error(_Model):

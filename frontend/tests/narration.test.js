@@ -10,7 +10,7 @@ const all = (name) => {
 
 test("basic a*b: MulBackward0 explains what it receives and sends, with numbers", () => {
   const { texts } = all("basic-mul");
-  assert.ok(texts.includes("MulBackward0 (c = a * b) receives dL/dc = [4, 16, 36] and sends dL/da = b * dL/dc = [8, 64, 216] and dL/db = a * dL/dc = [4, 32, 108]."), texts.join("\n"));
+  assert.ok(texts.includes("MulBackward0 (c = a * b) receives dL/dc = [4, 16, 36] and sends dL/da = b ⊙ dL/dc = [8, 64, 216] and dL/db = a ⊙ dL/dc = [4, 32, 108]."), texts.join("\n"));
   assert.ok(texts.some((t) => t.startsWith("e.backward() (line 8) starts at L = e with dL/dL = 1.")));
   assert.ok(texts.some((t) => /AccumulateGrad for leaf a .* a\.grad = \[8, 64, 216\]/.test(t)));
 });

@@ -87,3 +87,23 @@ test("onChange reports playing state", () => {
   p.play(); p.pause();
   assert.deepEqual(states.slice(-2), [true, false]);
 });
+
+test("hold: while a question waits, forward and play stay on the step (and say so); back and seek still move", () => {
+  const clock = fakeClock();
+  let waiting = true, held = 0;
+  const seen = [];
+  const p = new Player({ total: 5, interval: 100, clock, onStep: (k) => seen.push(k), hold: () => waiting, onHold: () => held++ });
+  p.seek(2);
+  p.forward();
+  assert.equal(p.step, 2, "→ does not skip the question");
+  p.play();
+  clock.advance(500);
+  assert.equal(p.step, 2, "Play does not skip it either");
+  assert.equal(p.playing, false);
+  assert.equal(held, 2);
+  p.back();
+  assert.equal(p.step, 1);
+  waiting = false;
+  p.forward();
+  assert.equal(p.step, 2);
+});

@@ -34,7 +34,7 @@ def test_basic_mul_seed_001(page):
     seen = step_to_end(page)
     assert len(seen) == steps(page) + 1
     assert all(a != b for a, b in zip(seen, seen[1:])), "narration must change at every step"
-    assert any("MulBackward0 (c = a * b) receives dL/dc = [4, 16, 36] and sends dL/da = b * dL/dc = [8, 64, 216]" in s
+    assert any("MulBackward0 (c = a * b) receives dL/dc = [4, 16, 36] and sends dL/da = b ⊙ dL/dc = [8, 64, 216]" in s
                for s in seen)
     assert_final_grads(page, trace)
     a = next(t for t in trace["tensors"] if t["name"] == "a")
@@ -205,3 +205,21 @@ def test_every_gallery_example_draws_and_steps(page):
         expect(page.locator("#graph")).to_have_attribute("data-step", str(steps(page)))
         assert_final_grads(page, trace)
         assert page.inner_text("#narration").strip(), ex
+
+
+def test_example_description_goes_when_the_code_leaves_the_example(page):
+    """An undo that brings back the previous program, a paste or typing: the example's description goes with its code."""
+    run_example(page, "basic-mul")
+    run_example(page, "leaf-and-grad-fn")
+    desc = page.locator("#example-description")
+    expect(desc).not_to_have_text("")
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+z")  # back to basic-mul's code: not the example the description is about
+    expect(desc).to_have_text("")
+    expect(page.locator("#gallery")).to_have_value("")
+    run_example(page, "leaf-and-grad-fn")
+    expect(desc).not_to_have_text("")
+    page.locator(".cm-content").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("y = 1\n")
+    expect(desc).to_have_text("")

@@ -78,3 +78,34 @@ def test_a_detach_cut_that_leaves_grad_none_is_marked_at_the_end_of_backward(pag
     shot(page, "detach-cut")
     page.keyboard.press("Home")
     expect(page.locator("#graph .warned")).to_have_count(0)
+
+
+SHAPE = "import torch\nW = torch.randn(3, 2, requires_grad=True)\nx = torch.randn(3)\ny = W @ x\n"
+LEAF = "import torch\nw = torch.tensor([1., 2.], requires_grad=True)\nw += 1\n"
+
+
+def test_shape_mismatch_is_explained_on_the_graph(page):
+    trace = type_program(page, SHAPE)
+    page.keyboard.press("End")
+    expect(page.locator(f'#graph [data-tensor-id="{by_name(trace, "W")["id"]}"]')).to_contain_text("✖ shape [3, 2]")
+    expect(page.locator(f'#graph [data-tensor-id="{by_name(trace, "x")["id"]}"]')).to_contain_text("✖ shape [3]")
+    expect(page.locator("#narration")).to_contain_text("Why: on line 4 (y = W @ x), W is [3, 2], x is [3]")
+    expect(page.locator("#narration")).to_contain_text("W's last size (2) must equal x's length (3)")
+    shot(page, "shape-mismatch")
+
+
+def test_in_place_change_of_a_leaf_is_explained_on_the_graph(page):
+    trace = type_program(page, LEAF)
+    page.keyboard.press("End")
+    expect(page.locator(f'#graph [data-tensor-id="{by_name(trace, "w")["id"]}"]')).to_contain_text("✖ leaf changed in place (line 3)")
+    expect(page.locator("#narration")).to_contain_text("Why: w is a leaf that requires grad")
+    expect(page.locator("#narration")).to_contain_text("with torch.no_grad():")
+    shot(page, "leaf-inplace")
+
+
+def test_a_syntax_error_is_headed_as_an_error(page):
+    type_program(page, "import torch\nx = torch.tensor([1., 2.]\n")
+    expect(page.locator("#narration-title")).to_contain_text("Syntax error")
+    expect(page.locator("#narration-title")).not_to_contain_text("Ready")
+    expect(page.locator("#narration")).to_contain_text("SyntaxError on line 2")
+    shot(page, "syntax-error")

@@ -94,6 +94,42 @@ def play_quiz(page, trace: dict) -> None:
     expect(page.locator("#quiz-score")).to_have_text("Score 1 / 2")
 
 
+def test_quiz_never_shows_the_answer_and_holds_the_step(page):
+    """Stepping onto a question draws no part of its answer (not even on the travelling dot), and → stays on it."""
+    trace = run_example(page, "basic-mul")
+    mul = first_backward_op_step(trace) + 2  # SumBackward0, PowBackward0, then MulBackward0
+    go_to(page, mul - 1)
+    page.get_by_role("button", name="Quiz").click()
+    answer(page, True)  # PowBackward0's question, so the next one is MulBackward0's
+    # every text the graph pane draws from now on (outside the quiz box), including ones removed a moment later
+    page.evaluate("""() => {
+        window.__drawn = [];
+        const graph = document.getElementById('graph');
+        new MutationObserver((ms) => { for (const m of ms) for (const n of [...m.addedNodes, m.target]) {
+            if (n.closest?.('#quiz') || n.parentElement?.closest('#quiz')) continue;
+            if (n.textContent) window.__drawn.push(n.textContent);
+        } }).observe(graph, { childList: true, subtree: true, characterData: true });
+    }""")
+    page.locator("#graph svg").first.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#graph")).to_have_attribute("data-step", str(mul))
+    expect(page.locator("#quiz .quiz-choice")).not_to_have_count(0)
+    right = page.locator('#quiz .quiz-choice[data-correct="true"]').text_content()
+    page.wait_for_timeout(1500)  # the step's animation has run its course
+    drawn = page.evaluate("() => window.__drawn")
+    assert not [t for t in drawn if right in t], (right, [t for t in drawn if right in t][:3])
+    assert right not in page.locator("#graph svg").first.text_content()
+    # → on an unanswered question does not skip it: it points at the question instead
+    page.locator("#graph svg").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.get_by_role("button", name="Step forward").click()
+    expect(page.locator("#quiz .quiz-hold")).to_contain_text("Answer first")
+    assert page.get_attribute("#graph", "data-step") == str(mul)
+    answer(page, True)
+    page.get_by_role("button", name="Step forward").click()
+    expect(page.locator("#graph")).to_have_attribute("data-step", str(mul + 1))
+
+
 def test_quiz_in_the_page_and_in_the_link(page):
     trace = run_example(page, "basic-mul")
     play_quiz(page, trace)

@@ -1,5 +1,8 @@
 """Why a backward call failed, in terms the page can draw: the node, the saved tensor, the step and line to blame."""
+import ast
 import re
+
+import torch
 
 from .valuetable import _version
 
@@ -106,6 +109,114 @@ def explain(rec, p, message: str) -> dict | None:
         m = _NO_GRAD_FN.search(message)
         if m:
             return _no_grad_fn(rec, p, int(m.group(1)))
+    except Exception:  # an explanation must never break the trace
+        return None
+    return None
+
+
+# --- errors of the program itself (not of a backward call): explained on the tensors its failing line used ---
+_LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation"
+_SHAPE = re.compile(r"size mismatch|shapes cannot be multiplied|must match the size of tensor|Expected size|"
+                    r"inconsistent tensor size|doesn't match the broadcast shape|cannot be broadcast|mat1 and mat2|"
+                    r"Expected .* to have the same|dimension specified as .* but tensor has no dimensions|"
+                    r"size of tensor a \(\d+\) must match", re.I)
+_MATMUL = re.compile(r"size mismatch|shapes cannot be multiplied|mat1 and mat2|expected m1 and m2|Expected size for first two dimensions", re.I)
+_MAX_OPERANDS = 4
+_TENSOR_VIEWS = {"T", "mT", "H", "mH", "data", "grad"}  # a tensor's own attributes: torch's, no program code runs
+
+
+def _operands(rec, line_text: str, namespace: dict) -> list[tuple[str, str, object]]:
+    """(text, tensor id, tensor) for each name or attribute chain on the line that holds a recorded tensor, in order."""
+    try:
+        tree = ast.parse(line_text.strip().rstrip(":"), mode="exec")
+    except SyntaxError:
+        return []
+    found, seen, inner = [], set(), set()
+    for node in ast.walk(tree):  # outer nodes first: `x.T` is one operand, not `x`
+        if id(node) in inner or not isinstance(node, (ast.Name, ast.Attribute)):
+            continue
+        text = ast.unparse(node)
+        if text in seen:
+            continue
+        seen.add(text)
+        obj = _resolve(node, namespace)
+        if isinstance(obj, torch.Tensor):  # a tensor no recorded step used has no id: named, not marked
+            inner.update(id(n) for n in ast.walk(node) if n is not node)
+            found.append((text, rec.reg.tensor(obj) if rec.reg.known(obj) is not None else None, obj))
+    found.sort(key=lambda x: line_text.find(x[0]))
+    return found[:_MAX_OPERANDS]
+
+
+def _resolve(node, namespace):
+    """A name or a.b.c looked up in the program's namespace (plain lookups only: no call runs)."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _resolve(node.value, namespace)
+        if base is None:
+            return None
+        if isinstance(base, torch.nn.Module):  # parameters and submodules live in the module's own dicts
+            for d in ("_parameters", "_buffers", "_modules"):
+                v = base.__dict__.get(d, {}).get(node.attr)
+                if v is not None:
+                    return v
+        if isinstance(base, torch.Tensor):
+            return getattr(base, node.attr) if node.attr in _TENSOR_VIEWS else None
+        return base.__dict__.get(node.attr) if hasattr(base, "__dict__") else None
+    return None
+
+
+def _failing_pair(ops, op, message):
+    """Two neighbouring operands whose shapes clash under `op` (checked with torch on shapes alone) and are the sizes
+    torch's message names, or None: the explanation must be about the tensors that really failed."""
+    for a, b in zip(ops, ops[1:]):
+        try:
+            if op == "matmul":
+                torch.matmul(torch.empty(a[2].shape, device="meta"), torch.empty(b[2].shape, device="meta"))
+            else:
+                torch.broadcast_shapes(a[2].shape, b[2].shape)
+        except RuntimeError:
+            if _named_in(message, op, a[2].shape, b[2].shape):
+                return [a, b]
+    return None
+
+
+def _named_in(message: str, op: str, sa, sb) -> bool:
+    if op == "matmul":  # "(2x4 and 5x3)", "mat (3x2), vec (3)": each operand's shape is spelled in the message
+        spelled = lambda s: ("(" + "x".join(map(str, s)) + ")" in message or "x".join(map(str, s)) + " " in message
+                             or " " + "x".join(map(str, s)) + ")" in message)
+        return spelled(sa) and spelled(sb)
+    m = re.search(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)", message)
+    if not m:
+        return False
+    x, y, d = map(int, m.groups())
+    n = max(len(sa), len(sb))
+    at = lambda s: s[d - (n - len(s))] if 0 <= d - (n - len(s)) < len(s) else 1
+    return (at(sa), at(sb)) == (x, y)
+
+
+def explain_program(rec, error: dict, namespace: dict, code: str) -> dict | None:
+    """Error.cause for the program's own error (a shape mismatch, an in-place change of a leaf), or None."""
+    try:
+        message, line = error.get("message") or "", error.get("line")
+        if error.get("kind") != "runtime" or not line:
+            return None
+        lines = code.split("\n")
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        ops = _operands(rec, text, namespace)
+        if _LEAF_INPLACE in message:
+            leaves = [(t, tid) for t, tid, obj in ops if obj.is_leaf and obj.requires_grad]
+            if not leaves:
+                return None
+            return _cause("leaf_inplace", tensor=leaves[0][1], line=line, names=[leaves[0][0]])
+        if _SHAPE.search(message) and len(ops) >= 2:
+            op = "matmul" if _MATMUL.search(message) else "broadcast"
+            pair = _failing_pair(ops, op, message)
+            if pair is None:  # the names on the line are not what clashed (e.g. f(a) @ g(b)): say nothing wrong
+                return None
+            tensors = [tid for _, tid, _ in pair]
+            return _cause("shape", tensor=next((t for t in tensors if t), None), tensors=tensors, line=line, op=op,
+                          shapes=[list(obj.shape) for _, _, obj in pair], names=[t for t, _, _ in pair])
     except Exception:  # an explanation must never break the trace
         return None
     return None

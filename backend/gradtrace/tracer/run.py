@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .addresses import stabilize
+from .causes import explain_program
 from .errors import error_of
 from .compact import to_format
 from .finite_diff import finite_difference as _finite_difference
@@ -138,6 +139,10 @@ def _run(code, seed, limits, rec, namespace, compiled, format) -> dict:
     notes = log.finish()
     if error is not None and rec.passes and (rec.passes[-1].get("error") or {}).get("message") == error["message"]:
         cause = rec.passes[-1]["error"].get("cause")  # the program died of its last backward call's error
+        if cause is not None:
+            error["cause"] = cause
+    elif error is not None:
+        cause = explain_program(rec, error, namespace, code)  # a shape mismatch, an in-place change of a leaf
         if cause is not None:
             error["cause"] = cause
     node_ids = {key: r["id"] for key, r in rec.reg.nodes.items()}  # keyed by id(): the nodes are still alive

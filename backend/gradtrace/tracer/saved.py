@@ -14,6 +14,8 @@ def _entry(name: str, value, registry) -> dict | None:
         same = registry.tensor_obj(tid)
         return {"name": name, "values": registry.values.snap(value, same_as=same), "tensor": tid,
                 "version": _version(value)}  # _version when saved: in-place errors compare it
+    if type(value) is int and value >= 2**63:  # a negative dim the node keeps as uint64 (transpose(-2, -1) saves 2**64 - 2)
+        value -= 2**64
     scalar = registry.values.scalar(value)
     if scalar is not None:
         return {"name": name, "values": scalar, "tensor": None}

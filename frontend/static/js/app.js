@@ -21,7 +21,7 @@ export async function startApp(doc = document) {
   initTheme($("theme"));
   const editor = createEditor($("editor"), {
     onRun: () => run(), nonce: config.styleNonce,
-    onEdit: () => { if ($("gallery").value) { $("gallery").value = ""; $("example-description").textContent = ""; } },
+    onEdit: () => keepExample(),
   });
   const stage = createStage(doc, {
     layouts: createLayoutClient(),
@@ -66,6 +66,13 @@ export async function startApp(doc = document) {
     const first = examples.find((e) => e.id === config.defaultExample) ?? examples[0];
     if (first) { gallery.value = first.id; pick(first); run(); }
     if (damaged) $("example-description").textContent = "That link is damaged, unknown here or from a newer gradtrace: showing an example instead.";
+  }
+
+  // The example's title and description stay only while the editor holds its code (an edit, a paste or an undo away
+  // from it takes them off).
+  function keepExample() {
+    const ex = examples.find((e) => e.id === gallery.value);
+    if (ex && editor.code !== ex.code) { gallery.value = ""; $("example-description").textContent = ""; }
   }
 
   function pick(ex) {

@@ -16,7 +16,7 @@ import { bigTrace } from "./layout/client.js";
 import { chainCard } from "./teach/chain-card.js";
 import { updateCard } from "./teach/update-card.js";
 import { manualCard } from "./teach/update-narration.js";
-import { question } from "./teach/quiz.js";
+import { question, withholdAnswer } from "./teach/quiz.js";
 import { createTeach } from "./view/teach.js";
 import { createQuizView } from "./view/quiz.js";
 import { createFdCheck } from "./view/fd-check.js";
@@ -41,7 +41,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const tooltip = createTooltip(root, { graph: () => st.graph, state: () => st.state, open: (key) => select(key), elements: () => view.nodeElements() });
   const fd = createFdCheck(checkNumerically && ((name) => checkNumerically(name, st.code)));
   const quiz = createQuizView(root, { onChange: () => { refresh(); rendered(player.step); } });
-  const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
+  let waiting = false; // a quiz question waits for its answer: stepping on (→, Step forward, Play) holds until it has one
+  const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync(), hold: () => waiting, onHold: () => quiz.nudge() });
   const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
   const loopView = createLoopView($("loop"), { onSelect: (it, m) => { player.pause(); player.seek(m.spans[it.pos]?.start ?? 0, "iteration"); } });
   const jumpReady = bindJump(doc, player, () => st.tl);
@@ -103,7 +104,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     drawPassMarks($("scrub-marks"), st.tl);
     root.dataset.steps = String(st.tl.total);
     $("graph-empty").hidden = st.graph.nodes.size > 0;
-    if (!st.graph.nodes.size) $("graph-empty").textContent = "This program made no tensors to draw.";
+    if (!st.graph.nodes.size) $("graph-empty").textContent = trace.error?.kind === "syntax" ? "Nothing ran: Python could not read the program." : "This program made no tensors to draw.";
     if (restore.quiz !== undefined) quiz.set(!!restore.quiz);
     quiz.reset();
     fd.reset();
@@ -155,16 +156,19 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (!st.tl || !st.layout) return;
     const it = loopView.step(k);
     if (it && st.collapsed.has(it.key)) { st.collapsed = showIteration(st.graph, st.collapsed, it.key); relayout(); return; } // step k is in a folded iteration
-    const state = (st.state = stateAt(st.tl, k, { source: st.code }));
+    const shown = stateAt(st.tl, k, { source: st.code });
+    const card = chainCard(st.tl, k, { source: st.code });
+    const q = quiz.on ? question(card) : null;
+    const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer
+    waiting = hidden;
+    // while a question waits the graph draws no part of its answer: not on an edge, a box, a tooltip or the details
+    const state = (st.state = hidden ? withholdAnswer(shown, stateAt(st.tl, k - 1, { source: st.code })) : shown);
     // The editor reads layout when it moves its line marks: first, while the page is still clean, not after the graph's writes.
     lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     const animate = why === "play" || why === "forward";
     const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;
     view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale });
-    const n = state.narration;
-    const card = chainCard(st.tl, k, { source: st.code });
-    const q = quiz.on ? question(card) : null;
-    const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer
+    const n = shown.narration;
     teach.render(state, card ?? updateCard(st.tl, k) ?? manualCard(st.tl, k), { hidden, tl: st.tl }); // a backward node's chain rule, or an optimizer's update
     $("narration-title").textContent = n.title;
     $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;

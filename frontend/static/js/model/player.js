@@ -10,7 +10,9 @@ export class Player {
    * @param {number} [o.interval]   ms per step at speed 1
    * @param {{setTimeout:Function, clearTimeout:Function}} [o.clock]
    */
-  constructor({ total = 0, onStep = () => {}, onChange = () => {}, interval = 1200, clock = globalThis } = {}) {
+  constructor({ total = 0, onStep = () => {}, onChange = () => {}, interval = 1200, clock = globalThis, hold = () => false, onHold = () => {} } = {}) {
+    this.hold = hold; // true while the current step must not be left forward (a quiz question waits for its answer)
+    this.onHold = onHold;
     this.total = total;
     this.step = 0;
     this.playing = false;
@@ -51,6 +53,7 @@ export class Player {
   }
 
   forward() {
+    if (this.hold()) { this.pause(); this.onHold(); return; }
     this.seek(this.step + 1, "forward");
   }
 
@@ -98,6 +101,7 @@ export class Player {
     this.timer = null;
     if (!this.playing) return;
     if (this.step >= this.total) { this.pause(); return; }
+    if (this.hold()) { this.pause(); this.onHold(); return; }
     this.step += 1;
     this.onStep(this.step, "play");
     if (this.step >= this.total) { this.playing = false; this.onChange(this); return; }

@@ -5,6 +5,8 @@ import { flat } from "../model/values.js";
 import { fmtNum } from "../model/format.js";
 import * as nd from "../model/nd.js";
 import { ruleFor, fill } from "./derivatives.js";
+import { ruleRow } from "./rule-eval.js";
+import { sym, said, print } from "./expr-tree.js";
 import { nodeHelp, customClass, customBackwardSource } from "./node-help.js";
 
 /**
@@ -12,7 +14,7 @@ import { nodeHelp, customClass, customBackwardSource } from "./node-help.js";
  * { node, name, help, kind, op, incoming: {label, values, parts}, rows: [{slot, to, target, local, send,
  *   sent, computed, agrees}], custom: {cls, line, text} | null, accumulate: {tensor, before, after} | null }.
  */
-export function chainCard(tl, k, { source = "" } = {}) {
+export function chainCard(tl, k, { source = "", name: nameFn = null } = {}) {
   const e = entryAt(tl, k);
   if (!e || e.kind !== "backward") return null;
   const trace = tl.trace;
@@ -21,7 +23,7 @@ export function chainCard(tl, k, { source = "" } = {}) {
   const node = tl.graph.tnodes.get(step.node);
   if (!node) return null;
   if (!tl._names) tl._names = nameIndex(trace);
-  const nameOf = (tid) => tensorName(trace, tl._names, tid);
+  const nameOf = nameFn ?? ((tid) => tensorName(trace, tl._names, tid));
   const name = shortNodeName(node.name);
   const kind = opKind(node);
   const y = node.tensor ? nameOf(node.tensor) : "out";
@@ -55,15 +57,14 @@ export function chainCard(tl, k, { source = "" } = {}) {
     const via = m != null && /^(T|Permute|Transpose)Backward0$/.test(shortNodeName(tl.graph.tnodes.get(m)?.name)) ? tl.graph.routes.get(`${m}#0`)?.via : null;
     return via ? `${nameOf(via)}ᵀ` : null;
   };
+  const c = scalarOf(node, "other");
   const names = {
-    a: inName(0) ?? "a", b: inName(1) ?? (scalarOf(node, "other") ?? "b"), y, g: gradOf(y),
-    c: scalarOf(node, "other") ?? "c", n: scalarOf(node, "exponent") ?? "n", N: String(numelOf(inputTid(0), tl) ?? "N"),
-    index: scalarOf(node, "index") ?? "i",
+    a: inName(0) ?? "a", b: inName(1) ?? c ?? "b", y, g: gradOf(y), c: c ?? "c", n: scalarOf(node, "exponent") ?? "n",
+    N: String(numelOf(inputTid(0), tl) ?? "N"), index: scalarOf(node, "index") ?? "index", dim: scalarOf(node, "dim") ?? "dim",
+    x1: inName(1) ?? "mat1", x2: inName(2) ?? "mat2", w: inName(1) ?? "w", t: inName(1) ?? "target", K: "K",
   };
-  const ne = scalarOf(node, "exponent");
-  names.n1 = ne === undefined ? "(n−1)" : fmtNum(Number(ne) - 1);
-  names.apow = names.n1 === "1" ? names.a : `${names.a}^${names.n1}`;
-  for (const key of ["a", "b", "y"]) names[key] = paren(names[key]);
+  const bracketed = { ...names };
+  for (const key of ["a", "b", "y"]) bracketed[key] = paren(names[key]);
 
   if (kind === "custom") {
     const cls = customClass(name);
@@ -72,47 +73,41 @@ export function chainCard(tl, k, { source = "" } = {}) {
     card.op = `${y} = ${cls}.apply(…)`;
   }
   const rule = kind === "custom" ? null : ruleFor(name) ?? catRule(name, slots.length);
-  if (rule) card.op = fill(rule.op, names);
+  if (rule) card.op = typeof rule.op === "string" ? fill(rule.op, bracketed) : print(rule.op, names);
   const env = envOf(tl, node, step, slots, inputTid, kf);
   slots.forEach((s, i) => {
     const sent = step.grad_inputs?.[s.slot] ?? null;
     if (s.m == null) return;
     const named = s.route?.via ? nameOf(s.route.via) : inName(s.slot);
     const target = named ? gradOf(named) : `the gradient for ${shortNodeName(tl.graph.tnodes.get(s.m)?.name)}`;
-    const r = rule?.slots[i];
-    const row = { slot: s.slot, to: s.m, target, local: null, send: null, sent, computed: null, agrees: null };
+    const row = { slot: s.slot, to: s.m, target, local: null, send: null, defs: [], summed: null, sent, computed: null, agrees: null, status: null };
     if (kind === "custom") {
       row.local = `your backward() of ${card.custom.cls}`;
       row.send = card.custom.text ? `line ${card.custom.line}: ${card.custom.text}` : `${card.custom.cls}.backward(ctx, ${gradOf(y)})`;
-    } else if (r) {
-      const wrt = i < 2 ? names[i === 0 ? "a" : "b"] : paren(inName(i) ?? `input ${i}`);
-      row.local = `∂${names.y}/∂${wrt} = ${fill(r.local, names)}`;
-      row.send = fill(r.send, names);
-      if (sent && env && r.f) {
-        try {
-          env.shape = (slot) => (slot === s.slot ? sent.shape : step.grad_inputs?.[slot]?.shape ?? []);
-          const c = r.f(env, s.slot);
-          if (c && nd.sameShape(c.shape, sent.shape)) row.computed = nd.toValues(c);
-        } catch { row.computed = null; } // a shape the small kit does not cover: show the engine's numbers only
+    } else if (rule && env) {
+      const wrt = i < 2 ? bracketed[i === 0 ? "a" : "b"] : paren(inName(i) ?? `input ${i}`);
+      const r = ruleRow(rule, i, { ...env, slotShape: sent?.shape }, names, sent);
+      if (r) {
+        Object.assign(row, r, { local: r.local == null ? null : `∂${bracketed.y}/∂${wrt} = ${r.local}` });
+        Object.defineProperties(row, { tree: { value: r.tree }, ctx: { value: r.ctx } });
       }
-      if (row.computed) row.agrees = close(flat(row.computed), flat(sent));
     }
     card.rows.push(row);
   });
   return card;
 }
 
-// cat: one slot per input, each gets its own block of g along dim.
+// cat/stack: one slot per input, each gets its own block (or slice) of g along dim.
 function catRule(name, n) {
   if (name !== "CatBackward0" && name !== "StackBackward0") return null;
   const stack = name === "StackBackward0";
-  const slot = { local: "1 on its own block", send: stack ? "its slice of {g}" : "its block of {g}", f: (env, s) => {
-    const d = env.num("dim") ?? 0;
-    const shapes = env.allShapes();
-    if (stack) return nd.reshape(nd.piece(env.g, d, shapes.map(() => 1), s), shapes[s]);
-    return nd.piece(env.g, d, shapes.map((sh) => sh[d < 0 ? d + sh.length : d]), s);
-  } };
-  return { op: stack ? "{y} = stack([{a}, …])" : "{y} = cat([{a}, …])", slots: new Array(n).fill(slot) };
+  const slot = (s) => ({ local: "1 on its own block", send: said(sym("g"), stack ? `slice ${s} along dim {dim}` : `block ${s} along dim {dim}`, (v, ctx) => {
+    const d = ctx.num("dim") ?? 0;
+    const shapes = ctx.allShapes();
+    if (stack) return nd.reshape(nd.piece(v, d, shapes.map(() => 1), s), shapes[s]);
+    return nd.piece(v, d, shapes.map((sh) => sh[d < 0 ? d + sh.length : d]), s);
+  }) });
+  return { op: stack ? "{y} = stack([{a}, …])" : "{y} = cat([{a}, …])", slots: [...Array(n).keys()].map(slot) };
 }
 
 function envOf(tl, node, step, slots, inputTid, kf) {
@@ -129,6 +124,7 @@ function envOf(tl, node, step, slots, inputTid, kf) {
     saved: (nm) => { const s = savedMap.get(nm); return s?.values ? nd.fromValues(s.values) : null; },
     num: (nm) => savedNum(savedMap.get(nm)),
     savedList: (nm) => { const s = savedMap.get(nm); const v = savedNum(s); if (v !== undefined) return [v]; return s?.repr ? (s.repr.match(/-?\d+/g) || []).map(Number) : null; },
+    savedRepr: (nm) => savedMap.get(nm)?.repr ?? null,
     allShapes: () => (step.grad_inputs || []).map((g) => g?.shape ?? []),
   };
 }
@@ -187,9 +183,4 @@ function forwardK(tl, i) {
     tl.entries.forEach((e, j) => { if (e.kind === "forward") tl._fwdK.set(e.index, j + 1); });
   }
   return tl._fwdK.get(i) ?? tl.total;
-}
-
-function close(a, b) {
-  if (!a || !b || a.length !== b.length) return false;
-  return a.every((x, i) => Math.abs(x - b[i]) <= 1e-4 * Math.max(1, Math.abs(b[i])) || (Number.isNaN(x) && Number.isNaN(b[i])));
 }

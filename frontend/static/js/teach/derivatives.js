@@ -1,198 +1,160 @@
-// Local derivatives of autograd nodes: per next_functions slot, the symbolic ∂out/∂input, how it meets the
-// incoming gradient g, and (where the trace holds the numbers) the same formula evaluated, so a card can show its sum.
+// Local derivatives of autograd nodes: per next_functions slot, ∂out/∂input and the gradient sent, as expression
+// trees (teach/expr-tree.js), so the same tree is printed on the card and evaluated on the trace's saved values.
 import * as nd from "../model/nd.js";
+import { sym, num, add, sub, mul, had, div, mm, pow, gt, neg, T, call, ind, unb, outer, red, said, eq, swapDims } from "./expr-tree.js";
+import { NORM_RULES } from "./norm-rules.js";
+import { INDEX_RULES } from "./index-rules.js";
 
-// env: g (incoming, nd), out (node's output, nd|null), input(slot) (nd|null), saved(name) (nd|null),
-// num(name) (saved scalar|undefined), shape(slot) (shape of the gradient sent on that slot).
-const id = (env, s) => nd.sumTo(env.g, env.shape(s));
-const scaled = (k) => (env, s) => nd.sumTo(nd.map((g) => k(env) * g, env.g), env.shape(s));
-const elem = (f, src) => (env, s) => { // g ⊙ f(x) with x the saved/input tensor named by src
-  const x = src(env);
-  return x ? nd.sumTo(nd.map((g, v) => g * f(v), env.g, x), env.shape(s)) : null;
-};
-const saved = (...names) => (env) => names.map((n) => env.saved(n)).find(Boolean) ?? null;
-const self = (env) => env.saved("self") ?? env.input(0);
-const other = (env) => env.saved("other") ?? env.input(1);
-const result = (env) => env.saved("result") ?? env.out;
-const reshapeTo = (env, s) => nd.reshape(env.g, env.shape(s));
-const transposeBack = (env) => nd.t(env.g);
+const a = sym("a"), b = sym("b"), y = sym("y"), g = sym("g"), c = sym("c"), n = sym("n"), N = sym("N");
+const t = sym("t"), x1 = sym("x1"), x2 = sym("x2");
+const fn = (f) => (x) => call(f, [x]);
+const [exp, ln, sin, cos, sqrt, sign, sig] = ["exp", "ln", "sin", "cos", "√", "sign", "σ"].map(fn);
 
-function reduction(env) { // 0 none, 1 mean, 2 sum (torch's Reduction enum)
-  const r = env.num("reduction");
-  return r === undefined ? 1 : r;
-}
-function lossScale(env, input) {
-  return reduction(env) === 1 && input ? 1 / input.data.length : 1;
-}
+/** An element-wise slot: ∂y/∂input = local, and the gradient sent is local ⊙ g summed back to the input's shape. */
+const ew = (local) => ({ local, send: unb(had(local, g)) });
+const scaled = (k, local = k) => ({ local, send: unb(k.t === "num" && k.v === 1 ? g : k.t === "num" && k.v === -1 ? neg(g) : mul(k, g)) });
+const same = { local: num(1), send: g };
+// A gradient moved, not computed on: reshaped, transposed, copied; `how` says it in words, `impl` does it.
+const moved = (how, impl, local = "1 (the same numbers, moved)") => ({ local, send: said(g, how, impl) });
+const alpha = (env) => env.num("alpha") ?? 1;
+const withAlpha = (env, sign) => { const k = sign * alpha(env); return scaled(num(k)); };
 
-// Each rule: { op: what the forward computed, slots: [{ local, send, f }] }; {a} {b} {y} {g} {n} are filled in by names.
+// reduction: 0 none, 1 mean, 2 sum (torch's Reduction enum); mean divides by N (the input's numel)
+const reduction = (env) => env.num("reduction") ?? 1;
+const perN = (env, e) => (reduction(env) === 1 ? div(e, N) : e);
+
+/** Each rule: { op: what the forward computed (filled by names), slots: [slot | (env) => slot] }. */
 export const RULES = {
-  AddBackward0: { op: "{y} = {a} + {b}", slots: [
-    { local: "1", send: "{g}", f: id },
-    { local: "α = 1", send: "{g}", f: (env, s) => scaled((e) => e.num("alpha") ?? 1)(env, s) }] },
-  SubBackward0: { op: "{y} = {a} − {b}", slots: [
-    { local: "1", send: "{g}", f: id },
-    { local: "−1", send: "−{g}", f: (env, s) => scaled((e) => -(e.num("alpha") ?? 1))(env, s) }] },
-  RsubBackward1: { op: "{y} = c − {a}", slots: [{ local: "−1", send: "−{g}", f: scaled((e) => -(e.num("alpha") ?? 1)) }] },
-  RsubBackward0: { op: "{y} = {b} − {a}", slots: [
-    { local: "−1", send: "−{g}", f: scaled((e) => -(e.num("alpha") ?? 1)) },
-    { local: "1", send: "{g}", f: id }] },
-  MulBackward0: { op: "{y} = {a} · {b}", slots: [
-    { local: "{b}", send: "{b} ⊙ {g}", f: elem((v) => v, other) },
-    { local: "{a}", send: "{a} ⊙ {g}", f: elem((v) => v, self) }] },
-  MulBackward1: { op: "{y} = {a} · c", slots: [{ local: "c = {c}", send: "{c} · {g}", f: scaled((e) => e.num("other")) }] },
-  DivBackward0: { op: "{y} = {a} / {b}", slots: [
-    { local: "1 / {b}", send: "{g} / {b}", f: elem((v) => 1 / v, other) },
-    { local: "−{a} / {b}²", send: "−{g} ⊙ {a} / {b}²", f: (env, s) => {
-      const a = self(env), b = other(env);
-      return a && b ? nd.sumTo(nd.map((g, x, y) => -g * x / (y * y), env.g, a, b), env.shape(s)) : null;
-    } }] },
-  DivBackward1: { op: "{y} = {a} / c", slots: [{ local: "1 / c", send: "{g} / {c}", f: scaled((e) => 1 / e.num("other")) }] },
-  PowBackward0: { op: "{y} = {a}^n", slots: [
-    { local: "n · {a}^(n−1), n = {n}", send: "{n} · {apow} ⊙ {g}", f: (env, s) => {
-      const n = env.num("exponent");
-      return n === undefined ? null : elem((v) => n * v ** (n - 1), self)(env, s);
-    } }] },
-  PowBackward1: { op: "{y} = {a}^{b}", slots: [
-    { local: "{b} · {a}^({b}−1)", send: "{b} · {a}^({b}−1) ⊙ {g}", f: (env, s) => {
-      const a = self(env), b = env.saved("exponent") ?? env.input(1);
-      return a && b ? nd.sumTo(nd.map((g, x, n) => g * n * x ** (n - 1), env.g, a, b), env.shape(s)) : null;
-    } },
-    { local: "{a}^{b} · ln {a}", send: "{y} ⊙ ln {a} ⊙ {g}", f: (env, s) => {
-      const a = self(env), y = result(env);
-      return a && y ? nd.sumTo(nd.map((g, x, r) => g * r * Math.log(x), env.g, a, y), env.shape(s)) : null;
-    } }] },
-  ExpBackward0: { op: "{y} = exp({a})", slots: [{ local: "exp({a}) = {y}", send: "{y} ⊙ {g}", f: elem((v) => v, result) }] },
-  LogBackward0: { op: "{y} = ln {a}", slots: [{ local: "1 / {a}", send: "{g} / {a}", f: elem((v) => 1 / v, self) }] },
-  SinBackward0: { op: "{y} = sin {a}", slots: [{ local: "cos {a}", send: "cos({a}) ⊙ {g}", f: elem(Math.cos, self) }] },
-  CosBackward0: { op: "{y} = cos {a}", slots: [{ local: "−sin {a}", send: "−sin({a}) ⊙ {g}", f: elem((v) => -Math.sin(v), self) }] },
-  TanhBackward0: { op: "{y} = tanh {a}", slots: [{ local: "1 − tanh²({a}) = 1 − {y}²", send: "(1 − {y}²) ⊙ {g}", f: elem((v) => 1 - v * v, result) }] },
-  SigmoidBackward0: { op: "{y} = σ({a})", slots: [{ local: "σ({a})(1 − σ({a})) = {y}(1 − {y})", send: "{y}(1 − {y}) ⊙ {g}", f: elem((v) => v * (1 - v), result) }] },
-  ReluBackward0: { op: "{y} = relu({a})", slots: [{ local: "1 where {a} > 0, else 0", send: "{g} where {y} > 0, else 0", f: elem((v) => (v > 0 ? 1 : 0), result) }] },
-  NegBackward0: { op: "{y} = −{a}", slots: [{ local: "−1", send: "−{g}", f: scaled(() => -1) }] },
-  SqrtBackward0: { op: "{y} = √{a}", slots: [{ local: "1 / (2√{a})", send: "{g} / (2{y})", f: elem((v) => 1 / (2 * v), result) }] },
-  AbsBackward0: { op: "{y} = |{a}|", slots: [{ local: "sign({a})", send: "sign({a}) ⊙ {g}", f: elem(Math.sign, self) }] },
-  CloneBackward0: { op: "{y} = {a}.clone()", slots: [{ local: "1", send: "{g}", f: id }] },
-  ToCopyBackward0: { op: "{y} = {a}.to(dtype)", slots: [{ local: "1", send: "{g} (cast back)", f: id }] },
-  SumBackward0: { op: "{y} = Σ {a}", slots: [{ local: "1 for every element", send: "{g} copied to every element of {a}", f: (env, s) => nd.expandTo(env.g, env.shape(s)) }] },
-  SumBackward1: { op: "{y} = {a}.sum(dim)", slots: [{ local: "1 for every summed element", send: "{g} copied along the summed dim", f: (env, s) => spread(env, s, 1) }] },
-  MeanBackward0: { op: "{y} = mean({a})", slots: [{ local: "1 / N, N = {N}", send: "{g} / {N} to every element", f: (env, s) => {
-    const n = env.shape(s).reduce((x, y) => x * y, 1);
-    return nd.map((g) => g / n, nd.expandTo(env.g, env.shape(s)));
-  } }] },
-  MeanBackward1: { op: "{y} = {a}.mean(dim)", slots: [{ local: "1 / (size of dim)", send: "{g} / size copied along the dim", f: (env, s) => {
-    const n = env.shape(s).reduce((x, y) => x * y, 1) / Math.max(1, env.g.data.length);
-    return spread(env, s, 1 / n);
-  } }] },
-  MmBackward0: { op: "{y} = {a} @ {b}", slots: [
-    { local: "{b}ᵀ (on the right)", send: "{g} @ {b}ᵀ", f: (env) => { const b = env.saved("mat2") ?? env.input(1); return b ? nd.mm(env.g, nd.t(b)) : null; } },
-    { local: "{a}ᵀ (on the left)", send: "{a}ᵀ @ {g}", f: (env) => { const a = self(env); return a ? nd.mm(nd.t(a), env.g) : null; } }] },
-  MvBackward0: { op: "{y} = {a} @ {b}", slots: [
-    { local: "{b}ᵀ (outer product)", send: "{g} ⊗ {b}", f: (env) => { const b = env.saved("vec") ?? env.input(1); return b ? nd.outer(env.g, b) : null; } },
-    { local: "{a}ᵀ", send: "{a}ᵀ @ {g}", f: (env) => { const a = self(env); return a ? nd.mm(nd.t(a), env.g) : null; } }] },
-  DotBackward0: { op: "{y} = {a} · {b}", slots: [
-    { local: "{b}", send: "{b} · {g}", f: elem((v) => v, (e) => e.saved("tensor") ?? e.input(1)) },
-    { local: "{a}", send: "{a} · {g}", f: elem((v) => v, self) }] },
-  AddmmBackward0: { op: "{y} = bias + mat1 @ mat2  (nn.Linear: x @ Wᵀ + b)", slots: [
-    { local: "β · 1, summed over the batch", send: "Σ_batch {g}", f: (env, s) => nd.map((g) => (env.num("beta") ?? 1) * g, nd.sumTo(env.g, env.shape(s))) },
-    { local: "mat2ᵀ (on the right)", send: "{g} @ mat2ᵀ", f: (env) => { const b = env.saved("mat2") ?? env.input(2); return b ? nd.mm(env.g, nd.t(b)) : null; } },
-    { local: "mat1ᵀ (on the left)", send: "mat1ᵀ @ {g}", f: (env) => { const a = env.saved("mat1") ?? env.input(1); return a ? nd.mm(nd.t(a), env.g) : null; } }] },
-  TBackward0: { op: "{y} = {a}ᵀ", slots: [{ local: "transpose", send: "{g}ᵀ", f: transposeBack }] },
-  PermuteBackward0: { op: "{y} = {a}.permute(dims)", slots: [{ local: "the inverse permutation", send: "{g} permuted back", f: (env, s) => (env.g.shape.length === 2 ? nd.t(env.g) : null) }] },
-  TransposeBackward0: { op: "{y} = {a}.transpose(i, j)", slots: [{ local: "swap the dims back", send: "{g} transposed back", f: (env) => (env.g.shape.length === 2 ? nd.t(env.g) : null) }] },
-  ViewBackward0: { op: "{y} = {a}.view(shape)", slots: [{ local: "1 (same numbers, new shape)", send: "{g} reshaped to {a}'s shape", f: reshapeTo }] },
-  ReshapeAliasBackward0: { op: "{y} = {a}.reshape(shape)", slots: [{ local: "1 (same numbers, new shape)", send: "{g} reshaped to {a}'s shape", f: reshapeTo }] },
-  UnsafeViewBackward0: { op: "{y} = {a}.reshape(shape)", slots: [{ local: "1 (same numbers, new shape)", send: "{g} reshaped to {a}'s shape", f: reshapeTo }] },
-  SqueezeBackward0: { op: "{y} = {a}.squeeze()", slots: [{ local: "1", send: "{g} with the size-1 dims put back", f: reshapeTo }] },
-  SqueezeBackward1: { op: "{y} = {a}.squeeze(dim)", slots: [{ local: "1", send: "{g} with the size-1 dim put back", f: reshapeTo }] },
-  SqueezeBackward4: { op: "{y} = {a}.squeeze(dim)", slots: [{ local: "1", send: "{g} with the size-1 dim put back", f: reshapeTo }] },
-  UnsqueezeBackward0: { op: "{y} = {a}.unsqueeze(dim)", slots: [{ local: "1", send: "{g} with the new dim removed", f: reshapeTo }] },
-  ExpandBackward0: { op: "{y} = {a}.expand(shape)", slots: [{ local: "1 per copy", send: "{g} summed over the copies", f: (env, s) => nd.sumTo(env.g, env.shape(s)) }] },
-  SelectBackward0: { op: "{y} = {a}[i]", slots: [{ local: "1 at the selected row, 0 elsewhere", send: "{g} placed at index {index}, zeros elsewhere", f: (env, s) => select(env, s) }] },
-  SliceBackward0: { op: "{y} = {a}[i:j]", slots: [{ local: "1 inside the slice, 0 outside", send: "{g} placed in the slice, zeros elsewhere" }] },
-  IndexBackward0: { op: "{y} = {a}[index]", slots: [{ local: "1 at the indexed elements, 0 elsewhere", send: "{g} scattered to the indexed elements (repeats add)" }] },
-  CatBackward0: { op: "{y} = cat([{a}, …])", slots: "each: { local: \"1 on its own block\", send: \"its block of {g}\" }" },
-  SplitBackward0: { op: "pieces = {a}.split(size, dim)", slots: [{ local: "1: each piece's gradient goes back to its place", send: "the pieces' gradients joined along dim (zeros for a piece with none)", f: (env) => env.joined }] },
-  SplitWithSizesBackward0: { op: "pieces = {a}.split(sizes, dim)", slots: [{ local: "1: each piece's gradient goes back to its place", send: "the pieces' gradients joined along dim", f: (env) => env.joined }] },
-  UnbindBackward0: { op: "pieces = {a}.unbind(dim)", slots: [{ local: "1: each piece's gradient goes back to its place", send: "the pieces' gradients stacked", f: (env) => env.joined }] },
-  MaxBackward0: { op: "{y}, idx = {a}.max(dim)", slots: [{ local: "1 at the arg-max, 0 elsewhere", send: "{g} placed at the arg-max indices" }] },
-  MaxBackward1: { op: "{y} = {a}.max()", slots: [{ local: "1 at the maximum, 0 elsewhere", send: "{g} placed at the maximum" }] },
-  MseLossBackward0: { op: "{y} = mean(({a} − target)²)", slots: [
-    { local: "2({a} − target) / N", send: "2({a} − target) / N · {g}", f: (env, s) => {
-      const a = self(env), t = env.saved("target") ?? env.input(1);
-      const k = lossScale(env, a);
-      return a && t ? nd.sumTo(nd.map((g, x, y) => 2 * (x - y) * k * g, env.g, a, t), env.shape(s)) : null;
-    } },
-    { local: "−2({a} − target) / N", send: "−2({a} − target) / N · {g}", f: (env, s) => {
-      const a = self(env), t = env.saved("target") ?? env.input(1);
-      const k = lossScale(env, a);
-      return a && t ? nd.sumTo(nd.map((g, x, y) => -2 * (x - y) * k * g, env.g, a, t), env.shape(s)) : null;
-    } }] },
+  AddBackward0: { op: eq(y, add(a, b)), slots: [same, (env) => withAlpha(env, 1)] },
+  AddBackward1: { op: eq(y, add(a, c)), slots: [same] },
+  SubBackward0: { op: eq(y, sub(a, b)), slots: [same, (env) => withAlpha(env, -1)] },
+  SubBackward1: { op: eq(y, sub(a, c)), slots: [same] },
+  RsubBackward1: { op: eq(y, sub(c, a)), slots: [(env) => withAlpha(env, -1)] },
+  RsubBackward0: { op: eq(y, sub(b, a)), slots: [(env) => withAlpha(env, -1), same] },
+  MulBackward0: { op: eq(y, mul(a, b)), slots: [ew(b), ew(a)] },
+  MulBackward1: { op: eq(y, mul(a, c)), slots: [scaled(c)] },
+  DivBackward0: { op: eq(y, div(a, b)), slots: [
+    { local: div(num(1), b), send: unb(div(g, b)) },
+    { local: neg(div(a, pow(b, num(2)))), send: unb(neg(div(had(g, a), pow(b, num(2))))) }] },
+  DivBackward1: { op: eq(y, div(a, c)), slots: [{ local: div(num(1), c), send: div(g, c) }] },
+  PowBackward0: { op: eq(y, pow(a, n)), slots: [(env) => {
+    const k = env.num("exponent");
+    if (k === undefined) return ew(mul(n, pow(a, sub(n, num(1)))));
+    return ew(k - 1 === 1 ? mul(num(k), a) : k - 1 === 0 ? num(k) : mul(num(k), pow(a, num(k - 1))));
+  }] },
+  PowBackward1: { op: eq(y, pow(a, b)), slots: [ew(had(b, pow(a, sub(b, num(1))))), ew(had(y, ln(a)))] },
+  ExpBackward0: { op: eq(y, exp(a)), slots: [ew(y)] },
+  LogBackward0: { op: eq(y, ln(a)), slots: [{ local: div(num(1), a), send: div(g, a) }] },
+  SinBackward0: { op: eq(y, sin(a)), slots: [ew(cos(a))] },
+  CosBackward0: { op: eq(y, cos(a)), slots: [ew(neg(sin(a)))] },
+  TanhBackward0: { op: eq(y, call("tanh", [a])), slots: [ew(sub(num(1), pow(y, num(2))))] },
+  SigmoidBackward0: { op: eq(y, sig(a)), slots: [ew(had(y, sub(num(1), y)))] },
+  ReluBackward0: { op: eq(y, call("relu", [a])), slots: [ew(ind(gt(y, num(0))))] },
+  NegBackward0: { op: eq(y, neg(a)), slots: [scaled(num(-1))] },
+  SqrtBackward0: { op: eq(y, sqrt(a)), slots: [{ local: div(num(1), mul(num(2), sqrt(a))), send: div(g, mul(num(2), y)) }] },
+  RsqrtBackward0: { op: eq(y, div(num(1), sqrt(a))), slots: [ew(mul(num(-0.5), pow(y, num(3))))] },
+  AbsBackward0: { op: eq(y, call("abs", [a])), slots: [ew(sign(a))] },
+  CloneBackward0: { op: "{y} = {a}.clone()", slots: [same] },
+  ToCopyBackward0: { op: "{y} = {a}.to(dtype)", slots: [{ local: num(1), send: said(g, "cast back", (v) => v) }] },
+  SumBackward0: { op: eq(y, call("sum", [a])), slots: [moved("copied to every element of {a}", (v, ctx) => nd.expandTo(v, ctx.shape), "1 for every element")] },
+  SumBackward1: { op: "{y} = {a}.sum(dim)", slots: [moved("copied along the summed dim", (v, ctx) => spread(ctx, v), "1 for every summed element")] },
+  MeanBackward0: { op: eq(y, call("mean", [a])), slots: [{ local: div(num(1), N), send: div(said(g, "copied to every element", (v, ctx) => nd.expandTo(v, ctx.shape)), N) }] },
+  MeanBackward1: { op: "{y} = {a}.mean(dim)", slots: [{ local: div(num(1), sym("K")), send: div(said(g, "copied along the averaged dim", (v, ctx) => spread(ctx, v)), sym("K")) }] },
+  MmBackward0: { op: eq(y, mm(a, b)), slots: [{ local: T(b), send: mm(g, T(b)) }, { local: T(a), send: mm(T(a), g) }] },
+  MvBackward0: { op: eq(y, mm(a, b)), slots: [{ local: b, send: outer(g, b) }, { local: T(a), send: mm(T(a), g) }] },
+  DotBackward0: { op: eq(y, call("dot", [a, b])), slots: [ew(b), ew(a)] },
+  AddmmBackward0: { op: "{y} = bias + {x1} @ {x2}  (nn.Linear: x @ Wᵀ + b)", slots: [
+    (env) => ({ local: "1 for each row, summed over the batch", send: unb((env.num("beta") ?? 1) === 1 ? g : mul(sym("beta"), g)) }),
+    { local: T(x2), send: mm(g, T(x2)) }, { local: T(x1), send: mm(T(x1), g) }] },
+  LinalgVectorNormBackward0: { op: eq(y, call("‖·‖₂", [a])), slots: [(env) => (env.num("ord") !== 2 ? null : { local: div(a, y), send: had(div(a, y), g) })],
+    values: { y: (env) => keepDims(env, env.saved("result")), g: (env) => keepDims(env, env.g) } },
+  TBackward0: { op: eq(y, T(a)), slots: [{ local: "transpose", send: T(g) }] },
+  PermuteBackward0: { op: "{y} = {a}.permute(dims)", slots: [moved("permuted back", (v) => (v.shape.length === 2 ? nd.t(v) : null))] },
+  TransposeBackward0: { op: "{y} = {a}.transpose(i, j)", slots: [moved("with dims {dim0} and {dim1} swapped back", (v, ctx) => {
+    const i = ctx.num("dim0"), j = ctx.num("dim1");
+    return i === undefined || j === undefined ? (v.shape.length === 2 ? nd.t(v) : null) : swapDims(v, i, j);
+  })], names: { dim0: (env) => env.num("dim0") ?? "i", dim1: (env) => env.num("dim1") ?? "j" } },
+  BmmBackward0: { op: eq(y, mm(a, b)), slots: [{ local: T(b), send: mm(g, T(b)) }, { local: T(a), send: mm(T(a), g) }],
+    values: { b: (env) => env.saved("mat2") ?? env.input(1) } },
+  GeluBackward0: { op: eq(y, call("gelu", [a])), slots: [(env) => (/none/.test(env.savedRepr?.("approximate") ?? "'none'")
+    ? ew(add(call("Φ", [a]), had(a, call("φ", [a])))) : null)] },
+  ViewBackward0: { op: "{y} = {a}.view(shape)", slots: [moved("reshaped to {a}'s shape", reshapeTo)] },
+  ReshapeAliasBackward0: { op: "{y} = {a}.reshape(shape)", slots: [moved("reshaped to {a}'s shape", reshapeTo)] },
+  UnsafeViewBackward0: { op: "{y} = {a}.reshape(shape)", slots: [moved("reshaped to {a}'s shape", reshapeTo)] },
+  SqueezeBackward0: { op: "{y} = {a}.squeeze()", slots: [moved("with the size-1 dims put back", reshapeTo)] },
+  SqueezeBackward1: { op: "{y} = {a}.squeeze(dim)", slots: [moved("with the size-1 dim put back", reshapeTo)] },
+  SqueezeBackward4: { op: "{y} = {a}.squeeze(dim)", slots: [moved("with the size-1 dim put back", reshapeTo)] },
+  UnsqueezeBackward0: { op: "{y} = {a}.unsqueeze(dim)", slots: [moved("with the new dim removed", reshapeTo)] },
+  ExpandBackward0: { op: "{y} = {a}.expand(shape)", slots: [{ local: "1 per copy", send: unb(g) }] },
+  SelectBackward0: { op: "{y} = {a}[i]", slots: [moved("placed at index {index}, zeros elsewhere", select, "1 at the selected row, 0 elsewhere")] },
+  SliceBackward0: { op: "{y} = {a}[i:j]", slots: [{ local: "1 inside the slice, 0 outside", text: "{g} placed in the slice, zeros elsewhere" }] },
+  IndexBackward0: { op: "{y} = {a}[index]", slots: [{ local: "1 at the indexed elements, 0 elsewhere", text: "{g} scattered to the indexed elements (repeats add)" }] },
+  SplitBackward0: { op: "pieces = {a}.split(size, dim)", slots: [{ local: "1: each piece's gradient goes back to its place", send: said(sym("joined"), "(the pieces' gradients joined along dim, zeros for a piece with none)", (v) => v) }] },
+  SplitWithSizesBackward0: { op: "pieces = {a}.split(sizes, dim)", slots: [{ local: "1: each piece's gradient goes back to its place", send: said(sym("joined"), "(the pieces' gradients joined along dim)", (v) => v) }] },
+  UnbindBackward0: { op: "pieces = {a}.unbind(dim)", slots: [{ local: "1: each piece's gradient goes back to its place", send: said(sym("joined"), "(the pieces' gradients stacked)", (v) => v) }] },
+  MaxBackward0: { op: "{y}, idx = {a}.max(dim)", slots: [{ local: "1 at the arg-max, 0 elsewhere", text: "{g} placed at the arg-max indices" }] },
+  MaxBackward1: { op: "{y} = {a}.max()", slots: [{ local: "1 at the maximum, 0 elsewhere", text: "{g} placed at the maximum" }] },
+  MseLossBackward0: { op: "{y} = mse_loss({a}, target)", slots: [
+    (env) => ew(perN(env, mul(num(2), sub(a, t)))),
+    (env) => ew(perN(env, mul(num(-2), sub(a, t))))] },
   BinaryCrossEntropyBackward0: { op: "{y} = −mean(t·ln p + (1−t)·ln(1−p)), p = {a}", slots: [
-    { local: "(p − t) / (p(1 − p)) / N", send: "(p − t) / (p(1 − p)) / N · {g}", f: (env, s) => {
-      const p = self(env), t = env.saved("target") ?? env.input(1);
-      const k = lossScale(env, p);
-      return p && t && !env.saved("weight") ? nd.sumTo(nd.map((g, x, y) => g * k * (x - y) / Math.max(x * (1 - x), 1e-12), env.g, p, t), env.shape(s)) : null;
-    } }] },
+    (env) => (env.saved("weight") ? null : ew(perN(env, div(sub(a, t), had(a, sub(num(1), a))))))] },
   BinaryCrossEntropyWithLogitsBackward0: { op: "{y} = BCE(σ({a}), target)", slots: [
-    { local: "(σ({a}) − target) / N", send: "(σ({a}) − target) / N · {g}", f: (env, s) => {
-      const z = self(env), t = env.saved("target") ?? env.input(1);
-      const k = lossScale(env, z);
-      if (!z || !t || env.saved("weight") || env.saved("pos_weight")) return null;
-      return nd.sumTo(nd.map((g, x, y) => g * k * (1 / (1 + Math.exp(-x)) - y), env.g, z, t), env.shape(s));
-    } },
-    { local: "−{a} / N", send: "−{a} / N · {g}" }] },
-  SoftmaxBackward0: { op: "{y} = softmax({a}, dim)", slots: [
-    { local: "diag({y}) − {y}{y}ᵀ (the softmax Jacobian)", send: "{y} ⊙ ({g} − Σ({g} ⊙ {y}))", f: (env) => {
-      const y = result(env), d = env.num("dim");
-      if (!y || d === undefined) return null;
-      const dot = nd.sumDim(nd.map((g, v) => g * v, env.g, y), d);
-      return nd.map((g, v, s) => v * (g - s), env.g, y, dot);
-    } }] },
-  LogSoftmaxBackward0: { op: "{y} = log_softmax({a}, dim)", slots: [
-    { local: "I − softmax({a}) (each row)", send: "{g} − exp({y}) ⊙ Σ{g}", f: (env) => {
-      const y = result(env), d = env.num("dim");
-      if (!y || d === undefined) return null;
-      const s = nd.sumDim(env.g, d);
-      return nd.map((g, v, t) => g - Math.exp(v) * t, env.g, y, s);
-    } }] },
+    (env) => (env.saved("weight") || env.saved("pos_weight") ? null : ew(perN(env, sub(sig(a), t)))),
+    { local: "−{a} / N", text: "−{a} / N · {g}" }] },
+  SoftmaxBackward0: { op: "{y} = softmax({a}, dim)", slots: [{ local: "diag({y}) − {y}{y}ᵀ (the softmax Jacobian)",
+    send: had(y, sub(g, red("sum", had(g, y), "dim"))) }] },
+  LogSoftmaxBackward0: { op: "{y} = log_softmax({a}, dim)", slots: [{ local: "I − softmax({a}) (each row)",
+    send: sub(g, had(exp(y), red("sum", g, "dim"))) }] },
   NllLossBackward0: { op: "{y} = −mean(logp[target])  (cross_entropy = log_softmax + nll_loss)", slots: [
-    { local: "−1/N at each row's target class, 0 elsewhere", send: "−{g}/N at the targets", f: (env, s) => nll(env, s) }] },
-  CopySlices: { op: "an in-place write into a view of {a}", slots: [{ local: "1 outside the written slice; the in-place op's derivative inside", send: "{g} with the slice's gradient replaced by what the in-place op sends" }] },
-  AsStridedBackward0: { op: "{y} = a strided view of {a}", slots: [{ local: "1 at the viewed elements", send: "{g} written back into {a}'s layout" }] },
+    moved("negated at each row's target class (÷ N for the mean), 0 elsewhere", nll, "−1/N at each row's target class, 0 elsewhere")] },
+  CopySlices: { op: "an in-place write into a view of {a}", slots: [{ local: "1 outside the written slice; the in-place op's derivative inside", text: "{g} with the slice's gradient replaced by what the in-place op sends" }] },
+  AsStridedBackward0: { op: "{y} = a strided view of {a}", slots: [{ local: "1 at the viewed elements", text: "{g} written back into {a}'s layout" }] },
+  ...NORM_RULES,
+  ...INDEX_RULES,
 };
+
+// A reduction's result with the reduced dims put back as size 1 (keepdim), so it broadcasts against the input.
+function keepDims(env, v) {
+  const x = env.saved("self");
+  if (!v || !x || v.shape.length === x.shape.length) return v;
+  const dims = (env.savedList("dim") ?? [...x.shape.keys()]).map((d) => (d < 0 ? d + x.shape.length : d));
+  return nd.reshape(v, x.shape.map((s, i) => (dims.includes(i) ? 1 : s)));
+}
+
+function reshapeTo(v, ctx) { return nd.reshape(v, ctx.shape); }
 
 // Gradient of a reduction over dims: g reshaped with the reduced dims as size 1, then copied along them.
-function spread(env, s, k) {
-  const shape = env.shape(s);
-  let keep = env.g.shape;
+function spread(ctx, v) {
+  const shape = ctx.shape;
+  let keep = v.shape;
   if (keep.length !== shape.length) {
-    const dims = env.savedList("dim") ?? [];
+    const dims = ctx.savedList("dim") ?? [];
     const norm = dims.map((d) => (d < 0 ? d + shape.length : d));
     let j = 0;
-    keep = shape.map((n, i) => (norm.includes(i) ? 1 : env.g.shape[j++]));
+    keep = shape.map((s, i) => (norm.includes(i) ? 1 : v.shape[j++]));
   }
-  return nd.map((g) => g * k, nd.expandTo(nd.reshape(env.g, keep), shape));
+  return nd.expandTo(nd.reshape(v, keep), shape);
 }
 
-function select(env, s) {
-  const shape = env.shape(s), dim = env.num("dim"), index = env.num("index");
+function select(v, ctx) {
+  const shape = ctx.shape, dim = ctx.num("dim"), index = ctx.num("index");
   if (dim === undefined || index === undefined || shape.length !== 2 || dim !== 0) return null;
   const cols = shape[1], data = new Array(shape[0] * cols).fill(0);
   const i = index < 0 ? index + shape[0] : index;
-  env.g.data.forEach((g, j) => { data[i * cols + j] = g; });
+  v.data.forEach((x, j) => { data[i * cols + j] = x; });
   return { shape, data };
 }
 
-function nll(env, s) {
-  const shape = env.shape(s), t = env.saved("target");
-  if (!t || env.saved("weight") || shape.length > 2) return null;
+function nll(v, ctx) {
+  const shape = ctx.shape, tg = ctx.saved("target");
+  if (!tg || ctx.saved("weight") || shape.length > 2) return null;
   const rows = shape.length === 2 ? shape[0] : 1, cols = shape[shape.length - 1];
-  const ignore = env.num("ignore_index");
-  const counted = t.data.filter((c) => c !== ignore).length || 1;
-  const k = reduction(env) === 1 ? 1 / counted : 1;
+  const ignore = ctx.num("ignore_index");
+  const counted = tg.data.filter((k) => k !== ignore).length || 1;
+  const k = (ctx.num("reduction") ?? 1) === 1 ? 1 / counted : 1;
   const data = new Array(rows * cols).fill(0);
-  t.data.forEach((c, r) => { if (c !== ignore) data[r * cols + c] = -(env.g.data.length === 1 ? env.g.data[0] : env.g.data[r]) * k; });
+  tg.data.forEach((cls, r) => { if (cls !== ignore) data[r * cols + cls] = -(v.data.length === 1 ? v.data[0] : v.data[r]) * k; });
   return { shape, data };
 }
 
@@ -202,7 +164,15 @@ export function ruleFor(name) {
   return r && Array.isArray(r.slots) ? r : null;
 }
 
-/** Fill {a} {b} {y} {g} … in a rule text. */
+/** A rule's slot for this node: a slot object, or null where the rule does not cover the node's options. */
+export function slotOf(rule, i, env) {
+  const s = rule?.slots[i];
+  return typeof s === "function" ? s(env) : s ?? null;
+}
+
+/** Fill {a} {b} {y} {g} … in a rule's words. */
 export function fill(text, names) {
   return String(text).replace(/\{(\w+)\}/g, (m, k) => (names[k] !== undefined ? names[k] : m));
 }
+
+

@@ -1,9 +1,9 @@
 // One plain-words caption per timeline step, with the numbers ("MulBackward0 (c = a * b) receives …").
 import { entryAt, flowAt, gradAt } from "../model/timeline.js";
-import { fmtValues, fmtNum, fmtShape } from "../model/format.js";
+import { fmtValues } from "../model/format.js";
 import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
-import { flat, numel, isZero } from "../model/values.js";
-import { localRule } from "./formulas.js";
+import { isZero } from "../model/values.js";
+import { chainCard } from "./chain-card.js";
 import { warningsAt, cutsAt } from "../model/problems.js";
 import { warningText, causeText } from "./problem-text.js";
 import { narrateUpdate } from "./update-narration.js";
@@ -17,7 +17,7 @@ export function narrate(tl, k, { source = "" } = {}) {
   const e = entryAt(tl, k);
   const warned = warningsAt(tl, k).map((w) => warningText(ctx, w)).join(" ");
   const withWarnings = (n) => (warned ? { ...n, text: `${n.text} ${warned}` } : n);
-  if (!e) return withWarnings({ title: "Ready", text: intro(tl, ctx) });
+  if (!e) return withWarnings(startOf(tl, ctx));
   const update = narrateUpdate(tl, k, { source }); if (update) return withWarnings(update); // parameter updates: their own module
   if (e.kind === "error") return withWarnings(failedPass(tl, ctx, e.pass, k));
   const body = e.kind === "forward" ? forwardText(tl, ctx, e.index) : backwardText(tl, ctx, e, k);
@@ -31,13 +31,25 @@ export function narrate(tl, k, { source = "" } = {}) {
 function context(tl, source) {
   if (!tl._names || tl._namesSource !== source) { tl._names = nameIndex(tl.trace, source); tl._namesSource = source; }
   const lines = String(source).split("\n");
-  return { tl, idx: tl._names, lines, name: (tid) => tensorName(tl.trace, tl._names, tid), quote: (line) => quote({ lines }, line) };
+  return { tl, source, idx: tl._names, lines, name: (tid) => tensorName(tl.trace, tl._names, tid), quote: (line) => quote({ lines }, line) };
 }
 
 function quote(ctx, line) {
   const text = line ? (ctx.lines[line - 1] || "").trim() : "";
   if (!text) return "";
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+// Step 0: ready to play, or (a program that failed before any tensor op) the error itself, headed as one.
+function startOf(tl, ctx) {
+  const err = tl.trace.error;
+  if (tl.total || tl.trace.status !== "error" || !err) return { title: "Ready", text: intro(tl, ctx) };
+  const at = err.line ? ` on line ${err.line}${ctx.quote(err.line) ? ` (${ctx.quote(err.line)})` : ""}` : "";
+  if (err.kind === "syntax") {
+    return { title: `Syntax error${err.line ? ` · line ${err.line}` : ""}`,
+      text: `Python could not read the program, so none of it ran: ${err.type}${at}: ${message(err.message)}. Fix that line and press Run again.` };
+  }
+  return { title: `Error · ${err.type}`, text: intro(tl, ctx) };
 }
 
 function intro(tl, ctx) {
@@ -194,8 +206,9 @@ function backwardText(tl, ctx, e, k) {
     parts.push(`${head} and raises an error before sending anything.`);
     return withEnd(tl, ctx, e, pass, parts);
   }
-  const sends = sendTexts(tl, ctx, node, step, fstep, tid);
+  const { sends, defs } = sendTexts(tl, ctx, k);
   parts.push(sends.length ? `${head} and sends ${listWords(sends)}.` : `${head}; none of its inputs needs a gradient, so it sends nothing on.`);
+  if (defs.length) parts.push(`Here ${listWords(defs)}.`);
   const t = ctx.idx.tensors.get(tid);
   if (t?.retains_grad && !t.is_leaf) parts.push(`${ctx.name(tid)}.retain_grad() keeps it: ${ctx.name(tid)}.grad = ${V(gradAt(tl, tid, k))}.`);
   return withEnd(tl, ctx, e, pass, parts);
@@ -270,60 +283,18 @@ function passIntro(ctx, pass) {
   return `${at} starts at ${named} with dL/dL = 1.${keep}`;
 }
 
-function sendTexts(tl, ctx, node, step, fstep, tid) {
-  const inputs = fstep?.inputs || [];
-  const slots = (node?.next || []).map(([m], slot) => ({ m, slot, route: tl.graph.routes.get(`${step.node}#${slot}`) }));
-  const names = slots.map((s) => (s.route?.via ? ctx.name(s.route.via) : null));
-  const x = names[0] ?? (inputs[0] ? ctx.name(inputs[0]) : undefined);
-  const y = names[1] ?? (inputs[1] ? ctx.name(inputs[1]) : savedScalar(node));
-  const own = outputName(tl, ctx, node, fstep, 0);
-  const g = own ? gradOf(own) : "the incoming gradient";
-  const rules = own && x !== undefined ? localRule(shortNodeName(node?.name), x, y, g, extras(node, inputs, ctx)) : null;
-  const received = step.grad_outputs?.[0] ?? null;
-  const out = [];
-  for (const s of slots) {
-    const v = step.grad_inputs?.[s.slot];
-    if (s.m == null || !v) continue;
-    const target = s.route?.via ? gradOf(ctx.name(s.route.via)) : `a gradient to ${shortNodeName(tl.graph.tnodes.get(s.m)?.name)}`;
-    const rule = rules?.[s.slot];
-    const summed = broadcastSum(received, v);
-    const how = rule && summed ? `(${rule}) ${summed}` : rule ?? (summed ? `${g} ${summed}` : null);
-    out.push(how ? `${target} = ${how} = ${V(v)}` : `${target} = ${V(v)}`);
+// What each input gets: "dL/dx = <formula> = <numbers>" where the formula, evaluated on the saved values, gives the
+// engine's numbers (the chain-rule card checks it); only the numbers where it cannot be checked or disagrees.
+function sendTexts(tl, ctx, k) {
+  const card = chainCard(tl, k, { source: ctx.source, name: ctx.name });
+  const sends = [], defs = [];
+  for (const r of card?.rows || []) {
+    if (!r.sent) continue;
+    const shown = r.status === "checked" && card.kind !== "custom";
+    sends.push(shown ? `${r.target} = ${r.send} = ${V(r.sent)}` : `${r.target} = ${V(r.sent)}`);
+    if (shown) for (const d of r.defs || []) if (!defs.includes(d)) defs.push(d);
   }
-  return out;
+  return { sends, defs };
 }
 
-// Where an input was broadcast (or expanded), backward sums the gradient back to its shape: say over which dims.
-function broadcastSum(received, sent) {
-  const a = received?.shape, b = sent?.shape;
-  if (!a || !b || numel(b) >= numel(a) || numel(b) === 0) return null;
-  const pad = a.length - b.length;
-  if (pad < 0) return null;
-  const dims = [];
-  for (let i = 0; i < a.length; i++) {
-    const bi = i - pad < 0 ? 1 : b[i - pad];
-    if (bi === a[i]) continue;
-    if (bi !== 1) return null; // not a broadcast: some other reduction
-    dims.push(i);
-  }
-  if (!dims.length) return null;
-  const n = dims.reduce((acc, d) => acc * a[d], 1);
-  return `summed over dim${dims.length > 1 ? "s" : ""} ${dims.join(", ")} (the input was broadcast to ${fmtShape(a)}, so its ${n} copies' gradients add up)`;
-}
 
-function savedScalar(node) {
-  const other = (node?.saved || []).find((s) => s.name === "other" || s.name === "_saved_other");
-  const f = other?.values ? flat(other.values) : null;
-  return f && f.length === 1 ? fmtNum(f[0]) : undefined;
-}
-
-function extras(node, inputs, ctx) {
-  const ex = {};
-  const e = (node?.saved || []).find((s) => /exponent/.test(s.name));
-  const f = e?.values ? flat(e.values) : null;
-  if (f && f.length === 1) ex.exponent = f[0];
-  else if (e && typeof e.value === "number") ex.exponent = e.value;
-  const t = inputs[0] ? ctx.idx.tensors.get(inputs[0]) : null;
-  if (t) ex.numel = numel(t.shape);
-  return ex;
-}

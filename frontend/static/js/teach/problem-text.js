@@ -45,5 +45,44 @@ export function causeText(ctx, c) {
         : "no tensor it was computed from requires grad";
     return `Why: ${t ?? "the tensor"} does not require grad and has no grad_fn: ${cut}, so there is no path back to any leaf and no leaf's .grad can be filled.`;
   }
+  if (c.kind === "leaf_inplace") {
+    const w = t ?? c.names?.[0] ?? "a leaf";
+    const at = by ? `${by} changes it in place` : "an in-place operation changes it";
+    return `Why: ${w} is a leaf that requires grad: backward will store dL/d${w} in ${w}.grad, and every op that used ${w} recorded it as it was. `
+      + `${at[0].toUpperCase()}${at.slice(1)}, and torch refuses: an in-place change of a leaf that requires grad would make that record wrong. `
+      + `To update it as an optimizer does, put the line under \`with torch.no_grad():\`; for a new value, make a new tensor (e.g. ${w}_new = ${w} + 1).`;
+  }
+  if (c.kind === "shape") return `Why: ${shapeText(ctx, c)}`;
   return "";
+}
+
+const dims = (s) => `[${s.join(", ")}]`;
+
+// A shape mismatch in words: which sizes had to agree, and which did not.
+function shapeText(ctx, c) {
+  const names = (c.shapes || []).map((_, i) => (c.tensors?.[i] ? ctx.name(c.tensors[i]) : c.names?.[i] ?? `operand ${i + 1}`));
+  const shapes = c.shapes || [];
+  const where = c.line ? `line ${c.line}${ctx.quote(c.line) ? ` (${ctx.quote(c.line)})` : ""}` : "the failing line";
+  const listed = names.map((n, i) => `${n} is ${dims(shapes[i])}`).join(", ");
+  for (let i = 0; i + 1 < shapes.length; i++) {
+    const [a, b] = [shapes[i], shapes[i + 1]], [na, nb] = [names[i], names[i + 1]];
+    if (c.op === "matmul") {
+      const k = a[a.length - 1], r = b.length === 1 ? b[0] : b[b.length - 2];
+      if (a.length && b.length && k !== r) {
+        const bSide = b.length === 1 ? `${nb}'s length (${r})` : `${nb}'s size at dim -2 (${r})`;
+        const flip = a.length === 2 && a[0] === r ? ` ${na}ᵀ is ${dims([a[1], a[0]])}, so ${na}.T @ ${nb} would fit — check which dim holds the features (nn.Linear keeps its weight as [out, in] and computes x @ W.T).` : "";
+        return `on ${where}, ${listed}. ${na} @ ${nb} multiplies rows of ${na} with columns of ${nb}: ${na}'s last size (${k}) must equal ${bSide}, and ${k} ≠ ${r}.${flip}`;
+      }
+    } else {
+      const n = Math.max(a.length, b.length);
+      for (let d = 1; d <= n; d++) {
+        const x = a[a.length - d] ?? 1, y = b[b.length - d] ?? 1;
+        if (x !== y && x !== 1 && y !== 1) {
+          return `on ${where}, ${listed}. Element-wise ops line shapes up from the right, and each pair of sizes must be equal or 1 (a size 1 is copied): `
+            + `at dim ${-d} ${na} has ${x} and ${nb} has ${y}.`;
+        }
+      }
+    }
+  }
+  return `on ${where}, ${listed}: these shapes do not fit together for this operation.`;
 }

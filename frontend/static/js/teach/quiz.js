@@ -28,8 +28,14 @@ export function question(card) {
   const cands = [g && sameShape(g, row.sent) ? g : null, scale(row.sent, -1), scale(row.sent, 2), scale(row.sent, 0.5), shift(row.sent, 1)];
   const why = card.custom
     ? `your backward() computes it: line ${card.custom.line}: ${card.custom.text}`
-    : `${row.local} × ${card.incoming.label}: ${row.send} = ${answer}`;
+    : explain(row, answer);
   return build(key, `${card.name} receives ${card.incoming.label} = ${NUM(g)}. What does it send as ${row.target}?`, answer, cands, why);
+}
+
+// The checked formula (printed from its tree, brackets and all); only the engine's numbers where none was checked.
+function explain(row, answer) {
+  if (row.status !== "checked") return `${row.target} = ${answer} (the numbers autograd sent)`;
+  return `${row.local ? `${row.local}, so ` : ""}${row.target} = ${row.send} = ${answer}${row.defs?.length ? `, where ${row.defs.join(", ")}` : ""}`;
 }
 
 function sameShape(a, b) {
@@ -53,6 +59,40 @@ function hash(s) {
   let h = 7;
   for (const c of s) h = (h * 31 + c.charCodeAt(0)) >>> 0;
   return h;
+}
+
+/**
+ * What the graph may show while a question waits: `state` with the step's answer withheld — the gradients this node
+ * sent and a .grad it wrote read as they were at `before` (the previous step), and the travelling values unlabelled.
+ * Getters are copied, not run. Pure.
+ */
+export function withholdAnswer(state, before) {
+  const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(state));
+  const flow = state.flow;
+  out.grad = before.grad;
+  out.data = before.data;
+  if (flow) {
+    const tensorFlow = new Map(flow.tensorFlow), edgeGrad = new Map(flow.edgeGrad);
+    for (const s of flow.sent) {
+      const via = s.route?.via;
+      if (via) {
+        const b = before.flow?.tensorFlow.get(via);
+        if (b) tensorFlow.set(via, b); else tensorFlow.delete(via);
+      }
+      for (const ek of s.route?.edges || []) {
+        const b = before.flow?.edgeGrad.get(ek);
+        if (b) edgeGrad.set(ek, b); else edgeGrad.delete(ek);
+      }
+    }
+    const sent = flow.sent.map((s) => ({ ...s, values: null }));
+    out.flow = { ...flow, tensorFlow, edgeGrad, sent };
+    Object.defineProperty(out, "edges", { get: () => new Map(edgeGrad), enumerable: true });
+  }
+  Object.defineProperty(out, "tensors", { enumerable: true, get: () => new Map([...state.tensors].map(([tid, t]) => {
+    const tf = out.flow?.tensorFlow.get(tid);
+    return [tid, { ...t, data: before.data(tid), grad: before.grad(tid), flow: tf?.sum ?? null, fan: tf?.parts.length ?? 0 }];
+  })) });
+  return out;
 }
 
 /** Score bookkeeping: answers by question key (first answer counts). */

@@ -62,7 +62,7 @@ export function createEditor(parent, { doc = "", onRun = () => {}, onEdit = () =
         basicSetup, python(), lineField, theme, Prec.high(syntaxHighlighting(highlight)),
         EditorView.contentAttributes.of({ "aria-label": "Python program", tabindex: "0" }), // an explicit tab stop: its scroller counts as keyboard-reachable
         EditorView.cspNonce.of(nonce), // its <style> element is allowed by the page's CSP nonce
-        EditorView.updateListener.of((u) => { if (u.docChanged && u.transactions.some((t) => t.isUserEvent("input") || t.isUserEvent("delete"))) onEdit(); }),
+        EditorView.updateListener.of((u) => { if (u.docChanged) onEdit(); }), // any change: typing, paste, drop, undo, setCode
       ],
     }),
   });

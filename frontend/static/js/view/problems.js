@@ -11,7 +11,8 @@ export function markProblems(layer, find, graph, state) {
   const c = state.problem?.cause;
   if (c) {
     if (c.node) tags.push([`n:${c.node}`, "problem", causeTag(c, graph)]);
-    if (c.tensor) tags.push([tensorKey(graph, c.tensor), "problem", tensorTag(c)]);
+    if (c.kind === "shape") (c.tensors || []).forEach((t, i) => t && tags.push([tensorKey(graph, t), "problem", `✖ shape [${(c.shapes?.[i] ?? []).join(", ")}]`]));
+    else if (c.tensor) tags.push([tensorKey(graph, c.tensor), "problem", tensorTag(c)]);
   }
   for (const c of state.cuts || []) tags.push([tensorKey(graph, c.tensor), "warned", `✂ .grad None: ${c.why === "detach" ? "detach()" : "no_grad"}${c.line ? ` on line ${c.line}` : ""}`]);
   for (const w of state.warnings || []) if (w.tensor) tags.push([tensorKey(graph, w.tensor), "warned", /not a leaf/.test(w.message) ? "⚠ .grad is None: not a leaf" : "⚠ warning"]);
@@ -45,5 +46,6 @@ function tensorTag(c) {
   if (c.kind === "inplace") return `version ${c.saved_version} → ${c.current_version}${c.line ? ` (line ${c.line})` : ""}`;
   if (c.kind === "freed") return c.line ? `freed by backward on line ${c.line}` : "freed";
   if (c.kind === "no_grad_fn") return c.line ? `no grad_fn: cut on line ${c.line}` : "no grad_fn";
+  if (c.kind === "leaf_inplace") return `✖ leaf changed in place${c.line ? ` (line ${c.line})` : ""}`;
   return "";
 }

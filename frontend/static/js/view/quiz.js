@@ -75,5 +75,17 @@ export function createQuizView(root, { onChange = () => {} } = {}) {
     return !done;
   }
 
-  return { show, set, get on() { return on; }, score, reset: () => { score.reset(); drawScore(); } };
+  /** Stepping on was held: point at the question (focus its first choice, say why). */
+  function nudge() {
+    if (box.hidden) return;
+    box.classList.remove("nudge");
+    void box.offsetWidth; // restart the highlight
+    box.classList.add("nudge");
+    let note = box.querySelector(".quiz-hold");
+    if (!note) { note = doc.createElement("p"); note.className = "quiz-hold"; note.setAttribute("role", "status"); box.appendChild(note); }
+    note.textContent = "Answer first: the next step shows the answer.";
+    box.querySelector(".quiz-choice:not([disabled])")?.focus();
+  }
+
+  return { show, set, nudge, get on() { return on; }, score, reset: () => { score.reset(); drawScore(); } };
 }

@@ -182,15 +182,15 @@ function fill(box, c) {
   for (const r of c.rows) {
     const row = el(doc, "div", "cc-row");
     row.dataset.slot = String(r.slot);
-    const eq = el(doc, "div", "cc-eq");
-    eq.append(
-      el(doc, "span", "cc-local", r.local ?? "local derivative"), el(doc, "span", "cc-op-sym", " × "),
-      el(doc, "span", "cc-g", c.incoming.label), el(doc, "span", "cc-op-sym", " = "), el(doc, "span", "cc-target", r.target),
-    );
+    // fail-closed: a formula is shown only where it was evaluated on the saved values and gave the engine's numbers
+    if (r.local) row.append(el(doc, "div", "cc-eq cc-local", r.local));
     const num = el(doc, "div", "cc-num");
-    num.textContent = `${r.target} = ${r.send ?? ""} = ${NUM(r.sent)}`;
-    row.append(eq, num);
-    if (r.agrees) row.append(el(doc, "div", "cc-check", "✓ formula on the saved values gives the same numbers"));
+    num.textContent = r.send ? `${r.target} = ${r.send} = ${NUM(r.sent)}` : `${r.target} = ${NUM(r.sent)}`;
+    row.append(num);
+    if (r.defs?.length) row.append(el(doc, "div", "cc-defs", `where ${r.defs.join(", ")}`));
+    if (r.status === "checked") row.append(el(doc, "div", "cc-check", "✓ formula on the saved values gives the same numbers"));
+    else if (r.status === "withheld") row.append(el(doc, "div", "cc-check cc-withheld", "formula not shown: evaluated on the saved values it did not give autograd's numbers"));
+    else if (r.send && c.kind !== "custom") row.append(el(doc, "div", "cc-check cc-unchecked", `formula not checked: ${r.why ?? "it is stated in words"}`));
     parts.push(row);
   }
   if (c.custom) {
