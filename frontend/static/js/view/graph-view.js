@@ -5,6 +5,7 @@ import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
 import { createOverview } from "./overview.js";
+import { createCamera } from "./camera.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
@@ -36,11 +37,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   const overview = createOverview(root, svg.node(), () => canvasOn && graph
     ? { transform, ...wh(), nodes: els.values(), edges: edgeEls.values(), stubs: stubEls, groups: groupEls } : null);
   const wh = () => { const { w, h } = dims(); return { w, h }; };
-  // Plain interpolation: following a step pans at a constant scale. (The default "smooth zoom" zooms out
-  // mid-flight, and every scale change makes Chromium re-lay out all SVG text.)
-  const zoom = d3.zoom().scaleExtent([0.02, 4]).interpolate(d3.interpolate).on("zoom", (ev) => {
-    transform = ev.transform;
-    viewport.attr("transform", transform);
+  const cam = createCamera(svg, viewport, dims, () => {
+    transform = cam.transform;
     const low = transform.k < LOD;
     if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
     canvasOn = lazy && !whole && low;
@@ -50,8 +48,6 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     overview.schedule();
     onZoom(transform);
   });
-  zoom.extent(() => { const { w, h } = dims(); return [[0, 0], [w, h]]; }); // the svg fills the pane; asking the svg forces a layout
-  svg.call(zoom).on("dblclick.zoom", null);
 
   let graph = null, lay = null, selected = null, lazy = false, lastState = null;
   let els = new Map(), edgeEls = new Map(), stubEls = [], groupEls = [];
@@ -334,58 +330,38 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     return stub ? stub.s.source : null;
   }
 
-  function visibleRect() {
-    const { w, h } = dims();
-    const [x0, y0] = transform.invert([0, 0]);
-    const [x1, y1] = transform.invert([w, h]);
-    return { x0, y0, x1, y1 };
-  }
+  const visibleRect = () => cam.visibleRect();
 
   // minScale: presenter mode asks for text readable from afar, so following zooms in to at least that.
   function focusIfHidden(key, duration, minScale = 0) {
     const p = els.get(key)?.p ?? null;
     if (!p) return;
-    const r = visibleRect();
-    const m = 12 / transform.k;
     const readable = Math.max(LOD, minScale);
-    const inside = p.x - p.width / 2 > r.x0 + m && p.x + p.width / 2 < r.x1 - m && p.y - p.height / 2 > r.y0 + m + TOP / transform.k
-      && p.y + p.height / 2 < r.y1 - m; // under the toolbar is not in view
-    if (inside && transform.k >= readable) return;
+    if (cam.shows(p) && transform.k >= readable) return;
     focus(key, duration, transform.k >= readable ? transform.k : Math.max(0.85, minScale)); // pan only, unless too far out to read
   }
 
   /** Center a node, at scale k (default: zoom in to a readable scale if we are far out). */
   function focus(key, duration = 400, k = Math.max(transform.k, 0.8)) {
     const p = els.get(key)?.p;
-    if (!p) return;
-    if (Math.abs(k - transform.k) > 0.01) duration = 0; // animated rescaling re-lays out every visible text each frame
-    const t = d3.zoomIdentity.translate(dims().w / 2, dims().h / 2).scale(k).translate(-p.x, -p.y);
-    svg.transition("view").duration(duration).call(zoom.transform, t);
+    if (p) cam.centre(p, duration, k);
   }
 
-  const TOP = 50; // room for the toolbar over the graph
-  function fitScale(l = lay) {
-    const w = dims().w || 800, h = dims().h || 500;
-    return Math.max(0.02, Math.min(1.4, 0.97 * Math.min(w / (l.width || 1), (h - TOP) / (l.height || 1))));
-  }
+  const fitScale = (l = lay) => cam.fitScale(l);
 
   function fit(duration = 0) {
     if (!lay) return;
     if (!pinned) measure();
-    const w = dims().w || 800, h = dims().h || 500;
-    const top = TOP;
-    const k = fitScale();
-    const t = d3.zoomIdentity.translate((w - lay.width * k) / 2, top + (h - top - lay.height * k) / 2).scale(k);
-    (duration ? svg.transition("view").duration(duration) : svg).call(zoom.transform, t);
+    cam.fit(lay, duration);
   }
 
   return {
     setModel, setModelAsync, update, fit, focus, fitScale,
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
     complete: () => { whole = true; canvasOn = false; for (const item of els.values()) if (!item.folded) draw(item); },
-    zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
+    zoomBy: (f) => cam.zoomBy(f),
     /** Go back to a transform read earlier from `.transform` (e.g. after an export fitted the graph). */
-    restore: (t) => { whole = false; svg.call(zoom.transform, t); },
+    restore: (t) => { whole = false; cam.restore(t); },
     select(key) {
       const mark = (k, on) => { const it = els.get(k); if (!it) return; if (it.made) { it.el.classed("selected", on); it.flags = -1; } else if (it.flags !== undefined) it.flags = on ? it.flags | 32 : it.flags & ~32; };
       if (selected) mark(selected, false);
