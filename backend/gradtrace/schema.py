@@ -205,6 +205,15 @@ class Loop(_Model):
     parent_index: int | None = Field(None, description="Extension: that iteration of the parent loop.")
 
 
+class Module(_Model):
+    path: str = Field(description="Dotted path of the nn.Module (`model.h.0.attn`), as named_modules() names it under the outermost called module.")
+    class_: str = Field(alias="class", description="Its class name (`Block`, `Linear`).")
+    parent: str | None = Field(description="Path of the module it was called in, null for an outermost call.")
+    params: int = Field(description="Parameters it holds, its children's included (numel summed).")
+    shape: list[int] | None = Field(description="Shape of the first tensor its first call returned, null when none.")
+    calls: int = Field(description="How many times it was called while recording.")
+
+
 class Omitted(_Model):
     forward_steps: int
     backward_passes: int
@@ -225,6 +234,8 @@ class Trace(_Model):
     warnings: list[Warning_] = Field(default_factory=list, description="Extension: warnings the program raised.")
     stderr: str = Field("", description="Extension: what the program wrote to stderr.")
     loops: list[Loop] | None = Field(None, description="Extension: repeated iterations, folded (absent when none).")
+    modules: list[Module] | None = Field(
+        None, description="Extension: the nn.Module tree the program called, in first-call order (absent when none).")
     omitted: Omitted | None = Field(
         None, description="Extension: recording degraded because a trace limit was reached; the program ran on.")
     format: Literal["full", "compact"] | None = Field(None, description='Extension: "compact" when Values are refs.')

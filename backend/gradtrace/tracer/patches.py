@@ -49,19 +49,31 @@ def _patch_variable(rec, stack: contextlib.ExitStack) -> None:
 
 
 def _module_name(rec, module) -> str:
-    if rec.module_stack:
-        parent = rec.module_stack[-1]
+    # Innermost running module first: its descendants by named_modules() path (a block called from a loop over
+    # `self.h` is `model.h.0`, not a direct child), then the program's own name for it, then its class.
+    for parent in reversed(rec.module_stack):
         owner = rec.module_objs.get(parent)
-        if owner is not None:
-            for child_name, child in owner._modules.items():
-                if child is module:
-                    return f"{parent}.{child_name}"
+        if owner is None:
+            continue
+        paths = rec.module_paths.get(id(owner))
+        if paths is None:
+            paths = rec.module_paths[id(owner)] = {id(m): n for n, m in owner.named_modules() if n}
+        rel = paths.get(id(module))
+        if rel is not None:
+            return f"{parent}.{rel}"
     known = rec.module_names.get(id(module))
     return known[1] if known else type(module).__name__
 
 
+def _first_shape(out):
+    for t in tensors_in(out):
+        return list(t.shape)
+    return None
+
+
 def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
     rec.module_objs = {}
+    rec.module_paths = {}
 
     def pre(module, args):
         if rec.silent:
@@ -70,12 +82,21 @@ def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
         rec.module_objs[path] = module
         for pname, param in module.named_parameters(recurse=False):
             rec.reg.name(param, f"{path}.{pname}")
+        if path not in rec.module_tree:  # the module tree (Trace.modules): first call of each path
+            with rec.muted():
+                params = sum(p.numel() for p in module.parameters())
+            rec.module_tree[path] = {"path": path, "class": type(module).__name__, "parent": rec.module_stack[-1] if rec.module_stack else None,
+                                     "params": params, "shape": None, "calls": 0}
+        rec.module_tree[path]["calls"] += 1
         rec.module_stack.append(path)
         return None
 
     def post(module, args, output):
         if not rec.silent and rec.module_stack:
-            rec.module_stack.pop()
+            path = rec.module_stack.pop()
+            entry = rec.module_tree.get(path)
+            if entry is not None and entry["shape"] is None:
+                entry["shape"] = _first_shape(output)
         return None
 
     h1 = nn_module.register_module_forward_pre_hook(pre)

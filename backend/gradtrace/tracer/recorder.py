@@ -28,6 +28,8 @@ class Recorder:
         self.versions: dict[str, int] = {}  # tensor id -> `_version` when a step last saw it
         self.alias_of: dict[int, tuple] = {}  # id(x.data result) -> (that result, x): it shares x's memory
         self.module_objs: dict[str, object] = {}
+        self.module_paths: dict[int, dict] = {}  # id(module) -> {id(descendant): its named_modules() path}
+        self.module_tree: dict[str, dict] = {}  # module path -> {path, class, parent, params, shape, calls}
         self.skip_reason: str | None = None  # "loop" (a folded iteration) or "limit": ops run, unrecorded
         self.iteration: dict | None = None  # {"loop", "index"} of the recorded iteration steps belong to
         self.loops = None  # the run's loop tracker (loops.Loops), set by run.trace
