@@ -58,3 +58,19 @@ def test_transformer_encoder_layers_are_two_modules_not_one():
 def test_a_program_without_modules_has_no_module_tree():
     tr = trace("import torch\na = torch.ones(2, requires_grad=True)\n(a * 2).sum().backward()\n", seed=0)
     assert "modules" not in tr
+
+
+def test_clipping_and_zero_grad_steps_say_they_are_bookkeeping():
+    code = (MODELS / "gpt.py").read_text() + "opt.zero_grad(set_to_none=False)\n"
+    tr = json.loads(json.dumps(trace(code, seed=0)))
+    Trace.model_validate(tr)
+    clip_line = 1 + code.splitlines().index("torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)")
+    tagged = {(s["line"], s.get("bookkeeping")) for s in tr["forward"] if s.get("bookkeeping")}
+    assert tagged == {(clip_line, "clip_grad_norm"), (len(code.splitlines()), "zero_grad")}
+    # every step on the clipping line is tagged, and no forward step of the model is
+    assert all(s.get("bookkeeping") == "clip_grad_norm" for s in tr["forward"] if s["line"] == clip_line)
+    assert not any(s.get("bookkeeping") for s in tr["forward"] if s["module"])
+    # the zero_grad(set_to_none=False) steps zero every parameter's .grad
+    zeroed = {o for s in tr["forward"] if s.get("bookkeeping") == "zero_grad" for o in s["outputs"]}
+    grads = {t["id"] for t in tr["tensors"] if t["grad_of"]}
+    assert zeroed and zeroed <= grads

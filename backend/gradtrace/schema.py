@@ -108,6 +108,9 @@ class ForwardStep(_Model):
     grad_changes: dict[str, ValuesOrRef | None] | None = Field(
         None, description="Extension: tensor id → its `.grad` after this step, where the step changed a `.grad`.")
     iteration: Iteration | None = Field(None, description="Extension: the recorded loop iteration this step ran in.")
+    bookkeeping: Literal["clip_grad_norm", "clip_grad_value", "zero_grad", "scheduler"] | None = Field(
+        None, description="Extension: the step ran inside gradient clipping, zero_grad() or an LR scheduler's step() "
+                          "(training bookkeeping the page keeps off the graph by default); absent otherwise.")
     optim: OptimUpdate | None = Field(None, description="Extension: on the step of `optimizer.step()` that wrote a parameter.")
     bumps: list[str] | None = Field(None, description="Extension: tensor ids whose `_version` this in-place step raised.")
     result: str | None = Field(None, description="Extension: repr of a non-tensor result (e.g. gradcheck's True/False).")

@@ -199,6 +199,37 @@ def _patch_optimizers(rec, stack: contextlib.ExitStack) -> None:
     stack.callback(h2.remove)
 
 
+# Training bookkeeping: calls whose steps the page keeps off the graph by default (ForwardStep.bookkeeping).
+_BOOKKEEPING = {
+    "torch.nn.utils": ("clip_grad_norm_", "clip_grad_value_"),
+    "torch.nn.utils.clip_grad": ("clip_grad_norm_", "clip_grad_value_"),
+}
+
+
+def _patch_bookkeeping(rec, stack: contextlib.ExitStack) -> None:
+    """Steps run inside gradient clipping, zero_grad() and an LR scheduler's step() say so (`bookkeeping`)."""
+    def wrap(original, name):
+        @functools.wraps(original)
+        def inner(*args, **kwargs):
+            outer, rec.bookkeeping = rec.bookkeeping, rec.bookkeeping or name
+            try:
+                return original(*args, **kwargs)
+            finally:
+                rec.bookkeeping = outer
+        return inner
+
+    targets = [(sys.modules.get(m), n, n.rstrip("_")) for m, names in _BOOKKEEPING.items() for n in names]
+    from torch.optim import lr_scheduler, optimizer as optim_module
+    targets += [(optim_module.Optimizer, "zero_grad", "zero_grad"), (torch.nn.Module, "zero_grad", "zero_grad"),
+                (lr_scheduler.LRScheduler, "step", "scheduler")]
+    for owner, name, label in targets:
+        original = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+        if owner is None or original is None:
+            continue
+        stack.callback(setattr, owner, name, original)
+        setattr(owner, name, wrap(original, label))
+
+
 @contextlib.contextmanager
 def patched(rec):
     with contextlib.ExitStack() as stack:
@@ -207,4 +238,5 @@ def patched(rec):
         _patch_variable(rec, stack)
         _patch_modules(rec, stack)
         _patch_optimizers(rec, stack)
+        _patch_bookkeeping(rec, stack)
         yield

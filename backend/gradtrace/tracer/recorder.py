@@ -29,7 +29,8 @@ class Recorder:
         self.alias_of: dict[int, tuple] = {}  # id(x.data result) -> (that result, x): it shares x's memory
         self.module_objs: dict[str, object] = {}
         self.module_paths: dict[int, dict] = {}  # id(module) -> {id(descendant): its named_modules() path}
-        self.module_tree: dict[str, dict] = {}  # module path -> {path, class, parent, params, shape, calls}
+        self.module_tree: dict[str, dict] = {}
+        self.bookkeeping: str | None = None  # "clip_grad_norm", "zero_grad", "scheduler": inside such a call  # module path -> {path, class, parent, params, shape, calls}
         self.skip_reason: str | None = None  # "loop" (a folded iteration) or "limit": ops run, unrecorded
         self.iteration: dict | None = None  # {"loop", "index"} of the recorded iteration steps belong to
         self.loops = None  # the run's loop tracker (loops.Loops), set by run.trace
@@ -123,6 +124,8 @@ class Recorder:
         }
         if self.iteration is not None:
             step["iteration"] = self.iteration
+        if self.bookkeeping is not None:
+            step["bookkeeping"] = self.bookkeeping
         writes = kind == "inplace" or kind == "optim"
         grads = self._grad_changes(outputs) if writes else None
         if grads:
