@@ -5,7 +5,9 @@ import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
 import { createOverview } from "./overview.js";
-import { createCamera } from "./camera.js";
+import { createCamera, TOP } from "./camera.js";
+import { drawGroup, groupLod, addLodName } from "./groups.js";
+import { createSemanticZoom } from "./semantic.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
@@ -37,8 +39,11 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   const overview = createOverview(root, svg.node(), () => canvasOn && graph
     ? { transform, ...wh(), nodes: els.values(), edges: edgeEls.values(), stubs: stubEls, groups: groupEls } : null);
   const wh = () => { const { w, h } = dims(); return { w, h }; };
+  const semantic = createSemanticZoom(svg);
+  const labelled = function* () { yield* els.values(); yield* groupEls; };
   const cam = createCamera(svg, viewport, dims, () => {
     transform = cam.transform;
+    if (!lazy) semantic.apply(transform.k, labelled);
     const low = transform.k < LOD;
     if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
     canvasOn = lazy && !whole && low;
@@ -83,7 +88,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     groupEls = [];
     for (const [gk, boxes] of layout.groups) {
       for (const b of boxes) {
-        groupEls.push(item({ gk, b, collapsed: b.collapsed, members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height] }, makeGroup, layer.groups));
+        groupEls.push(item({ gk, b, collapsed: b.collapsed, members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height],
+          lod: b.collapsed ? groupLod(g.groups.get(gk), b) : undefined }, makeGroup, layer.groups));
       }
     }
     edgeEls = new Map();
@@ -106,7 +112,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       const p = layout.nodes.get(d.key);
       if (!p) continue;
       const folded = p.owner !== d.key;
-      const it = item({ d, p, folded, drawn: !lazy, box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] }, makeNode, layer.nodes);
+      const it = item({ d, p, folded, drawn: !lazy, lod: lazy || folded ? undefined : p.lod, box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] }, makeNode, layer.nodes);
       if (folded && lazy) it.parent.appendChild(it.el.node()); // in the DOM, hidden, as in small graphs
       els.set(d.key, it);
       if (sliced && ++made % (lazy ? 4 * BATCH : BATCH) === 0) yield;
@@ -117,13 +123,9 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   }
 
   function makeGroup(it) {
-    const { gk, b } = it, grp = graph.groups.get(gk);
-    const el = d3.create("svg:g").attr("class", `group${b.collapsed ? " collapsed" : ""}${it.fut ? " future" : ""}`).attr("data-group", gk);
-    el.append("rect").attr("x", b.x).attr("y", b.y).attr("width", b.width).attr("height", b.height).attr("rx", 10);
-    el.append("text").attr("x", b.x + 10).attr("y", b.collapsed ? b.y + b.height / 2 + 4 : b.y + 14)
-      .text(b.collapsed ? `▸ ${grp.path}  (${memberKeys(graph, gk).length} nodes)` : `▾ ${grp.path}`)
-      .on("click", (ev) => { ev.stopPropagation(); onToggleGroup(gk); });
-    if (b.collapsed) el.on("click", () => onToggleGroup(gk));
+    const el = drawGroup(graph.groups.get(it.gk), it.b, () => onToggleGroup(it.gk));
+    if (it.fut) el.classed("future", true);
+    if (it.flags) el.classed("active", !!(it.flags & 2)).classed("touched", !!(it.flags & 4));
     return el;
   }
 
@@ -149,7 +151,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const { d, p } = it;
     const el = d3.create("svg:g");
     if (lazy) drawShell(el, d, p);
-    else drawNode(el, d, p, d.type === "tensor" ? graph.gradChip.get(d.id) : null);
+    else { drawNode(el, d, p, d.type === "tensor" ? graph.gradChip.get(d.id) : null); addLodName(el, d, p); }
     if (it.folded) el.classed("folded", true).attr("display", "none");
     if (it.flags !== undefined) { const n = el.node(); n.setAttribute("class", n.getAttribute("class") + stateClasses(it.flags, NODE_STATES)); }
     el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });
@@ -272,6 +274,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     for (const item of groupEls) {
       const fut = !item.members.some((k) => state.visible(k));
       if (fut !== item.fut) { if (item.made) item.el.classed("future", fut); item.fut = fut; }
+      if (!item.collapsed) continue;
+      // A closed block lights up while the step runs inside it (a gradient entering, passing, leaving it).
+      const flags = (item.members.some((k) => act.active.has(k)) ? 2 : 0) | (item.members.some((k) => act.touched.has(k)) ? 4 : 0);
+      if (flags !== (item.flags ?? 0)) { if (item.made) item.el.classed("active", !!(flags & 2)).classed("touched", !!(flags & 4)); item.flags = flags; }
     }
     markProblems(layer.nodes, (key) => els.get(key) ?? null, graph, state);
     if (canvasOn) overview.schedule();
@@ -357,6 +363,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
 
   return {
     setModel, setModelAsync, update, fit, focus, fitScale,
+    /** The pane's size as fit() uses it (the toolbar strip left out). */
+    pane: () => { const { w, h } = measure(); return { w: w || 800, h: Math.max(1, (h || 500) - TOP) }; },
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
     complete: () => { whole = true; canvasOn = false; for (const item of els.values()) if (!item.folded) draw(item); },
     zoomBy: (f) => cam.zoomBy(f),
