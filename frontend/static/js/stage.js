@@ -95,7 +95,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     st.tl = buildTimeline(trace, st.graph);
     st.layout = null;
     st.autoDir = !restore.rankdir;
-    if (restore.rankdir) st.rankdir = restore.rankdir;
+    st.rankdir = restore.rankdir || "LR"; // a new program starts left to right (not in the last one's direction)
     // A link's groups as they were; otherwise the module overview at the deepest readable level (relayout picks it).
     const auto = !Array.isArray(restore.collapsed);
     st.collapsed = auto ? closedByDefault(st.graph) : new Set(restore.collapsed.filter((k) => st.graph.groups.has(k)));

@@ -264,12 +264,10 @@ function shift(out, c, ci, dx, dy) {
 // Boxes around expanded groups, one per chunk the group spans; collapsed groups are their own node.
 function groupBoxes(g, out, chunkOf, owner, collapsed) {
   const acc = new Map();
-  for (const d of g.nodes.values()) {
-    if (owner(d.key) !== d.key) continue;
-    const p = out.nodes.get(d.key);
-    if (!p) continue;
+  for (const [key, p] of out.nodes) { // drawn nodes and closed groups alike: an open group boxes both
+    if (p.owner !== key) continue;
     let depth = 0;
-    for (const grp of groupChain(g, d.key)) {
+    for (const grp of p.type === "group" ? ancestors(g, key) : groupChain(g, key)) {
       if (collapsed.has(grp)) continue;
       const k = `${grp}@${p.chunk}`;
       const b = acc.get(k) || { grp, x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity, depth: 0 };
