@@ -198,3 +198,23 @@ def test_bookkeeping_is_off_the_graph_until_asked_for(screens):
     assert set(book) <= shown, "on request every bookkeeping tensor is drawn"
     pg.get_by_role("button", name="Show optimizer bookkeeping").click()
     pg.wait_for_function("() => !window.gradtrace.app.bookkeeping && window.gradtrace.app.layout")
+
+
+def test_zooming_into_a_block_opens_it(screens):
+    pg = screens["laptop"]
+    load(pg, "gpt")
+    block = pg.locator("#graph .group.collapsed", has_text="h.0 · Block")
+    key = block.get_attribute("data-group")
+    box = block.locator("rect").last.bounding_box()
+    pg.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(12):  # wheel in over the block (the zoom keeps the point under the pointer)
+        if pg.locator(f'#graph .group[data-group="{key}"]:not(.collapsed)').count():
+            break
+        pg.mouse.wheel(0, -240)
+        pg.wait_for_timeout(350)
+    expect(pg.locator(f'#graph .group[data-group="{key}"]:not(.collapsed)').first).to_be_attached()
+    assert pg.evaluate("(k) => !window.gradtrace.app.collapsed.has(k)", key)
+    pg.wait_for_timeout(200)
+    assert_labels_readable(pg, "gpt after zooming into h.0")
+    # the view stays on the opened block: its sub-blocks are in view
+    expect(pg.locator("#graph .group.collapsed", has_text="attn · Attention").first).to_be_in_viewport()

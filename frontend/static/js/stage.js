@@ -37,7 +37,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const root = $("graph");
   const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null,
     level: null, bookkeeping: false };
-  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.follow(), onMake: (el, d) => tooltip?.decorateOne(el, d) });
+  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.follow(), onMake: (el, d) => tooltip?.decorateOne(el, d),
+    onZoomIn: (gk) => { if (st.collapsed.has(gk) && !st.graph.groups.get(gk)?.iteration) openByZoom(gk); } });
   const teach = createTeach(root, view);
   const tooltip = createTooltip(root, { graph: () => st.graph, state: () => st.state, open: (key) => select(key), elements: () => view.nodeElements() });
   const fd = createFdCheck(checkNumerically && ((name) => checkNumerically(name, st.code)));
@@ -126,7 +127,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
 
   let layoutSeq = 0;
   // auto: pick the overview level (layout/levels.js) first.
-  async function relayout({ auto = false } = {}) {
+  async function relayout({ auto = false, focusGroup = null } = {}) {
     if (!st.graph) return;
     const seq = ++layoutSeq;
     const t0 = performance.now();
@@ -162,7 +163,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     st.layout = layout;
     tooltip.decorate();
     $("modules")?.setAttribute("aria-pressed", String(moduleGroups(st.graph).some((k) => st.collapsed.has(k))));
-    view.fit();
+    if (focusGroup) view.fitGroup(focusGroup);
+    else view.fit();
     render(player.step, "layout");
   }
 
@@ -171,6 +173,14 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     st.collapsed.has(gk) ? st.collapsed.delete(gk) : st.collapsed.add(gk);
     st.level = null;
     relayout();
+  }
+
+  // Semantic zoom: zooming into a closed block opens it, and the view stays on it.
+  async function openByZoom(gk) {
+    st.collapsed = new Set(st.collapsed);
+    st.collapsed.delete(gk);
+    st.level = null;
+    await relayout({ focusGroup: gk });
   }
 
   /** Show the module overview at `level` (0: outermost modules closed), clamped to the levels there are. */

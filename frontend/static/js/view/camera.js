@@ -7,7 +7,8 @@ export const TOP = 50; // room for the toolbar over the graph
  * `dims()` → the pane's {w, h}; `onZoom(transform)` runs on every zoom tick (before the frame renders).
  * Returns {transform, visibleRect, fit, fitScale, centre, zoomBy, restore}.
  */
-export function createCamera(svg, viewport, dims, onZoom) {
+// `onUserZoom(transform)`: a zoom gesture of the user's (wheel, pinch, drag) just ended.
+export function createCamera(svg, viewport, dims, onZoom, onUserZoom = () => {}) {
   let transform = d3.zoomIdentity;
   // Plain interpolation: following a step pans at a constant scale. (The default "smooth zoom" zooms out
   // mid-flight, and every scale change makes Chromium re-lay out all SVG text.)
@@ -15,7 +16,7 @@ export function createCamera(svg, viewport, dims, onZoom) {
     transform = ev.transform;
     viewport.attr("transform", transform);
     onZoom(transform);
-  });
+  }).on("end", (ev) => { if (ev.sourceEvent) onUserZoom(transform); });
   zoom.extent(() => { const { w, h } = dims(); return [[0, 0], [w, h]]; }); // the svg fills the pane; asking the svg forces a layout
   svg.call(zoom).on("dblclick.zoom", null);
 
@@ -45,6 +46,13 @@ export function createCamera(svg, viewport, dims, onZoom) {
     return Math.max(0.02, Math.min(1.4, 0.97 * Math.min(w / (l.width || 1), (h - TOP) / (l.height || 1))));
   }
 
+  /** Fit the box {x, y, width, height} (graph coordinates) in the pane, at most at scale `most`. */
+  function fitBox(b, most = 1.4) {
+    const w = dims().w || 800, h = dims().h || 500;
+    const k = Math.max(0.02, Math.min(most, 0.95 * Math.min(w / (b.width || 1), (h - TOP) / (b.height || 1))));
+    svg.call(zoom.transform, d3.zoomIdentity.translate(w / 2, TOP + (h - TOP) / 2).scale(k).translate(-(b.x + b.width / 2), -(b.y + b.height / 2)));
+  }
+
   function fit(l, duration = 0) {
     const w = dims().w || 800, h = dims().h || 500;
     const k = fitScale(l);
@@ -54,7 +62,7 @@ export function createCamera(svg, viewport, dims, onZoom) {
 
   return {
     get transform() { return transform; },
-    visibleRect, shows, centre, fit, fitScale,
+    visibleRect, shows, centre, fit, fitScale, fitBox,
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
     restore: (t) => svg.call(zoom.transform, t),
   };

@@ -14,7 +14,8 @@ const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave t
 const PREFETCH = 700; // px beyond the view whose elements idle time makes in advance (detached), so a step's pan only attaches them
 
 // `onMake(el, d)`: a node's <g> was just made (big graphs make them as they come into view).
-export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {}, onMake = () => {} } = {}) {
+// `onZoomIn(groupKey)`: the user zoomed in until closed block `groupKey` fills most of the pane (semantic zoom).
+export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {}, onMake = () => {}, onZoomIn = () => {} } = {}) {
   const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph")
     .attr("role", "group").attr("tabindex", "-1"); // focusable from script: after Run the keys step the timeline
   defineMarkers(svg);
@@ -52,7 +53,21 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     prefetchSoon();
     overview.schedule();
     onZoom(transform);
+  }, () => {
+    const big = bigBlock();
+    if (big) onZoomIn(big);
   });
+
+  // The closed module block under the pane's centre, when it covers over half the pane's width or height.
+  function bigBlock() {
+    const { w, h } = dims(), [cx, cy] = transform.invert([w / 2, TOP + (h - TOP) / 2]);
+    for (const it of groupEls) {
+      const [a, b, c, d] = it.box;
+      if (!it.collapsed || cx < a || cx > c || cy < b || cy > d) continue;
+      if ((c - a) * transform.k > 0.5 * w || (d - b) * transform.k > 0.5 * (h - TOP)) return it.gk;
+    }
+    return null;
+  }
 
   let graph = null, lay = null, selected = null, lazy = false, lastState = null;
   let els = new Map(), edgeEls = new Map(), stubEls = [], groupEls = [];
@@ -363,6 +378,15 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
 
   return {
     setModel, setModelAsync, update, fit, focus, fitScale,
+    /** Fit group `gk`'s boxes (after it was opened by zooming in): the view stays on what the user zoomed into. */
+    fitGroup(gk) {
+      const bs = lay?.groups.get(gk);
+      if (!bs?.length) return fit();
+      const x0 = Math.min(...bs.map((b) => b.x)), y0 = Math.min(...bs.map((b) => b.y));
+      const x1 = Math.max(...bs.map((b) => b.x + b.width)), y1 = Math.max(...bs.map((b) => b.y + b.height));
+      if (!pinned) measure();
+      cam.fitBox({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
+    },
     /** The pane's size as fit() uses it (the toolbar strip left out). */
     pane: () => { const { w, h } = measure(); return { w: w || 800, h: Math.max(1, (h || 500) - TOP) }; },
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
