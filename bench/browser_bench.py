@@ -34,6 +34,8 @@ b = torch.randn(4, requires_grad=True)
 """
 # label → repetitions of the 3-op line (mv, add, tanh): 2,000 ops is 667 lines; ~5,000 drawn nodes is 830.
 SIZES = {"~100 nodes": 16, "~1,000 nodes": 166, "2,000 ops": 667, "~5,000 nodes": 830}
+# Real models of ~50–170 drawn nodes (tests/browser/models): their first frame is the module overview.
+MODELS = {"LSTM language model": "lstm_lm", "TransformerEncoder": "transformer_encoder", "2-layer GPT": "gpt"}
 
 
 def program(k: int) -> str:
@@ -133,6 +135,7 @@ def main():
     ap.add_argument("--before", default=None, help="git revision whose page is measured as 'before' (default: merge base with main)")
     ap.add_argument("--quick", action="store_true", help="one load per size, no fps")
     ap.add_argument("--sizes", default=None, help="comma-separated subset of the size labels' numbers, e.g. 2000,5000")
+    ap.add_argument("--models", default=None, help="comma-separated subset of the real models (lstm_lm,transformer_encoder,gpt); 'none' for none")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -147,10 +150,10 @@ def main():
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         wanted = args.sizes.split(",") if args.sizes else None
-        for label, k in SIZES.items():
-            if wanted and not any(w in label.replace(",", "") for w in wanted):
-                continue
-            code = program(k)
+        models = [m for m in (args.models or ",".join(MODELS.values())).split(",") if m in MODELS.values()]
+        jobs = [(label, program(k)) for label, k in SIZES.items() if not wanted or any(w in label.replace(",", "") for w in wanted)]
+        jobs += [(label, (ROOT / "tests" / "browser" / "models" / f"{m}.py").read_text()) for label, m in MODELS.items() if m in models]
+        for label, code in jobs:
             tr = run_trace(code, seed=0)
             assert tr["status"] == "ok", tr["error"]
             text = json.dumps(tr)

@@ -124,6 +124,9 @@ class ForwardStep(_Model):
         "not show yet: a parameter or buffer first seen here, or one changed where no step was recorded (optimizer "
         "kernels, init functions, `.data` writes, folded loop iterations, BatchNorm running statistics). The value "
         "holds from this step on, until the tensor's next write.")
+    bookkeeping: Literal["clip_grad_norm", "clip_grad_value", "zero_grad", "scheduler"] | None = Field(
+        None, description="Extension: the step ran inside gradient clipping, zero_grad() or an LR scheduler's step() "
+                          "(training bookkeeping the page keeps off the graph by default); absent otherwise.")
     optim: OptimUpdate | None = Field(None, description="Extension: on the step of `optimizer.step()` that wrote a parameter.")
     bumps: list[str] | None = Field(None, description="Extension: tensor ids whose `_version` this in-place step raised.")
     result: str | None = Field(None, description="Extension: repr of a non-tensor result (e.g. gradcheck's True/False).")
@@ -221,6 +224,15 @@ class Loop(_Model):
     parent_index: int | None = Field(None, description="Extension: that iteration of the parent loop.")
 
 
+class Module(_Model):
+    path: str = Field(description="Dotted path of the nn.Module (`model.h.0.attn`), as named_modules() names it under the outermost called module.")
+    class_: str = Field(alias="class", description="Its class name (`Block`, `Linear`).")
+    parent: str | None = Field(description="Path of the module it was called in, null for an outermost call.")
+    params: int = Field(description="Parameters it holds, its children's included (numel summed).")
+    shape: list[int] | None = Field(description="Shape of the first tensor its first call returned, null when none.")
+    calls: int = Field(description="How many times it was called while recording.")
+
+
 class Omitted(_Model):
     forward_steps: int
     backward_passes: int
@@ -241,6 +253,8 @@ class Trace(_Model):
     warnings: list[Warning_] = Field(default_factory=list, description="Extension: warnings the program raised.")
     stderr: str = Field("", description="Extension: what the program wrote to stderr.")
     loops: list[Loop] | None = Field(None, description="Extension: repeated iterations, folded (absent when none).")
+    modules: list[Module] | None = Field(
+        None, description="Extension: the nn.Module tree the program called, in first-call order (absent when none).")
     omitted: Omitted | None = Field(
         None, description="Extension: recording degraded because a trace limit was reached; the program ran on.")
     format: Literal["full", "compact"] | None = Field(None, description='Extension: "compact" when Values are refs.')

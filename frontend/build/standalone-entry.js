@@ -2,6 +2,7 @@
 // modules plus the standalone wiring; its CSS (app + graph + standalone) comes out as standalone.css.
 import "../static/css/app.css";
 import "../static/css/graph.css";
+import "../static/css/levels.css";
 import "../static/css/loops.css";
 import "../static/css/teach.css";
 import "../static/css/screens.css";

@@ -53,19 +53,31 @@ def _module_name(rec, module) -> str:
     path = rec.paths.path(module)
     if path is not None:
         return path
-    if rec.module_stack:
-        parent = rec.module_stack[-1]
+    # Innermost running module first: its descendants by named_modules() path (a block called from a loop over
+    # `self.h` is `model.h.0`, not a direct child), then the program's own name for it, then its class.
+    for parent in reversed(rec.module_stack):
         owner = rec.module_objs.get(parent)
-        if owner is not None:
-            for child_name, child in owner._modules.items():
-                if child is module:
-                    return f"{parent}.{child_name}"
+        if owner is None:
+            continue
+        paths = rec.module_paths.get(id(owner))
+        if paths is None:
+            paths = rec.module_paths[id(owner)] = {id(m): n for n, m in owner.named_modules() if n}
+        rel = paths.get(id(module))
+        if rel is not None:
+            return f"{parent}.{rel}"
     known = rec.module_names.get(id(module))
     return known[1] if known else type(module).__name__
 
 
+def _first_shape(out):
+    for t in tensors_in(out):
+        return list(t.shape)
+    return None
+
+
 def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
     rec.module_objs = {}
+    rec.module_paths = {}
 
     def pre(module, args):
         if rec.silent:
@@ -78,12 +90,21 @@ def _patch_modules(rec, stack: contextlib.ExitStack) -> None:
                 rec.reg.name(param, f"{path}.{pname}")
             for bname, buf in module.named_buffers(recurse=False):  # BatchNorm's running stats
                 rec.reg.name(buf, f"{path}.{bname}")
+        if path not in rec.module_tree:  # the module tree (Trace.modules): first call of each path
+            with rec.muted():
+                params = sum(p.numel() for p in module.parameters())
+            rec.module_tree[path] = {"path": path, "class": type(module).__name__, "parent": rec.module_stack[-1] if rec.module_stack else None,
+                                     "params": params, "shape": None, "calls": 0}
+        rec.module_tree[path]["calls"] += 1
         rec.module_stack.append(path)
         return None
 
     def post(module, args, output):
         if not rec.silent and rec.module_stack:
-            rec.module_stack.pop()
+            path = rec.module_stack.pop()
+            entry = rec.module_tree.get(path)
+            if entry is not None and entry["shape"] is None:
+                entry["shape"] = _first_shape(output)
         return None
 
     h1 = nn_module.register_module_forward_pre_hook(pre)
@@ -224,6 +245,37 @@ def _patch_init(rec, stack: contextlib.ExitStack) -> None:
         setattr(init, name, wrapped)
 
 
+# Training bookkeeping: calls whose steps the page keeps off the graph by default (ForwardStep.bookkeeping).
+_BOOKKEEPING = {
+    "torch.nn.utils": ("clip_grad_norm_", "clip_grad_value_"),
+    "torch.nn.utils.clip_grad": ("clip_grad_norm_", "clip_grad_value_"),
+}
+
+
+def _patch_bookkeeping(rec, stack: contextlib.ExitStack) -> None:
+    """Steps run inside gradient clipping, zero_grad() and an LR scheduler's step() say so (`bookkeeping`)."""
+    def wrap(original, name):
+        @functools.wraps(original)
+        def inner(*args, **kwargs):
+            outer, rec.bookkeeping = rec.bookkeeping, rec.bookkeeping or name
+            try:
+                return original(*args, **kwargs)
+            finally:
+                rec.bookkeeping = outer
+        return inner
+
+    targets = [(sys.modules.get(m), n, n.rstrip("_")) for m, names in _BOOKKEEPING.items() for n in names]
+    from torch.optim import lr_scheduler, optimizer as optim_module
+    targets += [(optim_module.Optimizer, "zero_grad", "zero_grad"), (torch.nn.Module, "zero_grad", "zero_grad"),
+                (lr_scheduler.LRScheduler, "step", "scheduler")]
+    for owner, name, label in targets:
+        original = owner.__dict__.get(name) if isinstance(owner, type) else getattr(owner, name, None)
+        if owner is None or original is None:
+            continue
+        stack.callback(setattr, owner, name, original)
+        setattr(owner, name, wrap(original, label))
+
+
 @contextlib.contextmanager
 def patched(rec):
     with contextlib.ExitStack() as stack:
@@ -233,4 +285,5 @@ def patched(rec):
         _patch_modules(rec, stack)
         _patch_optimizers(rec, stack)
         _patch_init(rec, stack)
+        _patch_bookkeeping(rec, stack)
         yield

@@ -39,6 +39,9 @@ class Recorder:
         self.versions: dict[str, int] = {}  # tensor id -> `_version` when a step last saw it
         self.alias_of: dict[int, tuple] = {}  # id(x.data result) -> (that result, x): it shares x's memory
         self.module_objs: dict[str, object] = {}
+        self.module_paths: dict[int, dict] = {}  # id(module) -> {id(descendant): its named_modules() path}
+        self.module_tree: dict[str, dict] = {}
+        self.bookkeeping: str | None = None  # "clip_grad_norm", "zero_grad", "scheduler": inside such a call  # module path -> {path, class, parent, params, shape, calls}
         self.skip_reason: str | None = None  # "loop" (a folded iteration) or "limit": ops run, unrecorded
         self.iteration: dict | None = None  # {"loop", "index"} of the recorded iteration steps belong to
         self.loops = None  # the run's loop tracker (loops.Loops), set by run.trace
@@ -143,6 +146,8 @@ class Recorder:
             step["data_changes"] = changes
         if self.iteration is not None:
             step["iteration"] = self.iteration
+        if self.bookkeeping is not None:
+            step["bookkeeping"] = self.bookkeeping
         writes = kind == "inplace" or kind == "optim"
         grads = self._grad_changes(outputs) if writes else None
         if grads:

@@ -100,6 +100,8 @@ def build_trace(rec, error, stdout: str, namespace: dict, notes: list, stderr: s
     }
     if loops:
         trace["loops"] = loops
+    if rec.module_tree:
+        trace["modules"] = list(rec.module_tree.values())
     omitted = _omitted(rec)
     if omitted:
         trace["omitted"] = omitted

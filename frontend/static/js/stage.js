@@ -22,9 +22,11 @@ import { createQuizView } from "./view/quiz.js";
 import { createFdCheck } from "./view/fd-check.js";
 import { createTooltip } from "./view/tooltip.js";
 import { fitText } from "./view/fit-text.js";
+import { chooseLevel, collapsedAt, closedByDefault, maxLevel } from "./layout/levels.js";
+import { layoutBoxes } from "./layout/layout.js";
+import { bookkeeping as bookkeepingOf } from "./model/bookkeeping.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
-const BIG = 300; // drawn nodes past which module groups start collapsed
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
 
 /**
@@ -35,8 +37,10 @@ const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at le
 export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {}, checkNumerically = null }) {
   const $ = (id) => doc.getElementById(id);
   const root = $("graph");
-  const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null };
-  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.follow(), onMake: (el, d) => tooltip?.decorateOne(el, d) });
+  const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null,
+    level: null, bookkeeping: false };
+  const view = createGraphView(root, { onSelect: select, onToggleGroup: toggleGroup, onZoom: () => teach?.follow(), onMake: (el, d) => tooltip?.decorateOne(el, d),
+    onZoomIn: (gk) => { if (st.collapsed.has(gk) && !st.graph.groups.get(gk)?.iteration) openByZoom(gk); } });
   const teach = createTeach(root, view);
   const tooltip = createTooltip(root, { graph: () => st.graph, state: () => st.state, open: (key) => select(key), elements: () => view.nodeElements() });
   const fd = createFdCheck(checkNumerically && ((name) => checkNumerically(name, st.code)));
@@ -66,8 +70,12 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     on("modules", () => { // folds nn.Module groups only; iteration boxes keep their state
       const mods = moduleGroups(st.graph), shut = mods.some((k) => st.collapsed.has(k));
       st.collapsed = new Set([...st.collapsed].filter((k) => !mods.includes(k)).concat(shut ? [] : mods));
+      st.level = null;
       relayout();
     });
+    on("level-less", () => setLevel((st.level ?? maxLevel(st.graph) + 1) - 1));
+    on("level-more", () => setLevel((st.level ?? 0) + 1));
+    toggle($("bookkeeping"), (v) => { st.bookkeeping = v; rebuild(); });
     doc.defaultView.addEventListener("resize", () => { if (st.graph) view.fit(); measureSoon(); });
   }
 
@@ -83,7 +91,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     layouts.newTrace(compactOrFull); // the layout worker expands its own copy
     if (big) await tick();
     const trace = expandTrace(compactOrFull); // the one place a trace enters: page, /embed, standalone file, notebook
-    const graph = buildGraph(trace, { source: code });
+    const graph = buildGraph(trace, { source: code, bookkeeping: st.bookkeeping });
     if (big) await tick();
     if (seq !== loadSeq) return;
     st.trace = trace; st.code = code;
@@ -91,14 +99,18 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     st.tl = buildTimeline(trace, st.graph);
     st.layout = null;
     st.autoDir = !restore.rankdir;
-    if (restore.rankdir) st.rankdir = restore.rankdir;
-    st.collapsed = Array.isArray(restore.collapsed) ? new Set(restore.collapsed.filter((k) => st.graph.groups.has(k)))
-      : st.graph.nodes.size > BIG ? new Set(st.graph.groups.keys()) : new Set();
+    st.rankdir = restore.rankdir || "LR"; // a new program starts left to right (not in the last one's direction)
+    // A link's groups as they were; otherwise the module overview at the deepest readable level (relayout picks it).
+    const auto = !Array.isArray(restore.collapsed);
+    st.collapsed = auto ? closedByDefault(st.graph) : new Set(restore.collapsed.filter((k) => st.graph.groups.has(k)));
+    st.level = null;
     const loops = loopView.load(trace, st.tl); // training loops: show one recorded iteration, the others folded
     jumpReady();
     if (big) await tick();
     if (seq !== loadSeq) return;
     if ($("modules")) $("modules").hidden = moduleGroups(st.graph).length === 0;
+    for (const id of ["level-less", "level-more"]) if ($(id)) $(id).hidden = maxLevel(st.graph) < 0;
+    if ($("bookkeeping")) $("bookkeeping").hidden = !st.bookkeeping && bookkeepingOf(trace).steps.size === 0;
     select(null);
     loaded(trace);
     drawPassMarks($("scrub-marks"), st.tl);
@@ -111,20 +123,32 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
     if (foldsIterations(loops) && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
     player.load(st.tl.total, start);
-    await relayout();
+    await relayout({ auto });
     root.dataset.loadMs = String(Math.round(performance.now() - t0));
     root.dataset.loads = String(Number(root.dataset.loads || 0) + 1); // tests wait on this
   }
 
   let layoutSeq = 0;
-  async function relayout() {
+  // auto: pick the overview level (layout/levels.js) first.
+  async function relayout({ auto = false, focusGroup = null } = {}) {
     if (!st.graph) return;
     const seq = ++layoutSeq;
     const t0 = performance.now();
-    const opts = { collapsed: st.collapsed, hints: st.tl.hints };
-    const big = st.graph.nodes.size > 600;
-    if (big) status(`Laying out ${st.graph.nodes.size.toLocaleString()} nodes…`);
-    let layout = await layouts.layout(st.trace, st.graph, { ...opts, rankdir: st.rankdir });
+    const g = st.graph, hints = st.tl.hints, extra = { hints, bookkeeping: st.bookkeeping };
+    const big = g.nodes.size > 600;
+    if (big) status(`Laying out ${g.nodes.size.toLocaleString()} nodes…`);
+    let layout;
+    if (auto && maxLevel(g) >= 0) {
+      const prev = st.collapsed, { w, h } = view.pane();
+      const at = (d) => collapsedAt(g, d, prev);
+      const r = await chooseLevel(g, { w, h, fitScale: view.fitScale, boxesAt: (d) => layoutBoxes(g, { collapsed: at(d), hints }),
+        layoutAt: (d) => layouts.layout(st.trace, g, { ...extra, collapsed: at(d), rankdir: st.rankdir }) });
+      if (seq !== layoutSeq) return;
+      st.level = r.level;
+      st.collapsed = at(r.level);
+      layout = r.layout;
+    } else layout = await layouts.layout(st.trace, g, { ...extra, collapsed: st.collapsed, rankdir: st.rankdir });
+    const opts = { ...extra, collapsed: st.collapsed };
     if (st.autoDir && st.graph.nodes.size < 250) { // small graphs: take whichever direction fits the pane bigger
       const flip = st.rankdir === "LR" ? "TB" : "LR";
       const other = await layouts.layout(st.trace, st.graph, { ...opts, rankdir: flip });
@@ -142,14 +166,42 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     st.layout = layout;
     tooltip.decorate();
     $("modules")?.setAttribute("aria-pressed", String(moduleGroups(st.graph).some((k) => st.collapsed.has(k))));
-    view.fit();
+    if (focusGroup) view.fitGroup(focusGroup);
+    else view.fit();
     render(player.step, "layout");
   }
 
   function toggleGroup(gk) {
     st.collapsed = new Set(st.collapsed);
     st.collapsed.has(gk) ? st.collapsed.delete(gk) : st.collapsed.add(gk);
+    st.level = null;
     relayout();
+  }
+
+  // Semantic zoom: zooming into a closed block opens it, and the view stays on it.
+  async function openByZoom(gk) {
+    st.collapsed = new Set(st.collapsed);
+    st.collapsed.delete(gk);
+    st.level = null;
+    await relayout({ focusGroup: gk });
+  }
+
+  /** Show the module overview at `level` (0: outermost modules closed), clamped to the levels there are. */
+  function setLevel(level) {
+    if (!st.graph) return;
+    st.level = Math.max(0, Math.min(maxLevel(st.graph) + 1, level));
+    st.collapsed = collapsedAt(st.graph, st.level, st.collapsed);
+    relayout();
+  }
+
+  // Show or hide the training bookkeeping: a new graph and timeline of the same trace, at the same step.
+  async function rebuild() {
+    if (!st.trace) return;
+    st.graph = buildGraph(st.trace, { source: st.code, bookkeeping: st.bookkeeping });
+    st.tl = buildTimeline(st.trace, st.graph);
+    st.collapsed = closedByDefault(st.graph);
+    player.load(st.tl.total, Math.min(player.step, st.tl.total));
+    await relayout({ auto: true });
   }
 
   function render(k, why) {
@@ -218,7 +270,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   /** Move keyboard focus to the graph (after Run: → steps at once instead of moving the editor's cursor). */
   const focusGraph = () => view.svg.focus({ preventScroll: true });
 
-  return { load, relayout, select, viewState, refresh, view, player, app: st, quiz, focusGraph };
+  return { load, relayout, select, viewState, refresh, view, player, app: st, quiz, focusGraph, setLevel, toggleGroup };
 }
 
 function toggle(button, onChange) {

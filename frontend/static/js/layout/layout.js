@@ -3,8 +3,9 @@
 // order) into stacked rows.
 import dagre from "../../vendor/dagre.js";
 import { layeredLayout } from "./layered.js";
-import { nodeSize } from "./sizes.js";
+import { nodeSize, lodText, lodScale } from "./sizes.js";
 import { groupChain } from "../model/graph.js";
+import { groupText } from "../model/modules.js";
 
 // engine: "auto" (dagre up to layeredAbove layout nodes, then the fast layered layout), "dagre" or "layered".
 export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: null, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70, engine: "auto", layeredAbove: 400 };
@@ -20,18 +21,9 @@ export function layoutGraph(g, options = {}) {
   const o = { ...LAYOUT_DEFAULTS, ...options };
   const collapsed = o.collapsed || new Set();
   const owner = ownerOf(g, collapsed);
-
-  // Layout nodes: every drawn node not hidden inside a collapsed group, plus one node per collapsed group.
-  const lnodes = new Map();
-  for (const d of g.nodes.values()) {
-    const k = owner(d.key);
-    if (!lnodes.has(k)) {
-      const grp = g.groups.get(k);
-      const base = grp ? { key: k, type: "group", label: grp.label, seq: d.seq, group: grp.parent } : { ...d };
-      lnodes.set(k, { ...base, ...nodeSize(base, d.type === "tensor" ? o.hints?.get(d.id) : null) });
-    } else if (d.seq < lnodes.get(k).seq) lnodes.get(k).seq = d.seq;
-  }
+  const lnodes = layoutBoxes(g, o, owner);
   const ledges = new Map();
+
   for (const e of g.edges.values()) {
     const s = owner(e.source), t = owner(e.target);
     if (s === t) continue;
@@ -52,6 +44,12 @@ export function layoutGraph(g, options = {}) {
   if (res.out.chunks === 1 && n > 60 && (ratio < 0.5 || ratio > 5)) {
     const small = Math.max(24, Math.round(2 * Math.sqrt(n)));
     res = placeChunks(g, o, collapsed, lnodes, ledges, order, Math.ceil(n / small), small);
+  } else if (res.out.chunks === 1 && n > 4 && (ratio < 0.4 || ratio > 4)) {
+    // A short chain (a module overview) comes out as a strip: wrapped in rows when that fits a screen bigger.
+    const small = Math.max(5, Math.round(1.6 * Math.sqrt(n)));
+    const wrapped = placeChunks(g, o, collapsed, lnodes, ledges, order, Math.ceil(n / small), small);
+    const fits = (r) => Math.min(1.6 / Math.max(1, r.out.width), 1 / Math.max(1, r.out.height));
+    if (fits(wrapped) > 1.15 * fits(res)) res = wrapped;
   }
   const { out, chunkOf } = res;
   placeAttached(attached, out);
@@ -69,6 +67,22 @@ export function layoutGraph(g, options = {}) {
   }
   groupBoxes(g, out, chunkOf, owner, collapsed);
   return out;
+}
+
+/** The boxes a layout places (sized, with `lod`): every drawn node not inside a closed group, one per closed group. */
+export function layoutBoxes(g, o = {}, owner = ownerOf(g, o.collapsed || new Set())) {
+  const lnodes = new Map();
+  for (const d of g.nodes.values()) {
+    const k = owner(d.key);
+    if (!lnodes.has(k)) {
+      const grp = g.groups.get(k);
+      const base = grp ? { key: k, type: "group", label: grp.label, text: groupText(grp), seq: d.seq, group: grp.parent } : { ...d };
+      const ln = { ...base, ...nodeSize(base, d.type === "tensor" ? o.hints?.get(d.id) : null) };
+      ln.lod = lodScale(lodText(ln), ln.width, ln.height);
+      lnodes.set(k, ln);
+    } else if (d.seq < lnodes.get(k).seq) lnodes.get(k).seq = d.seq;
+  }
+  return lnodes;
 }
 
 // An AccumulateGrad whose only edge goes to its leaf is drawn as a tag under that leaf, not a rank of its own.
@@ -97,7 +111,7 @@ function placeAttached(attached, out) {
     p.height = leafHeight;
     p.y = top + leafHeight / 2;
     const ay = top + leafHeight + ATTACH_GAP + acc.height / 2;
-    out.nodes.set(acc.key, { x: p.x, y: ay, width: acc.width, height: acc.height, owner: acc.key, chunk: p.chunk, type: acc.type, label: acc.label });
+    out.nodes.set(acc.key, { x: p.x, y: ay, width: acc.width, height: acc.height, owner: acc.key, chunk: p.chunk, type: acc.type, label: acc.label, lod: acc.lod });
     edge.points = [{ x: p.x, y: ay - acc.height / 2 }, { x: p.x, y: ay - acc.height / 2 - ATTACH_GAP / 2 }, { x: p.x, y: top + leafHeight }];
   }
 }
@@ -184,7 +198,7 @@ function layoutChunk(g, c, ci, o, collapsed, out) {
   const grow = (x, y, ww, hh) => { w = Math.max(w, x + ww / 2 + 16); h = Math.max(h, y + hh / 2 + 16); };
   for (const n of c.nodes) {
     const p = dg.node(n.key);
-    out.nodes.set(n.key, { x: p.x, y: p.y, width: n.width, height: n.height, owner: n.key, chunk: ci, type: n.type, label: n.label });
+    out.nodes.set(n.key, { x: p.x, y: p.y, width: n.width, height: n.height, owner: n.key, chunk: ci, type: n.type, label: n.label, lod: n.lod });
     grow(p.x, p.y, n.width, n.height);
   }
   for (const s of c.stubs) {
@@ -204,7 +218,7 @@ function layeredChunk(c, ci, o, out) {
   const r = layeredLayout(items, edges, { rankdir: o.rankdir, nodesep: o.nodesep, ranksep: o.ranksep, margin: 16 });
   for (const n of c.nodes) {
     const p = r.pos.get(n.key);
-    out.nodes.set(n.key, { x: p.x, y: p.y, width: n.width, height: n.height, owner: n.key, chunk: ci, type: n.type, label: n.label });
+    out.nodes.set(n.key, { x: p.x, y: p.y, width: n.width, height: n.height, owner: n.key, chunk: ci, type: n.type, label: n.label, lod: n.lod });
   }
   c.stubs.forEach((s, i) => {
     const p = r.pos.get(s.key);
@@ -250,12 +264,10 @@ function shift(out, c, ci, dx, dy) {
 // Boxes around expanded groups, one per chunk the group spans; collapsed groups are their own node.
 function groupBoxes(g, out, chunkOf, owner, collapsed) {
   const acc = new Map();
-  for (const d of g.nodes.values()) {
-    if (owner(d.key) !== d.key) continue;
-    const p = out.nodes.get(d.key);
-    if (!p) continue;
+  for (const [key, p] of out.nodes) { // drawn nodes and closed groups alike: an open group boxes both
+    if (p.owner !== key) continue;
     let depth = 0;
-    for (const grp of groupChain(g, d.key)) {
+    for (const grp of p.type === "group" ? ancestors(g, key) : groupChain(g, key)) {
       if (collapsed.has(grp)) continue;
       const k = `${grp}@${p.chunk}`;
       const b = acc.get(k) || { grp, x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity, depth: 0 };
@@ -266,8 +278,8 @@ function groupBoxes(g, out, chunkOf, owner, collapsed) {
     }
   }
   for (const b of acc.values()) {
-    const pad = 8 + 6 * b.depth;
-    const box = { x: b.x0 - pad, y: b.y0 - pad - 16, width: b.x1 - b.x0 + 2 * pad, height: b.y1 - b.y0 + 2 * pad + 16, collapsed: false };
+    const pad = 8 + 6 * b.depth, head = 20 * (b.depth + 1); // nested titles one above the other, never on each other
+    const box = { x: b.x0 - pad, y: b.y0 - pad - head, width: b.x1 - b.x0 + 2 * pad, height: b.y1 - b.y0 + 2 * pad + head, collapsed: false };
     if (!out.groups.has(b.grp)) out.groups.set(b.grp, []);
     out.groups.get(b.grp).push(box);
   }

@@ -2,6 +2,7 @@
 import { fmtValues, fmtShape, displayMode, gridLines } from "../model/format.js";
 
 export const FONT = { mono: 12, name: 14, small: 11 };
+export const GROUP_PX = 20; // a closed block's title
 const MONO_W = 0.61; // DejaVu Sans Mono advance width per em
 const SANS_W = 0.6;
 export const ROW = 18;
@@ -59,6 +60,19 @@ export function nodeSize(d, hint = null) {
     return { width: Math.round(Math.min(300, w)), height: d.op ? 40 : 30 };
   }
   if (d.type === "stub") return { width: Math.round(textWidth(`↪ ${d.label}`, FONT.small) + 16), height: 22 };
-  if (d.type === "group") return { width: Math.round(Math.max(120, textWidth(d.label, FONT.mono) + 60)), height: 44 };
+  if (d.type === "group") {
+    const t = d.text ?? { title: d.label, sub: "" };
+    // Block titles are big (20 px at scale 1, never under 12 px on screen): readable in an overview at scale ~0.6.
+    return { width: Math.round(Math.max(140, textWidth(t.title, GROUP_PX, false) * 1.12 + 40, textWidth(t.sub, 13) + 32)), height: 66 };
+  }
   return { width: 60, height: 30 };
 }
+
+/** The one label a node keeps when zoomed out (semantic zoom): its name, or a group's title. */
+// An autograd node keeps its operation's name ("AddBackward0" → "Add"); the full name comes back zoomed in.
+export const lodText = (d) => (d.type === "group" ? (d.text?.title ?? d.label) : d.kind === "accumulate" ? "Acc"
+  : d.type === "op" ? String(d.label ?? "").replace(/Backward\d*$/, "") || d.label : d.label ?? "");
+
+export const LOD_PX = 12; // screen px of that label, whatever the scale
+/** The smallest scale at which `text` fits, at LOD_PX on screen, in a w×h box (with a little room around it). */
+export const lodScale = (text, w, h) => Math.max((textWidth(text, LOD_PX, false) * 1.08 + 10) / w, (LOD_PX + 4) / h);

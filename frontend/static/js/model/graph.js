@@ -1,6 +1,8 @@
 // Trace → drawable graph: tensor and autograd-node boxes, edges, gradient routes and module groups.
 import { opKind, shortNodeName, tensorName, nameIndex } from "./names.js";
 import { addIterationGroups } from "./loops.js";
+import { bookkeeping as bookkeepingOf } from "./bookkeeping.js";
+import { buildModuleGroups, addCallGroups, foldRepeats } from "./modules.js";
 
 const T = (id) => `t:${id}`;
 const N = (id) => `n:${id}`;
@@ -9,17 +11,21 @@ const N = (id) => `n:${id}`;
  * Build the drawable graph of a trace. Keys are "t:<tensor id>" and "n:<node id>".
  * Returns { nodes: Map key→node, edges: Map key→edge, routes: Map "node#slot"→route, groups, ... }.
  */
-export function buildGraph(trace, { source = "" } = {}) {
+// `bookkeeping`: draw optimizer state, clipping norms and zero_grad steps too (model/bookkeeping.js); off by default.
+export function buildGraph(trace, { source = "", bookkeeping = false } = {}) {
   const tensors = new Map((trace.tensors || []).map((t) => [t.id, t]));
   const tnodes = new Map((trace.nodes || []).map((n) => [n.id, n]));
+  const book = bookkeeping ? { steps: new Set(), tensors: new Set() } : bookkeepingOf(trace);
+  const skip = (i) => book.steps.has(i);
   const forward = trace.forward || [];
-  const g = { nodes: new Map(), edges: new Map(), routes: new Map(), groups: new Map(), gradChip: new Map(), tensors, tnodes };
+  const g = { nodes: new Map(), edges: new Map(), routes: new Map(), groups: new Map(), gradChip: new Map(), tensors, tnodes, book };
 
   const stepOfNode = new Map();
   // Tensors some step computes another tensor from (updating a .grad's own owner, as optimizers do, doesn't count).
   const feeds = new Set();
   forward.forEach((s, i) => {
     if (s.node != null && !stepOfNode.has(s.node)) stepOfNode.set(s.node, i);
+    if (skip(i)) return;
     for (const t of s.inputs || []) {
       const owner = tensors.get(t)?.grad_of;
       if ((s.outputs || []).some((o) => o !== t && o !== owner)) feeds.add(t);
@@ -47,6 +53,7 @@ export function buildGraph(trace, { source = "" } = {}) {
       g.gradChip.get(t.grad_of).push(t.id); // several when .grad was replaced (e.g. zero_grad(set_to_none))
       continue;
     }
+    if (book.tensors.has(t.id)) continue;
     g.nodes.set(T(t.id), {
       key: T(t.id), type: "tensor", id: t.id, kind: tensorKind(t, roots, consumed),
       label: tensorName(trace, names, t.id, 1), derived: !t.name, // unnamed: the expression that made it
@@ -61,6 +68,7 @@ export function buildGraph(trace, { source = "" } = {}) {
     });
   }
   forward.forEach((s, i) => {
+    if (skip(i)) return;
     for (const t of [...(s.inputs || []), ...(s.outputs || [])]) {
       const d = g.nodes.get(T(t));
       if (d && d.seq > i) d.seq = i;
@@ -86,8 +94,8 @@ export function buildGraph(trace, { source = "" } = {}) {
   buildRoutes(g, trace, stepOfNode, producers);
 
   // Untracked ops (no_grad, detach, no input requiring grad): a dashed "cut" edge from input to output.
-  forward.forEach((s) => {
-    if (s.node != null || !(s.inputs || []).length || /_like$/.test(s.op)) return; // ones_like(x) only reads a shape
+  forward.forEach((s, i) => {
+    if (skip(i) || s.node != null || !(s.inputs || []).length || /_like$/.test(s.op)) return; // ones_like(x) only reads a shape
     const cut = !s.grad_enabled || s.inputs.some((t) => tensors.get(t)?.requires_grad) || /detach/.test(s.op);
     for (const i of s.inputs) for (const o of s.outputs || []) {
       if (i !== o && tensors.get(i)?.grad_of !== o) addEdge(T(i), T(o), cut ? "untracked" : "plain", { op: s.op });
@@ -95,7 +103,9 @@ export function buildGraph(trace, { source = "" } = {}) {
   });
 
   placeSequence(g);
-  buildGroups(g, forward);
+  buildModuleGroups(g, trace, skip);
+  addCallGroups(g, trace, skip);
+  foldRepeats(g);
   return addIterationGroups(g, trace); // training loops: one box per recorded iteration (model/loops.js)
 }
 
@@ -193,39 +203,6 @@ function placeSequence(g) {
   for (const e of g.edges.values()) {
     const s = g.nodes.get(e.source), t = g.nodes.get(e.target);
     if (t.type === "tensor" && t.seq === Infinity && s.seq !== Infinity) t.seq = s.seq;
-  }
-}
-
-// nn.Module calls: consecutive forward steps sharing a module path prefix form one group instance.
-function buildGroups(g, forward) {
-  let open = [];
-  let counter = 0;
-  forward.forEach((s, i) => {
-    const parts = s.module ? String(s.module).split(".").filter(Boolean) : [];
-    const prefixes = parts.map((_, j) => parts.slice(0, j + 1).join("."));
-    let j = 0;
-    while (j < open.length && j < prefixes.length && open[j].path === prefixes[j]) j++;
-    open = open.slice(0, j);
-    for (; j < prefixes.length; j++) {
-      const key = `g:${counter++}`;
-      const grp = { key, path: prefixes[j], label: parts[j], parent: open.length ? open[open.length - 1].key : null, members: [], depth: j, seq: i };
-      g.groups.set(key, grp);
-      open.push(grp);
-    }
-    if (!open.length) return;
-    const inner = open[open.length - 1];
-    const claim = (key) => {
-      const d = g.nodes.get(key);
-      if (d && d.group === null) { d.group = inner.key; inner.members.push(key); }
-    };
-    if (s.node != null) claim(N(s.node));
-    (s.outputs || []).forEach((o) => claim(T(o)));
-  });
-  for (const d of g.nodes.values()) {
-    if (d.group === null && d.inheritFrom) {
-      const owner = g.nodes.get(d.inheritFrom);
-      if (owner?.group) { d.group = owner.group; g.groups.get(owner.group).members.push(d.key); }
-    }
   }
 }
 

@@ -5,13 +5,17 @@ import { drawEdge, pulse, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
 import { createOverview } from "./overview.js";
+import { createCamera, TOP } from "./camera.js";
+import { drawGroup, groupLod, addLodName } from "./groups.js";
+import { createSemanticZoom } from "./semantic.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
 const VIRTUAL_ABOVE = 500; // drawn nodes past which off-screen elements leave the DOM
 const PREFETCH = 700; // px beyond the view whose elements idle time makes in advance (detached), so a step's pan only attaches them
 
 // `onMake(el, d)`: a node's <g> was just made (big graphs make them as they come into view).
-export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {}, onMake = () => {} } = {}) {
+// `onZoomIn(groupKey)`: the user zoomed in until closed block `groupKey` fills most of the pane (semantic zoom).
+export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () => {}, onZoom = () => {}, onMake = () => {}, onZoomIn = () => {} } = {}) {
   const svg = d3.select(root).insert("svg", ":first-child").attr("class", "graph-svg").attr("aria-label", "Autograd graph")
     .attr("role", "group").attr("tabindex", "-1"); // focusable from script: after Run the keys step the timeline
   defineMarkers(svg);
@@ -36,11 +40,11 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   const overview = createOverview(root, svg.node(), () => canvasOn && graph
     ? { transform, ...wh(), nodes: els.values(), edges: edgeEls.values(), stubs: stubEls, groups: groupEls } : null);
   const wh = () => { const { w, h } = dims(); return { w, h }; };
-  // Plain interpolation: following a step pans at a constant scale. (The default "smooth zoom" zooms out
-  // mid-flight, and every scale change makes Chromium re-lay out all SVG text.)
-  const zoom = d3.zoom().scaleExtent([0.02, 4]).interpolate(d3.interpolate).on("zoom", (ev) => {
-    transform = ev.transform;
-    viewport.attr("transform", transform);
+  const semantic = createSemanticZoom(svg);
+  const labelled = function* () { yield* els.values(); yield* groupEls; };
+  const cam = createCamera(svg, viewport, dims, () => {
+    transform = cam.transform;
+    if (!lazy) semantic.apply(transform.k, labelled);
     const low = transform.k < LOD;
     if (low !== lodLow) { lodLow = low; svg.classed("lod-low", low); } // re-setting a class restyles the whole tree
     canvasOn = lazy && !whole && low;
@@ -49,9 +53,21 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     prefetchSoon();
     overview.schedule();
     onZoom(transform);
+  }, () => {
+    const big = bigBlock();
+    if (big) onZoomIn(big);
   });
-  zoom.extent(() => { const { w, h } = dims(); return [[0, 0], [w, h]]; }); // the svg fills the pane; asking the svg forces a layout
-  svg.call(zoom).on("dblclick.zoom", null);
+
+  // The closed module block under the pane's centre, when it covers over half the pane's width or height.
+  function bigBlock() {
+    const { w, h } = dims(), [cx, cy] = transform.invert([w / 2, TOP + (h - TOP) / 2]);
+    for (const it of groupEls) {
+      const [a, b, c, d] = it.box;
+      if (!it.collapsed || cx < a || cx > c || cy < b || cy > d) continue;
+      if ((c - a) * transform.k > 0.5 * w || (d - b) * transform.k > 0.5 * (h - TOP)) return it.gk;
+    }
+    return null;
+  }
 
   let graph = null, lay = null, selected = null, lazy = false, lastState = null;
   let els = new Map(), edgeEls = new Map(), stubEls = [], groupEls = [];
@@ -87,7 +103,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     groupEls = [];
     for (const [gk, boxes] of layout.groups) {
       for (const b of boxes) {
-        groupEls.push(item({ gk, b, collapsed: b.collapsed, members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height] }, makeGroup, layer.groups));
+        groupEls.push(item({ gk, b, collapsed: b.collapsed, members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height],
+          lod: b.collapsed ? groupLod(g.groups.get(gk), b) : undefined }, makeGroup, layer.groups));
       }
     }
     edgeEls = new Map();
@@ -110,7 +127,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       const p = layout.nodes.get(d.key);
       if (!p) continue;
       const folded = p.owner !== d.key;
-      const it = item({ d, p, folded, drawn: !lazy, box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] }, makeNode, layer.nodes);
+      const it = item({ d, p, folded, drawn: !lazy, lod: lazy || folded ? undefined : p.lod, box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] }, makeNode, layer.nodes);
       if (folded && lazy) it.parent.appendChild(it.el.node()); // in the DOM, hidden, as in small graphs
       els.set(d.key, it);
       if (sliced && ++made % (lazy ? 4 * BATCH : BATCH) === 0) yield;
@@ -121,13 +138,9 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   }
 
   function makeGroup(it) {
-    const { gk, b } = it, grp = graph.groups.get(gk);
-    const el = d3.create("svg:g").attr("class", `group${b.collapsed ? " collapsed" : ""}${it.fut ? " future" : ""}`).attr("data-group", gk);
-    el.append("rect").attr("x", b.x).attr("y", b.y).attr("width", b.width).attr("height", b.height).attr("rx", 10);
-    el.append("text").attr("x", b.x + 10).attr("y", b.collapsed ? b.y + b.height / 2 + 4 : b.y + 14)
-      .text(b.collapsed ? `▸ ${grp.path}  (${memberKeys(graph, gk).length} nodes)` : `▾ ${grp.path}`)
-      .on("click", (ev) => { ev.stopPropagation(); onToggleGroup(gk); });
-    if (b.collapsed) el.on("click", () => onToggleGroup(gk));
+    const el = drawGroup(graph.groups.get(it.gk), it.b, () => onToggleGroup(it.gk));
+    if (it.fut) el.classed("future", true);
+    if (it.flags) el.classed("active", !!(it.flags & 2)).classed("touched", !!(it.flags & 4));
     return el;
   }
 
@@ -153,7 +166,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const { d, p } = it;
     const el = d3.create("svg:g");
     if (lazy) drawShell(el, d, p);
-    else drawNode(el, d, p, d.type === "tensor" ? graph.gradChip.get(d.id) : null);
+    else { drawNode(el, d, p, d.type === "tensor" ? graph.gradChip.get(d.id) : null); addLodName(el, d, p); }
     if (it.folded) el.classed("folded", true).attr("display", "none");
     if (it.flags !== undefined) { const n = el.node(); n.setAttribute("class", n.getAttribute("class") + stateClasses(it.flags, NODE_STATES)); }
     el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });
@@ -276,6 +289,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     for (const item of groupEls) {
       const fut = !item.members.some((k) => state.visible(k));
       if (fut !== item.fut) { if (item.made) item.el.classed("future", fut); item.fut = fut; }
+      if (!item.collapsed) continue;
+      // A closed block lights up while the step runs inside it (a gradient entering, passing, leaving it).
+      const flags = (item.members.some((k) => act.active.has(k)) ? 2 : 0) | (item.members.some((k) => act.touched.has(k)) ? 4 : 0);
+      if (flags !== (item.flags ?? 0)) { if (item.made) item.el.classed("active", !!(flags & 2)).classed("touched", !!(flags & 4)); item.flags = flags; }
     }
     markProblems(layer.nodes, (key) => els.get(key) ?? null, graph, state);
     if (canvasOn) overview.schedule();
@@ -334,58 +351,49 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     return stub ? stub.s.source : null;
   }
 
-  function visibleRect() {
-    const { w, h } = dims();
-    const [x0, y0] = transform.invert([0, 0]);
-    const [x1, y1] = transform.invert([w, h]);
-    return { x0, y0, x1, y1 };
-  }
+  const visibleRect = () => cam.visibleRect();
 
   // minScale: presenter mode asks for text readable from afar, so following zooms in to at least that.
   function focusIfHidden(key, duration, minScale = 0) {
     const p = els.get(key)?.p ?? null;
     if (!p) return;
-    const r = visibleRect();
-    const m = 12 / transform.k;
     const readable = Math.max(LOD, minScale);
-    const inside = p.x - p.width / 2 > r.x0 + m && p.x + p.width / 2 < r.x1 - m && p.y - p.height / 2 > r.y0 + m + TOP / transform.k
-      && p.y + p.height / 2 < r.y1 - m; // under the toolbar is not in view
-    if (inside && transform.k >= readable) return;
+    if (cam.shows(p) && transform.k >= readable) return;
     focus(key, duration, transform.k >= readable ? transform.k : Math.max(0.85, minScale)); // pan only, unless too far out to read
   }
 
   /** Center a node, at scale k (default: zoom in to a readable scale if we are far out). */
   function focus(key, duration = 400, k = Math.max(transform.k, 0.8)) {
     const p = els.get(key)?.p;
-    if (!p) return;
-    if (Math.abs(k - transform.k) > 0.01) duration = 0; // animated rescaling re-lays out every visible text each frame
-    const t = d3.zoomIdentity.translate(dims().w / 2, dims().h / 2).scale(k).translate(-p.x, -p.y);
-    svg.transition("view").duration(duration).call(zoom.transform, t);
+    if (p) cam.centre(p, duration, k);
   }
 
-  const TOP = 50; // room for the toolbar over the graph
-  function fitScale(l = lay) {
-    const w = dims().w || 800, h = dims().h || 500;
-    return Math.max(0.02, Math.min(1.4, 0.97 * Math.min(w / (l.width || 1), (h - TOP) / (l.height || 1))));
-  }
+  const fitScale = (l = lay) => cam.fitScale(l);
 
   function fit(duration = 0) {
     if (!lay) return;
     if (!pinned) measure();
-    const w = dims().w || 800, h = dims().h || 500;
-    const top = TOP;
-    const k = fitScale();
-    const t = d3.zoomIdentity.translate((w - lay.width * k) / 2, top + (h - top - lay.height * k) / 2).scale(k);
-    (duration ? svg.transition("view").duration(duration) : svg).call(zoom.transform, t);
+    cam.fit(lay, duration);
   }
 
   return {
     setModel, setModelAsync, update, fit, focus, fitScale,
+    /** Fit group `gk`'s boxes (after it was opened by zooming in): the view stays on what the user zoomed into. */
+    fitGroup(gk) {
+      const bs = lay?.groups.get(gk);
+      if (!bs?.length) return fit();
+      const x0 = Math.min(...bs.map((b) => b.x)), y0 = Math.min(...bs.map((b) => b.y));
+      const x1 = Math.max(...bs.map((b) => b.x + b.width)), y1 = Math.max(...bs.map((b) => b.y + b.height));
+      if (!pinned) measure();
+      cam.fitBox({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
+    },
+    /** The pane's size as fit() uses it (the toolbar strip left out). */
+    pane: () => { const { w, h } = measure(); return { w: w || 800, h: Math.max(1, (h || 500) - TOP) }; },
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
     complete: () => { whole = true; canvasOn = false; for (const item of els.values()) if (!item.folded) draw(item); },
-    zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
+    zoomBy: (f) => cam.zoomBy(f),
     /** Go back to a transform read earlier from `.transform` (e.g. after an export fitted the graph). */
-    restore: (t) => { whole = false; svg.call(zoom.transform, t); },
+    restore: (t) => { whole = false; cam.restore(t); },
     select(key) {
       const mark = (k, on) => { const it = els.get(k); if (!it) return; if (it.made) { it.el.classed("selected", on); it.flags = -1; } else if (it.flags !== undefined) it.flags = on ? it.flags | 32 : it.flags & ~32; };
       if (selected) mark(selected, false);
