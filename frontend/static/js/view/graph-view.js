@@ -360,6 +360,13 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     if (!p) return;
     if (Math.abs(k - transform.k) > 0.01) duration = 0; // animated rescaling re-lays out every visible text each frame
     const t = d3.zoomIdentity.translate(dims().w / 2, dims().h / 2).scale(k).translate(-p.x, -p.y);
+    panTo(t, duration);
+  }
+
+  // Where the view is heading (a follow in flight): the chain-rule card is placed for where the nodes will be.
+  let goal = null, goalUntil = 0;
+  function panTo(t, duration = 300) {
+    goal = t; goalUntil = performance.now() + duration;
     svg.transition("view").duration(duration).call(zoom.transform, t);
   }
 
@@ -376,11 +383,14 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const top = TOP;
     const k = fitScale();
     const t = d3.zoomIdentity.translate((w - lay.width * k) / 2, top + (h - top - lay.height * k) / 2).scale(k);
+    goal = t; goalUntil = performance.now() + duration;
     (duration ? svg.transition("view").duration(duration) : svg).call(zoom.transform, t);
   }
 
   return {
-    setModel, setModelAsync, update, fit, focus, fitScale,
+    setModel, setModelAsync, update, fit, focus, fitScale, panTo,
+    /** The transform the view is heading to (a follow or pan in flight), else the current one. */
+    destination: () => (goal && performance.now() < goalUntil ? goal : transform),
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
     complete: () => { whole = true; canvasOn = false; for (const item of els.values()) if (!item.folded) draw(item); },
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
