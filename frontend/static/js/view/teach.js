@@ -141,6 +141,7 @@ export function createTeach(root, view) {
       const sum = parts.length === tf.parts.length ? tf.sum : parts.reduce((a, p) => addValues(a, p.values), null);
       waiting.set(via, { to: route.target, parts: parts.slice(0, 3).map((p) => p.values), count: parts.length, sum, edge: route.edges[route.edges.length - 1] });
     }
+    const boxes = waiting.size ? nodeRects(tl.graph) : [];
     for (const [via, w] of waiting) {
       const pts = view.edgePoints(w.edge);
       if (!pts?.length) continue;
@@ -151,7 +152,10 @@ export function createTeach(root, view) {
       const label = doc.createElementNS(SVGNS, "g");
       label.setAttribute("class", `grad-wait${w.to === currentNode ? " consuming" : ""}${fan ? " fan" : ""}`);
       label.setAttribute("data-grad-wait", via);
-      label.setAttribute("transform", `translate(${mid.x},${mid.y - 8})`);
+      const wpx = text.length * 7.1; // 11.5 px monospace; measuring would force a layout per label
+      const [lx, ly] = labelSpot(mid, wpx + 10, boxes);
+      boxes.push({ x0: lx, y0: ly - 17, x1: lx + wpx + 10, y1: ly + 1 }); // the next label keeps off this one too
+      label.setAttribute("transform", `translate(${lx},${ly})`);
       const rect = doc.createElementNS(SVGNS, "rect");
       const tx = doc.createElementNS(SVGNS, "text");
       tx.setAttribute("x", "5");
@@ -159,13 +163,37 @@ export function createTeach(root, view) {
       tx.textContent = text;
       label.append(rect, tx);
       g.appendChild(label);
-      const wpx = text.length * 7.1; // 11.5 px monospace; measuring would force a layout per label
       rect.setAttribute("x", "0"); rect.setAttribute("y", "-17"); rect.setAttribute("rx", "4");
       rect.setAttribute("width", String(wpx + 10)); rect.setAttribute("height", "18");
     }
   }
 
+  // Every drawn node's box in graph coordinates (small graphs: a big one keeps its labels at the edge's middle).
+  function nodeRects(graph) {
+    if (!graph || graph.nodes.size > OTHERS_MAX) return [];
+    const out = [];
+    for (const k of graph.nodes.keys()) {
+      const p = view.nodeBox(k);
+      if (p) out.push({ x0: p.x - p.width / 2, y0: p.y - p.height / 2, x1: p.x + p.width / 2, y1: p.y + p.height / 2 });
+    }
+    return out;
+  }
+
   return { render, place, follow, element: card, setHidden, get userHidden() { return userHidden; } };
+}
+
+// A waiting gradient's label (w px wide, 18 tall, drawn from its baseline corner): above the edge's middle, else
+// beside or below it, wherever it covers no node (a label on b's grad row hides the very number it explains).
+function labelSpot(mid, w, boxes) {
+  const spots = [[mid.x, mid.y - 8], [mid.x + 8, mid.y + 9], [mid.x - w - 8, mid.y + 9], [mid.x, mid.y + 26], [mid.x - w / 2, mid.y - 8]];
+  let best = null;
+  for (const [x, y] of spots) {
+    const r = { x0: x, y0: y - 17, x1: x + w, y1: y + 1 };
+    const cover = boxes.reduce((s, b) => s + Math.max(0, Math.min(r.x1, b.x1) - Math.max(r.x0, b.x0)) * Math.max(0, Math.min(r.y1, b.y1) - Math.max(r.y0, b.y0)), 0);
+    if (cover === 0) return [x, y];
+    if (!best || cover < best.cover) best = { x, y, cover };
+  }
+  return [best.x, best.y];
 }
 
 // The nodes an edge joins to `key`: the active node's inputs and outputs (cached per graph).
