@@ -333,3 +333,29 @@ def test_grad_rows_name_their_tensor(screen):
             seen.add(name)
     assert {"c", "d"} <= seen, seen  # the intermediates c = a * b and d = c ** 2 while their gradients flow in
     assert {t["name"] for t in trace["tensors"] if t.get("name")} >= seen
+
+
+def test_presenter_card_on_a_real_model_never_covers_the_active_node(screen):
+    """The MLP training step (nn.Linear boxes are wide) at 1024×768 presenter with the code hidden: on every backward
+    step the card leaves the active node whole, and its inputs and outputs too on nearly every step (a 4×3 grid
+    above and below a node can be taller than the pane: then the card covers as little of them as it can)."""
+    pg = screen("/", 1024, 768)
+    n = int(pg.get_attribute("#graph", "data-loads"))
+    pg.select_option("#gallery", "mlp-training-step")
+    expect(pg.locator("#graph")).to_have_attribute("data-loads", str(n + 1), timeout=60_000)
+    pg.get_by_role("button", name="Presenter mode").click()
+    pg.get_by_role("button", name="Hide code").click()
+    total = int(pg.get_attribute("#graph", "data-steps"))
+    pg.locator("#graph svg").first.focus()
+    shown, clear = 0, 0
+    for k in range(1, total + 1):
+        pg.keyboard.press("ArrowRight")
+        settled(pg, k)
+        card = pg.locator("#chain-card")
+        if not card.is_visible():
+            continue
+        shown += 1
+        geo, box = pg.evaluate(NEIGHBOURS), card.bounding_box()
+        assert not overlap(box, geo["active"]), (k, box, geo["active"])
+        clear += not any(overlap(box, n) for n in geo["near"])
+    assert shown >= 15 and clear >= 0.9 * shown, (shown, clear)

@@ -11,6 +11,12 @@ const area = (a, b) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) 
 const union = (rs) => ({ x0: Math.min(...rs.map((r) => r.x0)), y0: Math.min(...rs.map((r) => r.y0)), x1: Math.max(...rs.map((r) => r.x1)), y1: Math.max(...rs.map((r) => r.y1)) });
 // How far [a0, a1] must move to lie inside [f0, f1] (it fits).
 const shift = (a0, a1, f0, f1) => (a0 < f0 ? f0 - a0 : a1 > f1 ? f1 - a1 : 0);
+// Along one axis: the cluster [c0, c1] into [f0, f1] when it fits (least move), else centred there keeping the node [a0, a1] inside.
+function axis(c0, c1, a0, a1, f0, f1) {
+  if (c1 - c0 <= f1 - f0) return shift(c0, c1, f0, f1);
+  const d = (f0 + f1) / 2 - (c0 + c1) / 2;
+  return Math.max(f0 - a0, Math.min(f1 - a1, d));
+}
 
 /**
  * `pane` {W, H, top}: the card's room (top: below the graph toolbar); `card` {w, h}; `active`: the active node's
@@ -41,28 +47,32 @@ export function placeCard(pane, card, active, near = [], others = []) {
     if (!best || cost < best.cost - 0.5) best = { left: x, top: y, dx: 0, dy: 0, cost, how: "beside" };
   }
   if (best) return best;
-  // No such spot at this pan: dock the card at a side and pan the least that brings the node and its neighbours
-  // into the rest of the pane (else the node alone).
+  // No such spot at this pan: dock the card at a side and pan the graph: the node and its neighbours into the rest
+  // of the pane when they fit there (least pan), else centred on it with the node whole; least neighbour covered wins.
   const sides = {
     right: { x0: M, y0: T, x1: W - w - M - GAP, y1: H - M },
     left: { x0: M + w + GAP, y0: T, x1: W - M, y1: H - M },
     bottom: { x0: M, y0: T, x1: W - M, y1: H - h - M - GAP },
     top: { x0: M, y0: T + h + GAP, x1: W - M, y1: H - M },
   };
-  for (const [how, group] of [["dock", keep], ["dock-node", [active]]]) {
-    const c = union(group);
-    let pick = null;
-    for (const [side, f] of Object.entries(sides)) {
-      if (c.x1 - c.x0 > f.x1 - f.x0 || c.y1 - c.y0 > f.y1 - f.y0) continue;
-      const dx = shift(c.x0, c.x1, f.x0, f.x1), dy = shift(c.y0, c.y1, f.y0, f.y1);
-      const cost = Math.abs(dx) + Math.abs(dy);
-      if (pick && cost >= pick.cost) continue;
-      const left = side === "right" ? W - w - M : side === "left" ? M : clampX(cx + dx - w / 2);
-      const top = side === "bottom" ? H - h - M : side === "top" ? T : clampY(cy + dy - h / 2);
-      pick = { left, top, dx, dy, cost, how };
+  const c = union(keep);
+  let pick = null;
+  for (const [side, f] of Object.entries(sides)) {
+    if (active.x1 - active.x0 > f.x1 - f.x0 || active.y1 - active.y0 > f.y1 - f.y0) continue; // the node itself must fit
+    const dx = axis(c.x0, c.x1, active.x0, active.x1, f.x0, f.x1), dy = axis(c.y0, c.y1, active.y0, active.y1, f.y0, f.y1);
+    const moved = near.map((n) => ({ x0: n.x0 + dx, y0: n.y0 + dy, x1: n.x1 + dx, y1: n.y1 + dy }));
+    const across = side === "right" || side === "left"
+      ? [clampY(cy + dy - h / 2), T, H - h - M].map((top) => [side === "right" ? W - w - M : M, top])
+      : [clampX(cx + dx - w / 2), M, W - w - M].map((left) => [left, side === "bottom" ? H - h - M : T]);
+    for (const [left, top] of across) {
+      const r = { x0: left, y0: top, x1: left + w, y1: top + h };
+      if (overlaps(r, { x0: active.x0 + dx, y0: active.y0 + dy, x1: active.x1 + dx, y1: active.y1 + dy }, CLEAR)) continue;
+      const covered = moved.reduce((sum, n) => sum + area(r, n), 0);
+      const cost = 10 * covered + Math.abs(dx) + Math.abs(dy);
+      if (!pick || cost < pick.cost - 0.5) pick = { left, top, dx, dy, cost, how: covered ? "dock-node" : "dock" };
     }
-    if (pick) return pick;
   }
+  if (pick) return pick;
   return { left: cx > W / 2 ? M : W - w - M, top: cy > H / 2 ? T : H - h - M, dx: 0, dy: 0, how: "corner" };
 }
 
