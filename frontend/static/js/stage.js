@@ -25,9 +25,12 @@ import { fitText } from "./view/fit-text.js";
 import { chooseLevel, collapsedAt, closedByDefault, maxLevel } from "./layout/levels.js";
 import { layoutBoxes } from "./layout/layout.js";
 import { bookkeeping as bookkeepingOf } from "./model/bookkeeping.js";
+import * as d3 from "../vendor/d3.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
+const PHONE_SCALE = 1; // phones: the graph at its own type size (names 14 px, values 12 px), never a fitted whole of 8 px text
+const PHONE = "(max-width: 600px), (max-height: 500px) and (orientation: landscape)"; // screens.css's phone layouts
 
 /**
  * `layouts`: a layout client. Hooks: `status(text)` for slow layouts, `loaded(trace)` once a trace is in
@@ -76,7 +79,11 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     on("level-less", () => setLevel((st.level ?? maxLevel(st.graph) + 1) - 1));
     on("level-more", () => setLevel((st.level ?? 0) + 1));
     toggle($("bookkeeping"), (v) => { st.bookkeeping = v; rebuild(); });
-    doc.defaultView.addEventListener("resize", () => { if (st.graph) view.fit(); measureSoon(); });
+    doc.defaultView.addEventListener("resize", () => {
+      if (st.graph) view.fit();
+      if (st.layout && phone() && view.transform.k < PHONE_SCALE) readableStart(st.layout);
+      measureSoon();
+    });
   }
 
   /**
@@ -167,8 +174,25 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     tooltip.decorate();
     $("modules")?.setAttribute("aria-pressed", String(moduleGroups(st.graph).some((k) => st.collapsed.has(k))));
     if (focusGroup) view.fitGroup(focusGroup);
-    else view.fit();
+    else {
+      view.fit();
+      if (phone() && view.transform.k < PHONE_SCALE) readableStart(layout);
+    }
     render(player.step, "layout");
+  }
+
+  const phone = () => !doc.body.classList.contains("embed") && !!doc.defaultView.matchMedia?.(PHONE).matches;
+  const minScale = () => (doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : phone() ? PHONE_SCALE : 0);
+
+  // A phone: the start of the program (its first node) at a readable scale instead of the whole graph too small to read.
+  function readableStart(layout) {
+    let first = null;
+    for (const d of st.graph.nodes.values()) if (view.nodeBox(d.key) && (!first || d.seq < first.seq)) first = d;
+    if (!first) return;
+    const p = view.nodeBox(first.key), k = PHONE_SCALE, W = root.clientWidth, H = root.clientHeight, TOP = 50;
+    const tx = layout.width * k <= W ? (W - layout.width * k) / 2 : Math.min(8, W / 2 - k * p.x);
+    const ty = layout.height * k <= H - TOP ? TOP + (H - TOP - layout.height * k) / 2 : Math.min(TOP, (H + TOP) / 2 - k * p.y);
+    view.panTo(d3.zoomIdentity.translate(tx, ty).scale(k), 0);
   }
 
   function toggleGroup(gk) {
@@ -218,8 +242,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     // The editor reads layout when it moves its line marks: first, while the page is still clean, not after the graph's writes.
     lines({ step: state.line, cause: state.problem?.cause?.line ?? state.warnings.find((w) => w.line)?.line ?? state.cuts[0]?.line ?? null });
     const animate = why === "play" || why === "forward";
-    const minScale = doc.documentElement.classList.contains("presenter") ? PRESENTER_SCALE : 0;
-    view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale });
+    view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale: minScale() });
     const n = shown.narration;
     teach.render(state, card ?? updateCard(st.tl, k) ?? manualCard(st.tl, k), { hidden, tl: st.tl }); // a backward node's chain rule, or an optimizer's update
     $("narration-title").textContent = n.title;

@@ -1,5 +1,6 @@
 // Box sizes of drawn nodes, estimated from text length so layout can run without a DOM.
 import { fmtValues, fmtShape, displayMode, gridLines } from "../model/format.js";
+import { flowLabel } from "../model/names.js";
 
 export const FONT = { mono: 12, name: 14, small: 11 };
 export const GROUP_PX = 20; // a closed block's title
@@ -27,6 +28,10 @@ export function tensorHeader(d) {
   return { name: d.label ?? `#${t.id}`, meta: `${fmtShape(t.shape)} ${t.dtype}` };
 }
 
+/** A tensor's grad row label while its gradient flows in ("dL/dc"), and the px its values start at, after it. */
+export const gradLabel = (d) => flowLabel(d.label, `#${d.tensor.id}`);
+export const gradLabelWidth = (d) => Math.max(40, Math.ceil(textWidth(gradLabel(d), 11.5, false)) + 10);
+
 const GLYPH_MODES = ["heatmap", "sparkline", "stats"];
 export const GRID_LINE = 14; // px per line of a number grid
 /** Height of a value row showing `v` (a number grid grows by a line per row). */
@@ -49,7 +54,7 @@ export function nodeSize(d, hint = null) {
     const dataVals = hint?.data?.length ? hint.data : [t.data];
     const gradVals = hint?.grad?.length ? hint.grad : [t.grad ?? t.data];
     const header = textWidth(h.name, FONT.name, false) + 12 + textWidth(h.meta, FONT.small);
-    const grad = hasGrad ? 40 + Math.max(rowWidth(gradVals), textWidth("None")) : 0;
+    const grad = hasGrad ? gradLabelWidth(d) + Math.max(rowWidth(gradVals), textWidth("None")) : 0;
     const w = Math.min(380, Math.max(86, header, rowWidth(dataVals), grad) + 2 * PAD + 4);
     const height = 22 + rowHeight(dataVals) + (hasGrad ? rowHeight(gradVals) + 2 : 0) + 5;
     return { width: Math.round(w), height: Math.round(height) };

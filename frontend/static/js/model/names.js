@@ -58,6 +58,13 @@ export function gradOf(name) {
   return `dL/d${/[ (]/.test(name) ? `(${name})` : name}`;
 }
 
+const ROW_NAME = 16; // characters of a grad row's label: a longer name is cut (the box's header shows it whole)
+/** A tensor's grad row label while its gradient flows in: "dL/dc", "dL/d(2 * x)", a long one cut with "…"; never a bare "dL/d". */
+export function flowLabel(name, fallback = "?") {
+  const full = gradOf(String(name || fallback));
+  return full.length <= ROW_NAME ? full : `${full.slice(0, ROW_NAME - 1)}…`;
+}
+
 /**
  * Lookup tables tensorName needs: tensors by id, the forward step that first output each, and a
  * version number for names several tensors share (x = x * w in a loop gives x₀, x₁, …).

@@ -34,11 +34,17 @@ export function createCamera(svg, viewport, dims, onZoom, onUserZoom = () => {})
       && p.y + p.height / 2 < r.y1 - m;
   }
 
+  // Where the view is heading (a follow in flight): the chain-rule card is placed for where the nodes will be.
+  let goal = null, goalUntil = 0;
+  function panTo(t, duration = 300) {
+    goal = t; goalUntil = performance.now() + duration;
+    (duration ? svg.transition("view").duration(duration) : svg).call(zoom.transform, t);
+  }
+
   /** Centre point p at scale k. */
   function centre(p, duration = 400, k = Math.max(transform.k, 0.8)) {
     if (Math.abs(k - transform.k) > 0.01) duration = 0; // animated rescaling re-lays out every visible text each frame
-    const t = d3.zoomIdentity.translate(dims().w / 2, dims().h / 2).scale(k).translate(-p.x, -p.y);
-    svg.transition("view").duration(duration).call(zoom.transform, t);
+    panTo(d3.zoomIdentity.translate(dims().w / 2, dims().h / 2).scale(k).translate(-p.x, -p.y), duration);
   }
 
   function fitScale(l) {
@@ -56,13 +62,14 @@ export function createCamera(svg, viewport, dims, onZoom, onUserZoom = () => {})
   function fit(l, duration = 0) {
     const w = dims().w || 800, h = dims().h || 500;
     const k = fitScale(l);
-    const t = d3.zoomIdentity.translate((w - l.width * k) / 2, TOP + (h - TOP - l.height * k) / 2).scale(k);
-    (duration ? svg.transition("view").duration(duration) : svg).call(zoom.transform, t);
+    panTo(d3.zoomIdentity.translate((w - l.width * k) / 2, TOP + (h - TOP - l.height * k) / 2).scale(k), duration);
   }
 
   return {
     get transform() { return transform; },
-    visibleRect, shows, centre, fit, fitScale, fitBox,
+    visibleRect, shows, centre, fit, fitScale, fitBox, panTo,
+    /** The transform the view is heading to (a follow or pan in flight), else the current one. */
+    destination: () => (goal && performance.now() < goalUntil ? goal : transform),
     zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
     restore: (t) => svg.call(zoom.transform, t),
   };

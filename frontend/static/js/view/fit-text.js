@@ -5,7 +5,9 @@ export function fitText(el, { minPx = 11 } = {}) {
   // Writes only where something changes, and few reads: each read after a write lays out the page (and its SVG).
   if (el.style.fontSize) el.style.fontSize = "";
   if (el.style.height) el.style.height = "";
+  if (el.style.maxHeight) el.style.maxHeight = "";
   if (el.hasAttribute("tabindex")) el.removeAttribute("tabindex");
+  if (el.classList.contains("scrolls")) el.classList.remove("scrolls");
   const box = el.clientHeight;
   let over = el.scrollHeight;
   if (!box || over <= box + 1) return null;
@@ -19,6 +21,11 @@ export function fitText(el, { minPx = 11 } = {}) {
     over = el.scrollHeight;
     factor = 0.94;
   }
-  if (over > box + 1) el.tabIndex = 0; // still too long: it scrolls, reachable by keyboard too
+  if (over > box + 1) { // still too long: it scrolls (a visible bar), reachable by keyboard too, showing whole lines only
+    const line = parseFloat(el.ownerDocument.defaultView.getComputedStyle(el).lineHeight) || size * 1.3;
+    el.style.maxHeight = `${Math.max(1, Math.floor((box + 0.5) / line)) * line}px`;
+    el.tabIndex = 0;
+    el.classList.add("scrolls");
+  }
   return size;
 }

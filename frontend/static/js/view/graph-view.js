@@ -377,7 +377,9 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   }
 
   return {
-    setModel, setModelAsync, update, fit, focus, fitScale,
+    setModel, setModelAsync, update, fit, focus, fitScale, panTo: (t, d) => cam.panTo(t, d),
+    /** The transform the view is heading to (a follow or pan in flight), else the current one. */
+    destination: () => cam.destination(),
     /** Fit group `gk`'s boxes (after it was opened by zooming in): the view stays on what the user zoomed into. */
     fitGroup(gk) {
       const bs = lay?.groups.get(gk);

@@ -4,11 +4,12 @@ import * as d3 from "../../vendor/d3.js";
 import { buildLoops, iterationAt, seriesPoints } from "../model/loops.js";
 import { fmtNum } from "../model/format.js";
 
-const W = 300, H = 96, M = { top: 8, right: 10, bottom: 20, left: 46 };
+const SMALL = { W: 300, H: 96 }, BIG = { W: 680, H: 260 }; // the chart in the card, and enlarged
+const M = { top: 8, right: 10, bottom: 20, left: 46 };
 
 /** `onSelect(iteration)` runs when the reader picks a recorded iteration (selector, chart point). */
 export function createLoopView(root, { onSelect = () => {} } = {}) {
-  let model = null, current = null, seriesIndex = 0;
+  let model = null, current = null, seriesIndex = 0, big = false, cursor = null;
   if (!root) return { load: (trace, tl) => (model = buildLoops(trace, tl)), step: () => null, get model() { return model; } };
   const doc = root.ownerDocument;
 
@@ -36,7 +37,14 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
     const setOpen = (v) => { fold.setAttribute("aria-expanded", String(v)); fold.textContent = v ? "▾" : "▸"; root.classList.toggle("folded", !v); };
     fold.addEventListener("click", () => setOpen(fold.getAttribute("aria-expanded") !== "true"));
     setOpen(open);
-    head.append(title, select, fold);
+    const grow = el("button", "btn icon loop-grow", "⤢");
+    grow.type = "button";
+    grow.setAttribute("aria-label", "Enlarge chart");
+    grow.setAttribute("aria-pressed", String(big));
+    grow.title = "Enlarge / shrink the chart";
+    grow.addEventListener("click", () => { big = !big; grow.setAttribute("aria-pressed", String(big)); root.classList.toggle("big", big); if (big) setOpen(true); chart(); mark(); });
+    root.classList.toggle("big", big);
+    head.append(title, select, grow, fold);
     root.append(head);
     const series = loop.series || [];
     if (series.length > 1) {
@@ -46,9 +54,13 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
       which.addEventListener("change", () => { seriesIndex = Number(which.value); chart(); mark(); });
       root.append(which);
     }
-    const svg = d3.select(root).append("svg").attr("class", "loop-chart").attr("viewBox", `0 0 ${W} ${H}`).attr("role", "group");
+    const svg = d3.select(root).append("svg").attr("class", "loop-chart").attr("role", "group").attr("tabindex", 0);
     svg.append("g").attr("class", "plot");
-    root.append(el("p", "loop-note", summary(loop, model)));
+    // Hover (or ←/→ on the focused chart) reads one iteration's value out: here, and in the status for screen readers.
+    const readout = el("p", "loop-readout");
+    readout.id = "loop-readout";
+    readout.setAttribute("role", "status");
+    root.append(readout, el("p", "loop-note", summary(loop, model)));
     chart();
     return model;
   }
@@ -56,10 +68,13 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
   function chart() {
     const loop = chartLoop(model);
     const s = (loop.series || [])[seriesIndex];
-    const svg = d3.select(root).select("svg.loop-chart");
+    const { W, H } = big ? BIG : SMALL;
+    const svg = d3.select(root).select("svg.loop-chart").attr("viewBox", `0 0 ${W} ${H}`);
     const g = svg.select("g.plot");
     g.selectAll("*").remove();
-    svg.attr("aria-label", s ? `${s.name} per iteration` : "no series recorded");
+    svg.attr("aria-label", s ? `${s.name} per iteration (← → read the values)` : "no series recorded");
+    svg.on("pointermove pointerleave keydown", null);
+    read(null);
     if (!s) return;
     const pts = seriesPoints(s);
     const vals = pts.filter((p) => p.v !== null).map((p) => p.v);
@@ -84,6 +99,34 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
       .on("click", (_, it) => pick(it.pos))
       .on("keydown", (ev, it) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); ev.stopPropagation(); pick(it.pos); } })
       .append("title").text((it) => `${it.label}: ${s.name} = ${fmtNum(pts[it.index].v)}`);
+    const guide = g.append("g").attr("class", "hover").attr("display", "none");
+    guide.append("line").attr("y1", M.top).attr("y2", H - M.bottom);
+    guide.append("circle").attr("r", 3.5);
+    const known = pts.filter((p) => p.v !== null);
+    const show = (p) => {
+      cursor = p ? p.i : null;
+      guide.attr("display", p ? null : "none");
+      if (p) { guide.select("line").attr("x1", x(p.i)).attr("x2", x(p.i)); guide.select("circle").attr("cx", x(p.i)).attr("cy", y(p.v)); }
+      read(p && { i: p.i, v: p.v, name: s.name });
+    };
+    const nearest = (i) => known.reduce((a, p) => (Math.abs(p.i - i) < Math.abs(a.i - i) ? p : a), known[0]);
+    svg.on("pointermove", (ev) => { if (known.length) show(nearest(x.invert(d3.pointer(ev, svg.node())[0]))); })
+      .on("pointerleave", () => show(null))
+      .on("keydown", (ev) => {
+        if (!known.length || (ev.key !== "ArrowLeft" && ev.key !== "ArrowRight" && ev.key !== "Home" && ev.key !== "End")) return;
+        ev.preventDefault(); ev.stopPropagation(); // the chart's arrows, not the timeline's
+        const at = known.findIndex((p) => p.i === cursor);
+        const j = ev.key === "Home" ? 0 : ev.key === "End" ? known.length - 1 : at < 0 ? 0 : Math.max(0, Math.min(known.length - 1, at + (ev.key === "ArrowRight" ? 1 : -1)));
+        show(known[j]);
+      });
+  }
+
+  // The value under the cursor, as text (data-iteration / data-value carry the exact numbers for tools and tests).
+  function read(p) {
+    const out = root.querySelector("#loop-readout");
+    if (!out) return;
+    out.textContent = p ? `iteration ${p.i}: ${p.name} ${fmtNum(p.v)}` : "";
+    if (p) { out.dataset.iteration = String(p.i); out.dataset.value = String(p.v); } else { delete out.dataset.iteration; delete out.dataset.value; }
   }
 
   function pick(pos) {

@@ -1,7 +1,7 @@
 // Drawing tensor boxes and autograd-node pills, and refreshing them for a timeline state.
 import { fmtValues, displayMode, gridLines } from "../model/format.js";
 import { flat, numel } from "../model/values.js";
-import { tensorHeader, tensorRows, ROW, GLYPH_H, PAD, FONT, textWidth, valueHeight, GRID_LINE } from "../layout/sizes.js";
+import { tensorHeader, tensorRows, ROW, GLYPH_H, PAD, FONT, textWidth, valueHeight, GRID_LINE, gradLabel, gradLabelWidth } from "../layout/sizes.js";
 import { drawGlyph } from "./glyphs.js";
 
 const GLYPHS = new Set(["heatmap", "sparkline", "stats"]);
@@ -64,11 +64,12 @@ export function updateTensor(g, d, p, look) {
   const cls = look.grad ? "stored" : look.flow ? "flow" : "none";
   row.attr("class", `gradrow ${cls}`);
   row.select(".gradbg").attr("y", -1).attr("height", valueHeight(v));
-  row.select(".lbl").attr("y", 13).text(look.grad ? "grad" : look.flow ? "dL/d" : "grad");
+  row.select(".lbl").attr("y", 13).text(look.grad || !look.flow ? "grad" : gradLabel(d)); // dL/d<its name> while it flows in
+  const off = gradLabelWidth(d);
   setBadge(g, look.hooked ? "hook changed it" : look.fan > 1 ? `Σ ${look.fan} paths` : "");
   let vals = row.select("g.vals");
-  if (vals.empty()) vals = row.append("g").attr("class", "vals").attr("transform", "translate(40,0)");
-  drawValues(vals, v, p.width - 40, "None");
+  if (vals.empty()) vals = row.append("g").attr("class", "vals").attr("transform", `translate(${off},0)`);
+  drawValues(vals, v, p.width - off, "None");
   g.attr("data-grad", look.grad ? compact(look.grad) : null);
   g.attr("data-flow", !look.grad && look.flow ? compact(look.flow) : null); // dL/dt shown while .grad is None
   if (!row.attr("data-tensor-id")) return;

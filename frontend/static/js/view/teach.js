@@ -3,13 +3,15 @@ import { fmtValues } from "../model/format.js";
 import { addValues } from "../model/values.js";
 import { fanTerms, FAN_ALL } from "../teach/fan-terms.js";
 import { fmtHyper } from "../teach/update-card.js";
+import { placeCard, RANK, spanOf, GAP } from "./card-place.js";
 
 const NUM = (v) => fmtValues(v, { maxItems: 16 });
 const SHORT = (v) => fmtValues(v, { maxItems: 4 }); // on an edge: short, the tooltip has the rest
-const GAP = 14; // px between the active node and its card
 const SVGNS = "http://www.w3.org/2000/svg";
+const TOOLS = 48; // the graph toolbar's strip: the card stays under it
+const OTHERS_MAX = 400; // nodes past which the card no longer weighs what it covers (a big graph's step stays cheap)
 
-/** `root`: the graph pane (#graph); `view`: the graph view (nodeBox, transform, teachLayer, edgePoints). */
+/** `root`: the graph pane (#graph); `view`: the graph view (nodeBox, transform, destination, panTo, teachLayer, edgePoints). */
 export function createTeach(root, view) {
   const doc = root.ownerDocument;
   const card = doc.createElement("aside");
@@ -18,60 +20,101 @@ export function createTeach(root, view) {
   card.setAttribute("aria-label", "Chain rule at this node");
   card.hidden = true;
   root.appendChild(card);
-  let current = null; // {card, key}
-  let box = null; // pane and card sizes read by the last place(); panning reuses them without reading layout
+  let current = null; // {model, key}
+  let graph = null;
+  let at = null; // where the last place() put the card: {how, ox, oy} beside the node (moves with it), or fixed {left, top}
+  let userHidden = false; // the lecturer hid the card (its ×, Escape or the toolbar toggle): it stays hidden until shown
+  const toggle = doc.createElement("button");
+  Object.assign(toggle, { type: "button", id: "card-toggle", className: "btn toggle", textContent: "Card", title: "Show / hide the chain-rule card (Esc hides it)" });
+  toggle.setAttribute("aria-label", "Chain-rule card");
+  toggle.setAttribute("aria-pressed", "true");
+  root.querySelector(".graph-tools")?.appendChild(toggle);
+  toggle.addEventListener("click", () => setHidden(!userHidden));
+  doc.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || card.hidden || ev.defaultPrevented || ev.target.closest?.("dialog, .cm-editor")) return;
+    setHidden(true);
+  });
+
+  function setHidden(v) {
+    userHidden = !!v;
+    toggle.setAttribute("aria-pressed", String(!userHidden));
+    card.hidden = !current || userHidden;
+    if (!card.hidden) place();
+  }
 
   function render(state, model, { hidden = false, tl = null } = {}) {
     drawWaiting(state, tl, hidden);
+    graph = tl?.graph ?? null;
     current = model && !hidden ? { model, key: model.key ?? `n:${model.node}` } : null;
-    box = null;
-    card.hidden = !current;
+    at = null;
+    card.hidden = !current || userHidden;
     if (!current) { card.replaceChildren(); return; }
     card.classList.toggle("update-card", !!model.update);
     card.setAttribute("aria-label", model.update ? "Parameter update" : "Chain rule at this node");
     (model.update ? fillUpdate : fill)(card, model);
+    const close = el(doc, "button", "btn icon cc-close", "×");
+    close.type = "button";
+    close.title = "Hide the card (Esc); the Card button brings it back";
+    close.setAttribute("aria-label", "Hide chain-rule card");
+    close.addEventListener("click", () => setHidden(true));
+    card.prepend(close);
   }
 
-  // Beside the node (right, left, below or above: wherever it fits), never over it; clamped to the pane.
+  const rectOf = (key, t) => {
+    const p = view.nodeBox(key);
+    return p && { x0: t.applyX(p.x - p.width / 2), x1: t.applyX(p.x + p.width / 2), y0: t.applyY(p.y - p.height / 2), y1: t.applyY(p.y + p.height / 2) };
+  };
+
+  // Beside the node, off its inputs and outputs; else docked at a side with the graph panned to make room.
   // Reads layout: call it in the frame (requestAnimationFrame), not between DOM writes, or it forces a layout.
   function place() {
     if (!current || card.hidden) return;
-    const p = view.nodeBox(current.key);
     const panel = root.querySelector("#panel");
     const W = panel && !panel.hidden && panel.offsetLeft > 200 ? panel.offsetLeft - 4 : root.clientWidth; // beside the details, not over them
     const H = root.clientHeight;
     // A frame too small for graph and card together (a 400×300 embed): the narration carries the formula alone.
     card.classList.toggle("too-small", W < 460 || H < 220);
-    card.classList.toggle("docked", !p);
-    box = { W, H, cw: card.offsetWidth, ch: card.offsetHeight };
-    position();
+    const t = view.destination(); // where a follow in flight is taking the nodes
+    const active = rectOf(current.key, t);
+    card.classList.toggle("docked", !active);
+    card.style.maxWidth = "";
+    let w = card.offsetWidth, h = card.offsetHeight;
+    if (!active) { at = { left: Math.max(4, W - w - 8), top: TOOLS }; move(at.left, at.top); return; }
+    const near = [], others = [];
+    const adj = neighbours(graph, current.key);
+    for (const k of adj) { const r = rectOf(k, t); if (r) near.push(r); }
+    if (graph && graph.nodes.size <= OTHERS_MAX) {
+      for (const k of graph.nodes.keys()) {
+        if (k === current.key || adj.has(k)) continue;
+        const r = rectOf(k, t);
+        if (r && r.x1 > 0 && r.x0 < W && r.y1 > 0 && r.y0 < H) others.push(r);
+      }
+    }
+    const pane = { W, H, top: TOOLS };
+    let spot = placeCard(pane, { w, h }, active, near, others);
+    if (spot.how !== "beside" && spot.how !== "dock") { // a small pane: a narrower, taller card may fit beside them all
+      const span = spanOf([active, ...near]);
+      const narrow = Math.max(240, Math.min(W * 0.6, W - span.w - 2 * GAP - 12));
+      if (narrow < w - 20) {
+        card.style.maxWidth = `${Math.round(narrow)}px`;
+        const alt = placeCard(pane, { w: card.offsetWidth, h: card.offsetHeight }, active, near, others);
+        if (RANK[alt.how] < RANK[spot.how]) { spot = alt; w = card.offsetWidth; h = card.offsetHeight; } else card.style.maxWidth = "";
+      }
+    }
+    card.dataset.place = spot.how;
+    card.classList.toggle("scrolls", card.scrollHeight > card.clientHeight + 1); // cut by the pane: it takes the wheel then
+    if (spot.dx || spot.dy) view.panTo(t.translate(spot.dx / t.k, spot.dy / t.k), 300);
+    at = spot.how === "beside" ? { ox: spot.left - active.x0, oy: spot.top - active.y0, W, H, w, h } : { left: spot.left, top: spot.top };
+    move(spot.left, spot.top);
   }
 
-  /** Move the card with the graph (a zoom or pan) using the sizes the last place() read: no layout read. */
+  /** Move the card with the graph (a zoom or pan) from what the last place() read: no layout read. */
   function follow() {
-    if (box && current && !card.hidden) position();
-  }
-
-  function position() {
-    const p = view.nodeBox(current.key);
-    const { W, H, cw, ch } = box;
-    if (!p) { move(Math.max(4, W - cw - 8), 48); return; }
-    const t = view.transform;
-    const x0 = t.applyX(p.x - p.width / 2), x1 = t.applyX(p.x + p.width / 2);
-    const y0 = t.applyY(p.y - p.height / 2), y1 = t.applyY(p.y + p.height / 2);
-    const TOOLS = 48; // the graph toolbar's strip
-    const clampY = (y) => Math.max(TOOLS, Math.min(H - ch - 4, y));
-    const clampX = (x) => Math.max(4, Math.min(W - cw - 4, x));
-    const options = [
-      { ok: x1 + GAP + cw <= W - 4, left: x1 + GAP, top: clampY((y0 + y1) / 2 - ch / 2) },
-      { ok: x0 - GAP - cw >= 4, left: x0 - GAP - cw, top: clampY((y0 + y1) / 2 - ch / 2) },
-      { ok: y1 + GAP + ch <= H - 4, left: clampX((x0 + x1) / 2 - cw / 2), top: y1 + GAP },
-      { ok: y0 - GAP - ch >= 4, left: clampX((x0 + x1) / 2 - cw / 2), top: y0 - GAP - ch },
-    ];
-    // Nothing fits whole: the corner farthest from the node (it may cover other nodes, not this one).
-    const far = { left: (x0 + x1) / 2 > W / 2 ? 4 : W - cw - 4, top: (y0 + y1) / 2 > H / 2 ? 4 : H - ch - 4 };
-    const at = options.find((o) => o.ok) ?? far;
-    move(at.left, at.top);
+    if (!at || !current || card.hidden) return;
+    if (at.ox === undefined) return; // docked: it stays where it is while the graph pans beside it
+    const r = rectOf(current.key, view.transform);
+    if (!r) return;
+    move(Math.max(4, Math.min(at.W - at.w - 4, r.x0 + at.ox)), Math.max(TOOLS, Math.min(at.H - at.h - 4, r.y0 + at.oy)));
   }
 
   // A transform, not left/top: moving the card then needs no layout (a layout walks the whole graph's SVG).
@@ -102,6 +145,7 @@ export function createTeach(root, view) {
       const sum = parts.length === tf.parts.length ? tf.sum : parts.reduce((a, p) => addValues(a, p.values), null);
       waiting.set(via, { to: route.target, parts: parts.slice(0, 3).map((p) => p.values), count: parts.length, sum, edge: route.edges[route.edges.length - 1] });
     }
+    const boxes = waiting.size ? nodeRects(tl.graph) : [];
     for (const [via, w] of waiting) {
       const pts = view.edgePoints(w.edge);
       if (!pts?.length) continue;
@@ -112,7 +156,10 @@ export function createTeach(root, view) {
       const label = doc.createElementNS(SVGNS, "g");
       label.setAttribute("class", `grad-wait${w.to === currentNode ? " consuming" : ""}${fan ? " fan" : ""}`);
       label.setAttribute("data-grad-wait", via);
-      label.setAttribute("transform", `translate(${mid.x},${mid.y - 8})`);
+      const wpx = text.length * 7.1; // 11.5 px monospace; measuring would force a layout per label
+      const [lx, ly] = labelSpot(mid, wpx + 10, boxes);
+      boxes.push({ x0: lx, y0: ly - 17, x1: lx + wpx + 10, y1: ly + 1 }); // the next label keeps off this one too
+      label.setAttribute("transform", `translate(${lx},${ly})`);
       const rect = doc.createElementNS(SVGNS, "rect");
       const tx = doc.createElementNS(SVGNS, "text");
       tx.setAttribute("x", "5");
@@ -120,13 +167,51 @@ export function createTeach(root, view) {
       tx.textContent = text;
       label.append(rect, tx);
       g.appendChild(label);
-      const wpx = text.length * 7.1; // 11.5 px monospace; measuring would force a layout per label
       rect.setAttribute("x", "0"); rect.setAttribute("y", "-17"); rect.setAttribute("rx", "4");
       rect.setAttribute("width", String(wpx + 10)); rect.setAttribute("height", "18");
     }
   }
 
-  return { render, place, follow, element: card };
+  // Every drawn node's box in graph coordinates (small graphs: a big one keeps its labels at the edge's middle).
+  function nodeRects(graph) {
+    if (!graph || graph.nodes.size > OTHERS_MAX) return [];
+    const out = [];
+    for (const k of graph.nodes.keys()) {
+      const p = view.nodeBox(k);
+      if (p) out.push({ x0: p.x - p.width / 2, y0: p.y - p.height / 2, x1: p.x + p.width / 2, y1: p.y + p.height / 2 });
+    }
+    return out;
+  }
+
+  return { render, place, follow, element: card, setHidden, get userHidden() { return userHidden; } };
+}
+
+// A waiting gradient's label (w px wide, 18 tall, drawn from its baseline corner): above the edge's middle, else
+// beside or below it, wherever it covers no node (a label on b's grad row hides the very number it explains).
+function labelSpot(mid, w, boxes) {
+  const spots = [[mid.x, mid.y - 8], [mid.x + 8, mid.y + 9], [mid.x - w - 8, mid.y + 9], [mid.x, mid.y + 26], [mid.x - w / 2, mid.y - 8]];
+  let best = null;
+  for (const [x, y] of spots) {
+    const r = { x0: x, y0: y - 17, x1: x + w, y1: y + 1 };
+    const cover = boxes.reduce((s, b) => s + Math.max(0, Math.min(r.x1, b.x1) - Math.max(r.x0, b.x0)) * Math.max(0, Math.min(r.y1, b.y1) - Math.max(r.y0, b.y0)), 0);
+    if (cover === 0) return [x, y];
+    if (!best || cover < best.cover) best = { x, y, cover };
+  }
+  return [best.x, best.y];
+}
+
+// The nodes an edge joins to `key`: the active node's inputs and outputs (cached per graph).
+const adjacency = new WeakMap();
+function neighbours(graph, key) {
+  if (!graph) return new Set();
+  let adj = adjacency.get(graph);
+  if (!adj) {
+    adj = new Map();
+    const add = (a, b) => { if (!adj.has(a)) adj.set(a, new Set()); adj.get(a).add(b); };
+    for (const e of graph.edges.values()) { add(e.source, e.target); add(e.target, e.source); }
+    adjacency.set(graph, adj);
+  }
+  return adj.get(key) ?? new Set();
 }
 
 function el(doc, tag, cls, text) {

@@ -1,0 +1,66 @@
+// Lecture screens, the parts that are pure: where the chain-rule card goes, and the name on a flowing grad row.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { model } from "./helpers.js";
+import { placeCard, overlaps } from "../static/js/view/card-place.js";
+import { gradLabel, nodeSize } from "../static/js/layout/sizes.js";
+
+const R = (x0, y0, w, h) => ({ x0, y0, x1: x0 + w, y1: y0 + h });
+const at = (s, card) => R(s.left, s.top, card.w, card.h);
+
+test("card: beside the node when there is room, off its inputs and outputs", () => {
+  const pane = { W: 1000, H: 600, top: 48 }, card = { w: 300, h: 150 };
+  const active = R(450, 250, 100, 40), above = R(440, 150, 120, 60), below = R(440, 330, 120, 60);
+  const s = placeCard(pane, card, active, [above, below]);
+  assert.equal(s.how, "beside");
+  assert.deepEqual([s.dx, s.dy], [0, 0]);
+  for (const r of [active, above, below]) assert.ok(!overlaps(at(s, card), r), JSON.stringify(s));
+});
+
+test("card: prefers a spot over no other node", () => {
+  const pane = { W: 1000, H: 600, top: 48 }, card = { w: 300, h: 150 };
+  const active = R(450, 250, 100, 40);
+  const right = R(570, 200, 200, 150); // something drawn right of the node: the card goes left
+  const s = placeCard(pane, card, active, [], [right]);
+  assert.equal(s.how, "beside");
+  assert.ok(!overlaps(at(s, card), right) && !overlaps(at(s, card), active), JSON.stringify(s));
+});
+
+test("card: no room beside at this pan: docks and pans the node and its neighbours clear of it", () => {
+  // a 635×464 projector pane with a wide card and a column of three nodes in the middle (the issue's case)
+  const pane = { W: 635, H: 464, top: 48 }, card = { w: 300, h: 230 };
+  const active = R(250, 190, 135, 46), above = R(245, 90, 145, 75), below = R(255, 270, 125, 75);
+  const s = placeCard(pane, card, active, [above, below]);
+  assert.equal(s.how, "dock");
+  const moved = (r) => R(r.x0 + s.dx, r.y0 + s.dy, r.x1 - r.x0, r.y1 - r.y0);
+  for (const r of [active, above, below].map(moved)) {
+    assert.ok(!overlaps(at(s, card), r), JSON.stringify({ s, r }));
+    assert.ok(r.x0 >= 0 && r.x1 <= pane.W && r.y0 >= pane.top && r.y1 <= pane.H, JSON.stringify(r)); // still in the pane
+  }
+  const cardBox = at(s, card);
+  assert.ok(cardBox.x0 >= 0 && cardBox.x1 <= pane.W && cardBox.y0 >= pane.top && cardBox.y1 <= pane.H);
+});
+
+test("card: a pane too small for the whole card and node: the far corner, never a NaN", () => {
+  const s = placeCard({ W: 300, H: 200, top: 10 }, { w: 290, h: 190 }, R(100, 80, 100, 40));
+  assert.equal(s.how, "corner");
+  assert.ok(Number.isFinite(s.left) && Number.isFinite(s.top));
+});
+
+test("grad rows name the tensor the gradient flows into (never a bare dL/d)", () => {
+  for (const name of ["basic-mul", "mlp-training-step", "autograd-grad"]) {
+    let graph;
+    try { ({ graph } = model(name)); } catch { continue; } // fixtures this branch lacks
+    for (const d of graph.nodes.values()) {
+      if (d.type !== "tensor") continue;
+      const l = gradLabel(d);
+      assert.match(l, /^dL\/d.+/, `${name} ${d.key}`);
+      assert.ok(l.length <= 16, l);
+      if (d.label && `dL/d${d.label}`.length <= 16 && !/[ (]/.test(d.label)) assert.equal(l, `dL/d${d.label}`);
+    }
+  }
+  const { graph } = model("basic-mul");
+  const c = [...graph.nodes.values()].find((d) => d.label === "c");
+  assert.equal(gradLabel(c), "dL/dc");
+  assert.ok(nodeSize(c).width >= 86);
+});
