@@ -74,6 +74,14 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
                                 status_code=422)
         return await http_exception_handler(request, exc)
 
+    from ..classes.redis_store import StoreDown
+
+    @app.exception_handler(StoreDown)
+    async def class_store_down(request: Request, exc: StoreDown):
+        log.warning("class store unavailable: %s", exc)
+        return JSONResponse({"detail": "live classes are unavailable for a moment (the shared store did not "
+                             "answer); try again shortly"}, status_code=503, headers={"Retry-After": "5"})
+
     @app.get("/docs", include_in_schema=False)
     async def api_docs():
         return get_swagger_ui_html(openapi_url=app.openapi_url, title="gradtrace API",

@@ -218,6 +218,18 @@ class Hub:
             for code in codes:
                 if code not in live:
                     self.deliver(code, END_SEQ, frame("end", {"code": code, "reason": "ended"}))
+                else:
+                    try:
+                        await self._resync(code)
+                    except Exception:  # noqa: BLE001 - next beat
+                        log.exception("class resync failed")
+
+    async def _resync(self, code: str) -> None:
+        """Hand the current state to streams that are behind it (an event lost while pub/sub reconnected)."""
+        doc = await self.store.get(code)
+        streams = self._streams.get(code, ())
+        if doc is not None and any(s.last_seq < doc["seq"] for s in streams):
+            self.deliver(code, doc["seq"], frame("state", public_view(doc, await self.followers(code)), doc["seq"]))
 
 
 def hub_from_settings(settings: Settings) -> Hub:
