@@ -125,6 +125,10 @@ class Hub:
     def local_total(self) -> int:
         return sum(len(s) for s in self._streams.values())
 
+    def stats(self) -> dict:
+        return {"server": self.server_id, "sessions": len(self._streams), "followers": self.local_total(),
+                "delivered": self.delivered}
+
     async def followers(self, code: str) -> int:
         return self.local(code) + await self.store.followers(code, exclude=self.server_id)
 
