@@ -209,7 +209,8 @@ def uvicorn_config(app, settings: Settings, host: str, port: int, log_level: str
 
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, http=protocol_for(settings),
                           h11_max_incomplete_event_size=settings.max_header_bytes,
-                          timeout_keep_alive=settings.keepalive_timeout_s, backlog=2048)
+                          timeout_keep_alive=settings.keepalive_timeout_s, backlog=2048,
+                          timeout_graceful_shutdown=settings.shutdown_grace_s)
 
 
 def serve(app, settings: Settings, host: str, port: int, log_level: str = "info") -> None:
