@@ -6,12 +6,12 @@ sized workers + queue_size, so it never blocks the event loop and works from any
 import asyncio
 import logging
 import math
-import queue
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-from ..runner import ClientBusy, Saturated, current_client
+from ..runner import Admission, ClientBusy, Saturated, current_client
 from .options import Options
 from .results import death_trace, error_trace
 from .validate import invalid_result, validated
@@ -21,6 +21,37 @@ from .worker import Worker, WorkerDied
 log = logging.getLogger("gradtrace.sandbox")
 
 
+class Handoff:
+    """Idle workers handed to waiting runs strictly first come, first served: a returned worker goes straight to
+    the longest waiter (queue.Queue lets a newcomer barge in, and a waiter that loses sits at the back again)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._free: deque = deque()
+        self._waiting: deque = deque()
+
+    def put(self, item) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._free.append(item)
+                return
+            slot = self._waiting.popleft()
+        slot[1] = item
+        slot[0].set()
+
+    def get(self):
+        with self._lock:
+            if self._free:  # nobody waits when something is free: this caller is first in line
+                return self._free.popleft()
+            slot = [threading.Event(), None]
+            self._waiting.append(slot)
+        slot[0].wait()
+        return slot[1]
+
+    def qsize(self) -> int:
+        return len(self._free)
+
+
 class SandboxRunner:
     def __init__(self, settings=None, **option_overrides):
         from ..config import get_settings
@@ -28,14 +59,15 @@ class SandboxRunner:
         self.settings = settings or get_settings()
         self.options = Options.from_settings(self.settings, **option_overrides)
         self.size, self.queue_size = max(1, self.settings.workers), max(0, self.settings.queue_size)
-        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._idle = Handoff()
         self._workers: list[Worker] = []
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
         self._inflight = 0
-        self._per_client: dict[str, int] = {}
         self.per_client_limit = max(1, getattr(self.settings, "max_runs_per_client", 4))
+        self._admission = Admission(self.per_client_limit, max(1, getattr(self.settings, "max_runs_per_seat", 2)),
+                                    max(1, getattr(self.settings, "max_runs_per_address", 12)))
         self.parent_cpu_s = 0.0  # CPU the server spent on children's results (reading, validating), all runs
         self._restarts = 0
         self._avg_s = 0.1  # moving average of a run's duration, for Retry-After
@@ -73,23 +105,23 @@ class SandboxRunner:
         self._closed = True
         for w in list(self._workers):
             w.kill()
+        self._idle.put(None)  # each waiter passes it on to the next
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- runs ---
     async def run(self, code: str, seed: int = 0, client: str | None = None,
                   finite_difference: dict | None = None, raw: bool = False) -> dict | bytes:
-        """The Trace of one run. `client` (default: the request's, see runner.current_client) may have at
-        most max_runs_per_client runs queued or running: ClientBusy beyond, Saturated when the pool is full.
+        """The Trace of one run. `client` (default: the request's, see runner.current_client) may have its share
+        of runs queued or running (runner.Admission): ClientBusy beyond, Saturated when the pool is full.
         `raw`: the child's unchecked result bytes (or a trace the sandbox made), for the wire check pool."""
         client = client if client is not None else current_client()
         with self._lock:
-            if client is not None and self._per_client.get(client, 0) >= self.per_client_limit:
+            if not self._admission.admit(client):
                 raise ClientBusy(self._retry_after())
             if self._inflight >= self.size + self.queue_size:
+                self._admission.release(client)
                 raise Saturated(self._retry_after())
             self._inflight += 1
-            if client is not None:
-                self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
             loop = asyncio.get_running_loop()
             work = self.run_payload if raw else self.run_sync
@@ -97,10 +129,7 @@ class SandboxRunner:
         finally:
             with self._lock:
                 self._inflight -= 1
-                if client is not None:
-                    left = self._per_client.pop(client) - 1
-                    if left:
-                        self._per_client[client] = left
+                self._admission.release(client)
 
     def run_sync(self, code: str, seed: int = 0, finite_difference: dict | None = None) -> dict:
         """Blocking run (also used by the CLI and tests): waits for a free worker, no admission control; the
@@ -146,14 +175,15 @@ class SandboxRunner:
                            self.options.death_limits())
 
     def _take_worker(self) -> Worker:
-        """The next idle, living worker; one that died while idle is replaced and never handed a program."""
+        """The next idle, living worker; one that died while idle is replaced and never handed a program.
+
+        Waiters are served first come, first served (Handoff): with a polling queue.get a long waiter went to the
+        back each time, and a hammering client's fresh requests overtook a class's patient ones."""
         while True:
-            try:
-                worker = self._idle.get(timeout=0.5)
-            except queue.Empty:
-                if self._closed:
-                    raise RuntimeError("the sandbox runner is closed") from None
-                continue
+            worker = self._idle.get()
+            if worker is None:  # close(): wake every waiter
+                self._idle.put(None)
+                raise RuntimeError("the sandbox runner is closed")
             if worker.alive:
                 return worker
             log.error("sandbox worker %d died while idle; replacing it", worker.index)
