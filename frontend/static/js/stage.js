@@ -20,6 +20,7 @@ import { createQuizView } from "./view/quiz.js";
 import { createFdCheck } from "./view/fd-check.js";
 import { createTooltip } from "./view/tooltip.js";
 import { fitText } from "./view/fit-text.js";
+import { carryStep } from "./model/carry-step.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
 const BIG = 300; // drawn nodes past which module groups start collapsed
@@ -70,7 +71,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
 
   /**
    * Show a trace; resolves once it is drawn. `restore` (from a link) may set {step, collapsed, rankdir}:
-   * step null means the start (or the end of a failed run).
+   * step null means the start (or the end of a failed run). `restore.carry` {tl, code, step}: a re-run of an
+   * edited program starts where the same line and op still exist (live edit).
    */
   let loadSeq = 0;
   async function load(compactOrFull, code, restore = {}) {
@@ -105,7 +107,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (restore.quiz !== undefined) quiz.set(!!restore.quiz);
     quiz.reset();
     fd.reset();
-    const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
+    const start = restore.carry?.tl ? carryStep(restore.carry.tl, restore.carry.code, restore.carry.step, st.tl, code)
+      : Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
     if (foldsIterations(loops) && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
     player.load(st.tl.total, start);
     await relayout();
@@ -206,13 +209,25 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     return { step: player.step, collapsed: [...st.collapsed], rankdir: st.autoDir ? null : st.rankdir, quiz: quiz.on };
   }
 
+  /** Take a view from elsewhere (a class session's lecturer): opened/collapsed groups and a chosen direction. */
+  function applyView({ collapsed, rankdir } = {}) {
+    if (!st.graph) return;
+    let changed = false;
+    if (Array.isArray(collapsed)) {
+      const want = new Set(collapsed.filter((k) => st.graph.groups.has(k)));
+      if (want.size !== st.collapsed.size || [...want].some((k) => !st.collapsed.has(k))) { st.collapsed = want; changed = true; }
+    }
+    if ((rankdir === "LR" || rankdir === "TB") && (st.autoDir || rankdir !== st.rankdir)) { st.rankdir = rankdir; st.autoDir = false; changed = true; }
+    if (changed) relayout();
+  }
+
   /** Draw the current step again (after a change of presentation, e.g. presenter mode). */
   const refresh = () => render(player.step, "refresh");
 
   /** Move keyboard focus to the graph (after Run: → steps at once instead of moving the editor's cursor). */
   const focusGraph = () => view.svg.focus({ preventScroll: true });
 
-  return { load, relayout, select, viewState, refresh, view, player, app: st, quiz, focusGraph };
+  return { load, relayout, select, viewState, applyView, refresh, view, player, app: st, quiz, focusGraph };
 }
 
 function toggle(button, onChange) {
