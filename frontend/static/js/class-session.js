@@ -9,9 +9,9 @@ import { question } from "./teach/quiz.js";
 import { createClassHostView } from "./view/class-host.js";
 import { createClassFollowView } from "./view/class-follow.js";
 
-/** The join code this page was opened for: /c/<code>, ?class=<code>, or the server's config.classCode. */
+/** The join code this page was opened for: the server's config.class.code (/c/<code>, /embed?class=<code>), else the URL. */
 export function classCodeOf(loc, config = {}) {
-  const raw = config.classCode || /^\/c\/([^/?#]+)/.exec(loc.pathname)?.[1] || new URLSearchParams(loc.search).get("class");
+  const raw = config.class?.code || /^\/c\/([^/?#]+)/.exec(loc.pathname)?.[1] || new URLSearchParams(loc.search).get("class");
   const code = String(raw || "").replace(/[\s-]/g, "").toUpperCase();
   return /^[A-Z0-9]{4,12}$/.test(code) ? code : null;
 }

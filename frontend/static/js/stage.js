@@ -31,7 +31,8 @@ const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at le
  * (and again after a slow layout), `lines({step})` to mark the current line, `rendered(k)` after each step.
  */
 // `checkNumerically(name)`: the server's finite-difference check of a leaf (absent in the standalone file).
-export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {}, checkNumerically = null }) {
+// `passKey(key)`: true when a clicker key (←/→/PageUp/PageDown) or Escape belongs to the page around an embed.
+export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {}, checkNumerically = null, passKey }) {
   const $ = (id) => doc.getElementById(id);
   const root = $("graph");
   const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null };
@@ -41,7 +42,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const fd = createFdCheck(checkNumerically && ((name) => checkNumerically(name, st.code)));
   const quiz = createQuizView(root, { onChange: () => { refresh(); rendered(player.step); } });
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync() });
-  const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
+  const sync = bindControls(doc, player, { onFit: () => view.fit(300), passKey });
   const loopView = createLoopView($("loop"), { onSelect: (it, m) => { player.pause(); player.seek(m.spans[it.pos]?.start ?? 0, "iteration"); } });
   const jumpReady = bindJump(doc, player, () => st.tl);
   wireTools();

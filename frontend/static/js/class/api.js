@@ -25,8 +25,8 @@ async function call(doFetch, what) {
 }
 
 /** Start a session: resolves to {code, join_url, presenter_token, expires_in, events_url}. */
-export const createClass = (base, program, state, f = fetch) => call(() => f(`${base}/classes`, {
-  method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ program, state }),
+export const createClass = (base, program, state, traceKey = null, f = fetch) => call(() => f(`${base}/classes`, {
+  method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ program, state, ...(traceKey ? { trace_key: traceKey } : {}) }),
 }), "start a class session");
 
 /** The session as it stands: {code, seq, program, trace_key, state: {step, view}, question, followers, ended}. */

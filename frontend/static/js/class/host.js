@@ -40,13 +40,12 @@ export function createHost({ base, storage, fetchImpl = (...a) => fetch(...a), E
 
   /** Start a session showing `program` ({code, seed}) at `state` ({step, view}); resolves to the session. */
   async function start(program, traceKey, state) {
-    const made = await createClass(base, program, state, fetchImpl);
+    const made = await createClass(base, program, state, traceKey, fetchImpl);
     session = { code: made.code, token: made.presenter_token, join_url: made.join_url, events_url: made.events_url || `${base}/classes/${made.code}/events`, expires_in: made.expires_in };
-    sent = { program: JSON.stringify(program), key: null, state: JSON.stringify(state) };
+    sent = { program: JSON.stringify(program), key: traceKey, state: JSON.stringify(state) };
     save();
     listen();
     onChange(session);
-    if (traceKey) publish({ program, traceKey, state }); // the trace key rides on the first update
     return session;
   }
 
