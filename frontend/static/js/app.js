@@ -31,7 +31,7 @@ export async function startApp(doc = document) {
   const stage = createStage(doc, {
     layouts: createLayoutClient(),
     status: (text) => setStatus(doc, text, "busy"),
-    loaded: (trace) => showRunResult(doc, trace, editor),
+    loaded: (trace) => { showRunResult(doc, trace, editor); markStale(); },
     lines: (l) => editor.showLines(l),
     rendered: (k) => { urls.schedule(); live?.rendered(k); follower?.shown(k); },
     checkNumerically: (name, code) => checkNumerically(config.api, code, seed, name),
@@ -55,7 +55,7 @@ export async function startApp(doc = document) {
   const live = classCode ? null : wireHost(doc, { config, stage, program: () => (app.trace ? { code: app.code, seed } : null) });
   const follower = classCode ? wireFollow(doc, {
     config, code: classCode, stage,
-    onProgram: (p) => { editor.setCode(p.code); $("seed").value = String(p.seed); seed = p.seed; gallery.value = ""; markStale(); },
+    onProgram: (p) => { editor.setCode(p.code); $("seed").value = String(p.seed); seed = p.seed; gallery.value = ""; },
     status: (text) => setStatus(doc, text, text ? "busy" : ""),
   }) : null;
 

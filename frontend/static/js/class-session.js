@@ -2,7 +2,9 @@
 // follower's (/c/<code>, /embed?class=<code>): the stage follows the lecturer until the student steps away.
 import { createHost } from "./class/host.js";
 import { createFollow } from "./class/follow.js";
-import { followerId, sendAnswer } from "./class/api.js";
+import { followerId, getClass, sendAnswer } from "./class/api.js";
+
+const FOLLOWER_POLL_MS = 4000;
 import { getTrace, runTrace, traceKeyOf } from "./api.js";
 import { chainCard } from "./teach/chain-card.js";
 import { question } from "./teach/quiz.js";
@@ -37,7 +39,7 @@ export function wireHost(doc, { config, stage, program }) {
     base: config.api, storage: win.sessionStorage,
     onChange: (s) => { view.session(s); if (s) rendered(); },
     onEvent: (type, data) => {
-      if (type === "state") view.followers(data.followers);
+      if (type === "state" && Number.isInteger(data.followers)) view.followers(Math.max(0, data.followers - 1)); // not this tab's own stream
       if (type === "tally") view.tally(data);
       if (type === "reveal") view.revealed(data);
       if (type === "end") view.session(null);
@@ -77,6 +79,10 @@ export function wireHost(doc, { config, stage, program }) {
   }
 
   host.resume().then((r) => r && view.say(`Class ${r.session.code} is still live.`));
+  // Joins and leaves push no event: the count is read every few seconds while a session runs.
+  win.setInterval(() => {
+    if (host.session && !doc.hidden) getClass(config.api, host.session.code).then((v) => view.followers(Math.max(0, v.followers - 1)), () => {});
+  }, FOLLOWER_POLL_MS);
   return { rendered, host };
 }
 
