@@ -100,6 +100,53 @@ class Settings(BaseSettings):
     snippet_rate_count: int = Field(60, description="Snippets one client may create per window; more get HTTP 429.")
     snippet_rate_window_s: int = Field(600, description="Window of the per-client snippet rate limit, in seconds.")
 
+    # --- live class sessions (docs/class-api.md; replicas share them through Redis) ---
+    class_idle_s: int = Field(
+        7200, ge=10, description="A class session ends when its presenter has not driven it (state, question, "
+        "reveal) for this many seconds; followers get an `end` event.")
+    class_max_followers: int = Field(
+        1500, ge=1, description="Most followers (open event streams) of one class session over all replicas; one "
+        "more gets HTTP 429. Also the most answers one question accepts.")
+    class_max_sessions: int = Field(
+        2000, ge=1, description="Most live class sessions one server (or the Redis-backed cluster) holds; past it, "
+        "creating one gets HTTP 503.")
+    class_max_state_bytes: int = Field(
+        16_384, ge=256, description="Largest presenter `state` (step + view) in UTF-8 JSON bytes; larger gets HTTP 413.")
+    class_max_prompt_chars: int = Field(500, ge=1, description="Longest question prompt or choice, in characters (HTTP 413).")
+    class_create_count: int = Field(
+        30, ge=1, description="Class sessions one client may create per class_create_window_s; more get HTTP 429.")
+    class_create_window_s: int = Field(3600, ge=1, description="Window of the per-client session-creation limit, in seconds.")
+    class_join_misses: int = Field(
+        60, ge=1, description="Lookups of unknown join codes one client may make per class_join_window_s (only "
+        "misses count, so a hall joining the right code is never limited); more get HTTP 429.")
+    class_join_window_s: int = Field(60, ge=1, description="Window of the per-client join-miss limit, in seconds.")
+    class_answer_count: int = Field(
+        1200, ge=1, description="Answers one client address may send per class_answer_window_s over all sessions "
+        "(a hall of 300 behind one NAT answering a few questions a minute fits); more get HTTP 429.")
+    class_answer_window_s: int = Field(60, ge=1, description="Window of the per-client answer-rate limit, in seconds.")
+    class_tally_interval_s: float = Field(
+        0.25, gt=0, description="Least time between two `tally` events of one question from one server (answers "
+        "arriving faster are pushed together).")
+    class_heartbeat_s: float = Field(
+        15.0, gt=0, description="Seconds between heartbeat comments on an idle event stream (keeps proxies and "
+        "NAT tables from closing it); follower counts are refreshed at the same pace.")
+    class_retry_ms: int = Field(1000, ge=100, description="Reconnect delay the event stream asks browsers to use (SSE `retry:`).")
+
+    # --- seats: telling students behind one address apart (docs/class-api.md, "A hall behind one address") ---
+    max_runs_per_address: int = Field(
+        12, ge=1, description="Runs one client address may have queued or running at once over all its seats (a "
+        "hall behind one NAT shares it; keep it >= workers); more get HTTP 429 with Retry-After.")
+    max_runs_per_seat: int = Field(
+        2, ge=1, description="Runs one seat (a browser holding a signed seat cookie) may have queued or running at "
+        "once; more get HTTP 429 with Retry-After. Without a seat, max_runs_per_client applies to the address.")
+    seat_count: int = Field(
+        1000, ge=1, description="Seat cookies one client address may be issued per seat_window_s (a hall of 300 "
+        "reloading a few times fits); past it pages are served without a new seat.")
+    seat_window_s: int = Field(3600, ge=1, description="Window of the per-address seat issuing limit, in seconds.")
+    seat_secret: str = Field(
+        "", description="Key that signs seat cookies; empty: shared through Redis when redis_url is set (so every "
+        "replica accepts every seat), else random per process.")
+
     def body_limit(self) -> int:
         """The request body cap in bytes (max_body_bytes, or derived from max_code_bytes)."""
         return self.max_body_bytes or 6 * self.max_code_bytes + 4096

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from . import __version__
 from .cache import cache_namespace, request_defaults
+from .classes.codes import normalize
 from .config import get_settings
 
 # Only the app's own scripts run; inline scripts, eval, plugins, framing by others and
@@ -79,12 +80,11 @@ def page_config(request: Request, nonce: str) -> dict:
     }
 
 
-def _page(request: Request, template: str, *, embeddable: bool) -> Response:
+def _page(request: Request, template: str, *, embeddable: bool, extra: dict | None = None) -> Response:
     templates = _templates(str(frontend_dir(request) / "templates"))
     nonce = secrets.token_urlsafe(16)
-    response = templates.TemplateResponse(
-        request, template, {"config": page_config(request, nonce), "version": __version__}
-    )
+    config = {**page_config(request, nonce), **(extra or {})}
+    response = templates.TemplateResponse(request, template, {"config": config, "version": __version__})
     response.headers.update(SECURITY_HEADERS)
     # '*' alone matches only network schemes: slides opened from file:// need file: (and data:/blob: viewers) too.
     response.headers["Content-Security-Policy"] = csp(nonce, EMBED_ANCESTORS if embeddable else "'self'")
@@ -102,8 +102,23 @@ async def index(request: Request):
 
 @router.get("/embed", response_class=HTMLResponse)
 async def embed(request: Request):
-    """Graph, controls and narration for an <iframe> anywhere: the program comes from the URL fragment."""
-    return _page(request, "embed.html", embeddable=True)
+    """Graph, controls and narration for an <iframe> anywhere: the program comes from the URL fragment, or from
+    the live class named by `?class=CODE` (config `class`, as for /c/{code})."""
+    normal = normalize(request.query_params.get("class", ""))
+    return _page(request, "embed.html", embeddable=True, extra=_class_config(normal) if normal else None)
+
+
+@router.get("/c/{code}", response_class=HTMLResponse)
+async def follow_class(code: str, request: Request):
+    """The app, told to follow the live class `code` (config `class`: its code and event stream)."""
+    normal = normalize(code)
+    if normal is None:
+        raise HTTPException(404, "not a class code")
+    return _page(request, "index.html", embeddable=False, extra=_class_config(normal))
+
+
+def _class_config(code: str) -> dict:
+    return {"class": {"code": code, "url": f"/api/v1/classes/{code}", "events": f"/api/v1/classes/{code}/events"}}
 
 
 @router.get("/static/{path:path}")

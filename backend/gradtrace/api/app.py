@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Settings, get_settings
 from ..runner import Runner
-from . import door, export_html, routes, snippets
+from . import classes, door, export_html, routes, snippets
 
 log = logging.getLogger("gradtrace")
 
@@ -37,10 +37,15 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         from ..cache import TraceService
 
         app.state.traces = TraceService.from_settings(settings)
+        from ..classes import hub_from_settings
+
+        app.state.classes = hub_from_settings(settings)
+        await app.state.classes.start()
         try:
             yield
         finally:
             await app.state.traces.close()
+            await app.state.classes.close()
             app.state.runner.close()
             store = getattr(app.state, "snippets", None)
             if store is not None:
@@ -69,6 +74,14 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
                                 status_code=422)
         return await http_exception_handler(request, exc)
 
+    from ..classes.redis_store import StoreDown
+
+    @app.exception_handler(StoreDown)
+    async def class_store_down(request: Request, exc: StoreDown):
+        log.warning("class store unavailable: %s", exc)
+        return JSONResponse({"detail": "live classes are unavailable for a moment (the shared store did not "
+                             "answer); try again shortly"}, status_code=503, headers={"Retry-After": "5"})
+
     @app.get("/docs", include_in_schema=False)
     async def api_docs():
         return get_swagger_ui_html(openapi_url=app.openapi_url, title="gradtrace API",
@@ -78,6 +91,7 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
 
     app.include_router(routes.router)
     app.include_router(snippets.router)
+    app.include_router(classes.router)
     app.include_router(export_html.router)
     try:
         from .. import web

@@ -54,24 +54,30 @@ class DoorMiddleware:
         token = set_current_client(scope_key(scope, settings.trusted_proxies))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + settings.body_timeout_s
-        received, refusal, answered, passed = 0, None, False, False
+        received, refusal, answered, passed, ended = 0, None, False, False, False
 
         async def capped_receive():
             # Past the cap or the deadline the app is told the body ended (nothing more is read) and its
             # answer is replaced by the refusal: no exception has to travel through the framework.
-            nonlocal received, refusal
+            nonlocal received, refusal, ended
+            if ended:  # the body is over: what is left is waiting for a disconnect (event streams do, for hours)
+                return await receive()
             if refusal is not None:
+                ended = True
                 return {"type": "http.request", "body": b"", "more_body": False}
             try:
                 message = await asyncio.wait_for(receive(), max(0.001, deadline - loop.time()))
             except asyncio.TimeoutError:
                 refusal = (408, f"request body not received within {settings.body_timeout_s:g} s")
+                ended = True
                 return {"type": "http.request", "body": b"", "more_body": False}
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     refusal = (413, f"request body too large (limit {limit} bytes)")
+                    ended = True
                     return {"type": "http.request", "body": b"", "more_body": False}
+                ended = not message.get("more_body", False)
             return message
 
         async def guarded_send(message):
