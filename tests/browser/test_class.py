@@ -230,3 +230,64 @@ def test_reveal_plugin_drives_an_embed_from_slide_fragments(browser, base_url):
     finally:
         ctx.close()
         host.close()
+
+
+def test_a_short_link_keeps_the_step_and_view(browser, base_url):
+    ctx, pg = fresh_page(browser)
+    try:
+        pg.goto(base_url + "/")
+        expect(graph(pg)).to_have_attribute("data-loads", "1", timeout=30_000)
+        pg.select_option("#gallery", "mlp-training-step")
+        expect(graph(pg)).to_have_attribute("data-loads", "2", timeout=30_000)
+        pg.get_by_role("button", name="Modules").click()  # collapse the nn.Module groups: part of the view
+        expect(pg.locator("#graph .group.collapsed").first).to_be_visible()
+        lecturer_step(pg, 5)
+        pg.get_by_role("button", name="Share", exact=True).click()
+        pg.get_by_role("button", name="Short link", exact=True).click()
+        expect(pg.locator("#short-link-url")).to_be_visible()
+        short = pg.input_value("#short-link-url")
+        assert re.match(re.escape(base_url) + r"/s/[^#]+#v1j?\.", short) and len(short) < 160, short
+        collapsed = pg.locator("#graph .group.collapsed").count()
+    finally:
+        ctx.close()
+    ctx, other = fresh_page(browser)
+    try:
+        other.goto(short)
+        expect(graph(other)).to_have_attribute("data-loads", "1", timeout=30_000)
+        wait_step(other, 5)
+        assert other.locator("#graph .group.collapsed").count() == collapsed > 0
+        assert not other.problems, other.problems
+    finally:
+        ctx.close()
+
+
+def test_followers_take_the_lecturers_view_but_keep_their_theme(browser, base_url):
+    lctx, lec = fresh_page(browser, (1280, 800))
+    sctx, stu = fresh_page(browser, (390, 844))
+    try:
+        lec.goto(base_url + "/")
+        expect(graph(lec)).to_have_attribute("data-loads", "1", timeout=30_000)
+        lec.select_option("#gallery", "mlp-training-step")
+        expect(graph(lec)).to_have_attribute("data-loads", "2", timeout=30_000)
+        lec.get_by_role("button", name="Presenter mode").click()
+        lec.locator("header").get_by_role("button", name="Start class session").click()  # presenter mode's own button
+        expect(lec.locator("#class-code")).to_have_text(re.compile(r"^[A-Z0-9]{6}$"), timeout=10_000)
+        code = lec.inner_text("#class-code")
+        lec.get_by_role("button", name="Start teaching").click()
+        stu.emulate_media(color_scheme="dark")
+        stu.goto(f"{base_url}/c/{code}")
+        stu.get_by_role("button", name="Toggle dark theme").click()
+        expect(graph(stu)).to_have_attribute("data-loads", "1", timeout=30_000)
+        theme = stu.get_attribute("html", "data-theme")
+        assert stu.locator("#graph .group.collapsed").count() == 0
+        lec.get_by_role("button", name="Modules").click()  # the lecturer folds the nn.Module boxes
+        folded = lec.locator("#graph .group.collapsed")
+        expect(folded.first).to_be_visible()
+        expect(stu.locator("#graph .group.collapsed")).to_have_count(folded.count(), timeout=10_000)
+        lecturer_step(lec, 3)
+        wait_step(stu, 3)
+        assert stu.get_attribute("html", "data-theme") == theme  # the theme stays the student's own
+        assert not lec.problems and not stu.problems, lec.problems + stu.problems
+    finally:
+        sctx.close()
+        lctx.close()

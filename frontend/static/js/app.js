@@ -3,6 +3,7 @@
 import { createLayoutClient } from "./layout/client.js";
 import { createStage } from "./stage.js";
 import { createUrlSync, readLocation } from "./url-sync.js";
+import { encodeState } from "./wire/url-state.js";
 import { checkNumerically, createSnippet, exportHtml, fetchExamples, fetchSnippet, runTrace, snippetTrace } from "./api.js";
 import { createEditor } from "./view/editor.js";
 import { initTheme } from "./view/theme.js";
@@ -64,7 +65,8 @@ export async function startApp(doc = document) {
   bindShareDialog(doc, {
     link: async () => (app.trace ? new URL(`/${await urls.now()}`, win.location.href).href : ""),
     embedSrc: async () => new URL(`/embed${await urls.now()}`, win.location.href).href,
-    shorten: async () => new URL((await createSnippet(config.api, app.code, seed)).url, win.location.href).href,
+    // The stored program and seed, plus the step and view in a small fragment (it survives the /s/ redirect).
+    shorten: async () => new URL(`${(await createSnippet(config.api, app.code, seed)).url}#${await encodeState({ ...shared(), code: null, seed: 0 })}`, win.location.href).href,
     download,
   });
 
