@@ -1,4 +1,4 @@
-// The QR encoder against an independent one (segno's symbols in fixtures/qr-vectors.json, made by
+// The QR encoder against an independent one (segno's symbols in fixtures/qr/vectors.json, made by
 // tools/qr_vectors.py) and against a small reader written here from the spec: format bits, unmask, zigzag,
 // de-interleave, Reed–Solomon syndromes, byte-mode payload.
 import { test } from "node:test";
@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { encodeQr, formatBits, penalty, rsRemainder, versionBits } from "../static/js/class/qr.js";
 
-const vectors = JSON.parse(readFileSync(new URL("./fixtures/qr-vectors.json", import.meta.url), "utf8"));
+const vectors = JSON.parse(readFileSync(new URL("./fixtures/qr/vectors.json", import.meta.url), "utf8"));
 const rows = (qr) => qr.modules.map((r) => r.map((v) => (v ? "1" : "0")).join(""));
 
 test("every module equals segno's symbol for the same text, version and mask", () => {

@@ -1,4 +1,4 @@
-"""Write frontend/tests/fixtures/qr-vectors.json: QR symbols made by segno (an independent encoder) for qr.test.js.
+"""Write frontend/tests/fixtures/qr/vectors.json: QR symbols made by segno (an independent encoder) for qr.test.js.
 
 Run once by hand with segno importable (e.g. `pip install --target /tmp/qr segno==1.6.6`, PYTHONPATH=/tmp/qr);
 the fixture is committed, so the tests need neither segno nor the network.
@@ -24,6 +24,6 @@ for text, version, mask in CASES:
     q = segno.make_qr(text, error="m", boost_error=False, mode="byte", version=version, mask=mask, encoding="utf-8")
     rows = ["".join("1" if v else "0" for v in row) for row in q.matrix]
     out.append({"text": text, "version": q.version, "mask": q.mask, "rows": rows, "forced_mask": mask is not None})
-path = Path(__file__).resolve().parents[1] / "fixtures" / "qr-vectors.json"
+path = Path(__file__).resolve().parents[1] / "fixtures" / "qr" / "vectors.json"
 path.write_text(json.dumps(out, indent=0) + "\n")
 print(path, len(out))
