@@ -22,7 +22,8 @@ function withLineInserted(name, at) {
 
 test("an unchanged program keeps every step", () => {
   const m = model("basic-mul");
-  for (let k = 0; k <= m.tl.total; k++) assert.equal(carryStep(m.tl, m.code, k, m.tl, m.code), k);
+  for (let k = 1; k <= m.tl.total; k++) assert.equal(carryStep(m.tl, m.code, k, m.tl, m.code), k);
+  assert.equal(carryStep(m.tl, m.code, 0, m.tl, m.code), null, "at the start there is no position to keep");
 });
 
 test("a line inserted above keeps every step on the same line and op (line numbers shifted)", () => {
@@ -35,11 +36,11 @@ test("a line inserted above keeps every step on the same line and op (line numbe
   }
 });
 
-test("another program: a step whose line and op are gone falls back to the last one that still exists", () => {
+test("another program: a step whose line and op are gone falls back to the last one that still exists, else null", () => {
   const a = model("basic-mul"), b = model("fan-in");
   // basic-mul's steps: tensor a (line 3), tensor b (line 4), mul, pow, sum, then backward. fan-in has no such lines
-  // except "import torch", so nothing matches and the start is shown.
-  assert.equal(carryStep(a.tl, a.code, 4, b.tl, b.code), 0);
+  // except "import torch", so nothing matches: null, the page's default start.
+  assert.equal(carryStep(a.tl, a.code, 4, b.tl, b.code), null);
   // basic-mul with its last forward line changed: steps up to d = c ** 2 stay, the sum (gone) falls back to the pow.
   const code2 = a.code.replace("e = torch.sum(d)", "e = torch.sum(d) * 1");
   assert.equal(carryStep(a.tl, a.code, 4, a.tl, code2), 4);

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS
+from .test_screens import AXE, inside_viewport, no_sideways_scroll
 from .test_share import _Host, fresh_page
 
 pytestmark = pytest.mark.browser
@@ -40,6 +41,14 @@ def start_session(pg) -> str:
     return pg.inner_text("#class-code")
 
 
+def axe_serious(pg) -> list:
+    """axe-core's serious and critical violations (loaded by the debugger protocol: the page's CSP stays on)."""
+    pg.evaluate(AXE.read_text() + "\n;0")
+    found = pg.evaluate("""async () => (await axe.run(document, { resultTypes: ['violations'] })).violations
+        .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }))""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
 def api_status(pg, method, path, body=None, token=None) -> int:
     return pg.evaluate("""async ([method, path, body, token]) => {
         const headers = {"Content-Type": "application/json"};
@@ -69,6 +78,9 @@ def test_a_lecturer_and_three_students(browser, base_url):
         assert token and token not in lec.url
         lec.get_by_role("button", name="Start teaching").click()
         expect(graph(lec)).to_have_attribute("data-class", code)
+        no_sideways_scroll(lec)  # the projector's top bar still holds everything, with the session's controls
+        for name in ("Run", "Share", "Show join code", "Ask the class", "End class session", "Toggle dark theme", "Keyboard help"):
+            inside_viewport(lec, lec.locator("header").get_by_role("button", name=name))
 
         students = []
         for url, size in [(f"/c/{code}", (390, 844)), (f"/c/{code.lower()}", (390, 844)), (f"/embed?class={code}", (800, 560))]:
@@ -147,6 +159,8 @@ def test_a_lecturer_and_three_students(browser, base_url):
         assert again == 409  # one answer per follower
         expect(answers).to_have_attribute("data-count", "3")
         lec.screenshot(path=str(ARTIFACTS / "class-histogram.png"))
+        for pg in (lec, s1):  # the histogram and the phone's question card: no serious accessibility faults
+            assert not axe_serious(pg)
 
         # A student cannot drive, ask, reveal or end (no token, or a guessed one).
         assert api_status(s2, "PUT", f"/api/v1/classes/{code}/state", {"state": {"step": 0, "view": {}}}) == 403

@@ -108,8 +108,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (restore.quiz !== undefined) quiz.set(!!restore.quiz);
     quiz.reset();
     fd.reset();
-    const start = restore.carry?.tl ? carryStep(restore.carry.tl, restore.carry.code, restore.carry.step, st.tl, code)
-      : Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
+    const carried = restore.carry?.tl ? carryStep(restore.carry.tl, restore.carry.code, restore.carry.step, st.tl, code) : null;
+    const start = carried !== null ? carried : Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
     if (foldsIterations(loops) && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
     player.load(st.tl.total, start);
     await relayout();

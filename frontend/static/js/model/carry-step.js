@@ -24,10 +24,10 @@ function occurrences(sigs) {
 
 /**
  * The step of the new run that matches step k of the old one: the same signature at the same occurrence;
- * else the match of the nearest earlier step that still exists; else 0 (the start).
+ * else the match of the nearest earlier step that still exists; else null (nothing to keep: the page's default).
  */
 export function carryStep(oldTl, oldSource, k, newTl, newSource) {
-  if (!oldTl || !newTl) return 0;
+  if (!oldTl || !newTl || !(k > 0)) return null;
   const want = new Map(); // signature → [step of occurrence 0, 1, …] in the new run
   signatures(newTl, newSource).forEach((s, i) => { if (!want.has(s)) want.set(s, []); want.get(s).push(i + 1); });
   const old = signatures(oldTl, oldSource), occ = occurrences(old);
@@ -35,5 +35,5 @@ export function carryStep(oldTl, oldSource, k, newTl, newSource) {
     const hit = want.get(old[j - 1])?.[occ[j - 1]];
     if (hit !== undefined) return hit;
   }
-  return 0;
+  return null;
 }

@@ -81,6 +81,7 @@ export function createClassHostView(doc, { start, end, ask, reveal }) {
     root.dataset.class = s ? s.code : "";
     if (!s) { delete root.dataset.class; panel.hidden = true; question = null; say("The class session has ended."); return; }
     $("class-host-code").textContent = s.code;
+    $("class-show-join")?.setAttribute("aria-label", `${s.code}: show join code`); // the name holds the visible text
   }
 
   function followers(n) {
