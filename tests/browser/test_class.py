@@ -301,7 +301,25 @@ def test_followers_take_the_lecturers_view_but_keep_their_theme(browser, base_ur
         lecturer_step(lec, 3)
         wait_step(stu, 3)
         assert stu.get_attribute("html", "data-theme") == theme  # the theme stays the student's own
+        # A reload of the lecturer's tab resumes the session (the token is in this tab's sessionStorage).
+        lec.reload()
+        expect(graph(lec)).to_have_attribute("data-loads", "1", timeout=30_000)
+        expect(lec.locator("#class-host-code")).to_have_text(code, timeout=10_000)
+        lecturer_step(lec, 1)
+        wait_step(stu, int(graph(lec).get_attribute("data-step")))
         assert not lec.problems and not stu.problems, lec.problems + stu.problems
     finally:
         sctx.close()
         lctx.close()
+
+
+def test_an_unknown_code_says_so(browser, base_url):
+    ctx, pg = fresh_page(browser, (390, 844))
+    try:
+        pg.goto(base_url + "/c/ABCDEF")
+        expect(pg.locator("#class-follow")).to_contain_text("No such class session")
+        expect(graph(pg)).to_have_attribute("data-following", "false")
+        expect(pg.get_by_role("button", name="Rejoin live")).to_be_hidden()
+        assert [p for p in pg.problems if "404" not in p] == []
+    finally:
+        ctx.close()

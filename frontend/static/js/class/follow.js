@@ -93,6 +93,7 @@ export function createFollow({ base, code, stage, loadTrace, fetchImpl = (...a) 
 
   function end() {
     st.ended = true;
+    st.error = null; // a reconnect notice is moot now
     st.following = false;
     st.source?.close();
     status();

@@ -30,7 +30,7 @@ export function createClassFollowView(doc, code, { rejoin, answer }) {
     bar.classList.toggle("away", !following && !ended);
     bar.classList.toggle("ended", !!ended);
     btn.hidden = !!following || !!ended || live === null;
-    if (ended) text.textContent = error && !/ended/.test(error) ? error : "The lecturer ended this class session.";
+    if (ended) text.textContent = error || "The lecturer ended this class session.";
     else if (error && live === null) text.textContent = error;
     else if (following) text.textContent = `Following the lecturer live · class ${code}${error ? ` · ${error}` : ""}`;
     else {
