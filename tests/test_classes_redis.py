@@ -6,6 +6,7 @@ import os
 import pytest
 
 from gradtrace.classes import Hub
+from gradtrace.classes.hub import HEARTBEAT
 from gradtrace.classes.redis_store import RedisStore
 from gradtrace.config import Settings
 from services.procs import Redis, find
@@ -38,7 +39,10 @@ def doc(code):
 
 
 async def next_frame(stream, timeout=5):
-    return await asyncio.wait_for(stream.queue.get(), timeout)
+    """The next event frame a stream would send (heartbeats skipped)."""
+    while (data := await asyncio.wait_for(stream.queue.get(), timeout)) == HEARTBEAT:
+        pass
+    return data
 
 
 def test_sessions_questions_and_limits_in_redis(redis_url):

@@ -94,3 +94,15 @@ def test_compose_replicas_profile_puts_nginx_before_hardened_replicas_on_postgre
 def test_image_installs_the_services_extra_and_setup_py():
     text = (ROOT / "Dockerfile").read_text()
     assert "setup.py" in text and '".[services]"' in text
+
+
+def test_nginx_passes_class_event_streams_unbuffered_with_long_reads():
+    conf = (ROOT / "deploy" / "nginx" / "gradtrace.conf").read_text()
+    block = re.search(r'location ~ "\^/api/v1/classes/[^"]*/events\$" \{(.*?)\}', conf, re.S)
+    assert block, "no location for the class event streams"
+    body = block.group(1)
+    assert "proxy_buffering off;" in body and "proxy_cache off;" in body
+    read = re.search(r"proxy_read_timeout (\d+)(h|m|s);", body)
+    assert read and int(read.group(1)) * {"h": 3600, "m": 60, "s": 1}[read.group(2)] >= 600
+    app = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["app"]
+    assert "GRADTRACE_REDIS_URL" in app["environment"]  # the replicas profile fans class events out through Redis

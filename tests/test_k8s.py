@@ -24,7 +24,7 @@ def _validate(doc: dict) -> None:
     kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
 
 
-@pytest.mark.parametrize("kind", ["Deployment", "Service", "HorizontalPodAutoscaler", "Secret"])
+@pytest.mark.parametrize("kind", ["Deployment", "Service", "HorizontalPodAutoscaler", "Secret", "Ingress"])
 def test_manifest_validates_strictly(kind):
     _validate(_docs()[kind])
 
@@ -66,3 +66,18 @@ def test_security_context_keeps_the_sandbox_layers():
     # RuntimeDefault would refuse unshare(CLONE_NEWUSER), i.e. the per-run namespaces layer (docs/security.md)
     assert sc["seccompProfile"]["type"] != "RuntimeDefault"
     assert "add" not in sc["capabilities"]
+
+
+def test_class_streams_pass_the_ingress_unbuffered_and_replicas_share_the_seat_key():
+    docs = _docs()
+    notes = docs["Ingress"]["metadata"]["annotations"]
+    assert notes["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert int(notes["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 60  # well above the 15 s heartbeat
+    backend = docs["Ingress"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == docs["Service"]["metadata"]["name"]
+    (app,) = docs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in app["env"]}
+    ref = env["GRADTRACE_SEAT_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert ref["key"] in docs["Secret"]["stringData"] and ref["optional"] is True
+    grace = int(env["GRADTRACE_SHUTDOWN_GRACE_S"]["value"])
+    assert grace < docs["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]

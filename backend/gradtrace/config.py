@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         "", description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client; "
         "empty: the socket address is the client.")
+    shutdown_grace_s: int = Field(
+        10, ge=1, description="On SIGTERM, seconds open requests get to finish before they are cut (live class "
+        "event streams never finish by themselves: their browsers reconnect to another replica).")
     max_runs_per_client: int = Field(
         4, ge=1, description="Runs one client may have queued or running at once; more get HTTP 429 with Retry-After.")
 

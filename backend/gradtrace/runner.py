@@ -32,6 +32,52 @@ def set_current_client(key: str | None) -> contextvars.Token:
     return _client.set(key)
 
 
+SEAT_MARK = "#"  # client keys are "<address>" or "<address>#<seat>" (api/seats.py: a signed per-browser cookie)
+
+
+def split_client(client: str) -> tuple[str, str | None]:
+    address, _, seat = client.partition(SEAT_MARK)
+    return address, seat or None
+
+
+class Admission:
+    """Per-client shares of the run queue (not thread-safe: the runner holds its lock around it).
+
+    A client without a seat may have `per_client` runs queued or running. Browsers hold a seat (a signed cookie),
+    so students behind one NAT address are told apart: each seat may have `per_seat`, and all seats and seatless
+    requests of one address together `per_address`, so one abuser (one seat) cannot take the hall's share and one
+    hall (one address) cannot take everyone else's.
+    """
+
+    def __init__(self, per_client: int, per_seat: int, per_address: int):
+        self.per_client, self.per_seat, self.per_address = per_client, per_seat, max(per_address, per_client)
+        self._held: dict[str, int] = {}
+
+    def keys(self, client: str) -> tuple[str, ...]:
+        address, seat = split_client(client)
+        return ("a:" + address, "s:" + client) if seat else ("a:" + address, "c:" + address)
+
+    def admit(self, client: str | None) -> bool:
+        """Count one more run of `client` if its shares allow it (None: nobody to tell apart, always)."""
+        if client is None:
+            return True
+        address_key, own_key = self.keys(client)
+        own_limit = self.per_seat if own_key.startswith("s:") else self.per_client
+        if self._held.get(own_key, 0) >= own_limit or self._held.get(address_key, 0) >= self.per_address:
+            return False
+        for key in (address_key, own_key):
+            self._held[key] = self._held.get(key, 0) + 1
+        return True
+
+    def release(self, client: str | None) -> None:
+        if client is None:
+            return
+        for key in self.keys(client):
+            left = self._held.pop(key, 1) - 1
+            if left > 0:
+                self._held[key] = left
+
+
 class Runner(Protocol):
     async def run(self, code: str, seed: int, **tracer_options) -> dict: ...
 

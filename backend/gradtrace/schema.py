@@ -296,3 +296,4 @@ class Health(BaseModel):
     version: str
     runner: dict[str, Any] = Field(default_factory=dict)
     cache: dict[str, Any] = Field(default_factory=dict, description="Trace cache counters (runs, hits).")
+    classes: dict[str, Any] = Field(default_factory=dict, description="Live class streams this server holds.")

@@ -94,10 +94,18 @@ def _page(request: Request, template: str, *, embeddable: bool, extra: dict | No
     return response
 
 
+async def _seated(request: Request, response: Response) -> Response:
+    """The page, with a seat cookie for a browser that has none (api/seats.py: students behind one NAT)."""
+    seats, hub = getattr(request.app.state, "seats", None), getattr(request.app.state, "classes", None)
+    if seats is not None and hub is not None:
+        await seats.issue(request, response, hub.store.hit)
+    return response
+
+
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request):
     """The app: editor, gallery, graph and timeline. Only this origin may frame it."""
-    return _page(request, "index.html", embeddable=False)
+    return await _seated(request, _page(request, "index.html", embeddable=False))
 
 
 @router.get("/embed", response_class=HTMLResponse)
@@ -105,7 +113,8 @@ async def embed(request: Request):
     """Graph, controls and narration for an <iframe> anywhere: the program comes from the URL fragment, or from
     the live class named by `?class=CODE` (config `class`, as for /c/{code})."""
     normal = normalize(request.query_params.get("class", ""))
-    return _page(request, "embed.html", embeddable=True, extra=_class_config(normal) if normal else None)
+    return await _seated(request, _page(request, "embed.html", embeddable=True,
+                                        extra=_class_config(normal) if normal else None))
 
 
 @router.get("/c/{code}", response_class=HTMLResponse)
@@ -114,7 +123,7 @@ async def follow_class(code: str, request: Request):
     normal = normalize(code)
     if normal is None:
         raise HTTPException(404, "not a class code")
-    return _page(request, "index.html", embeddable=False, extra=_class_config(normal))
+    return await _seated(request, _page(request, "index.html", embeddable=False, extra=_class_config(normal)))
 
 
 def _class_config(code: str) -> dict:

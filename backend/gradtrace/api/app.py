@@ -12,6 +12,7 @@ from .. import __version__
 from ..config import Settings, get_settings
 from ..runner import Runner
 from . import classes, door, export_html, routes, snippets
+from .seats import Seats
 
 log = logging.getLogger("gradtrace")
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
 
         app.state.classes = hub_from_settings(settings)
         await app.state.classes.start()
+        await app.state.seats.start()
         try:
             yield
         finally:
@@ -64,7 +66,8 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
     if runner is not None:
         app.state.runner = runner  # usable without the lifespan (e.g. plain TestClient calls)
 
-    door.install(app, settings)  # body/header caps, 422 for any malformed value, client key for fair queueing
+    app.state.seats = Seats(settings)
+    door.install(app, settings, app.state.seats)  # body/header caps, 422 for any malformed value, client key for fair queueing
 
     @app.exception_handler(StarletteHTTPException)
     async def body_errors_are_422(request: Request, exc: StarletteHTTPException):

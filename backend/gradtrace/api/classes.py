@@ -165,7 +165,7 @@ async def follow(code: str, hub: HubDep, request: Request,
         found = await hub.store.question(doc["code"], question["id"])
         if found is not None:
             first.append(frame("tally", tally_view(found, False)))
-    return EventStreamResponse(hub.events(stream, first))
+    return EventStreamResponse(hub.events(stream, first), hub.server_id)
 
 
 @router.delete("/{code}", status_code=204, responses={403: _403, 404: _404}, summary="End the session")

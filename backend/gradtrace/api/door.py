@@ -37,8 +37,8 @@ async def _refuse(send, status: int, detail: str, close: bool = True) -> None:
 
 
 class DoorMiddleware:
-    def __init__(self, app, settings: Settings):
-        self.app, self.settings = app, settings
+    def __init__(self, app, settings: Settings, seats=None):
+        self.app, self.settings, self.seats = app, settings, seats
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -51,7 +51,8 @@ class DoorMiddleware:
         if length is not None and (not length.isdigit() or int(length) > limit):
             return await _refuse(send, 413, f"request body too large (limit {limit} bytes; "
                                  f"{settings.max_code_bytes} bytes of code)")
-        token = set_current_client(scope_key(scope, settings.trusted_proxies))
+        client = self.seats.client_of(scope) if self.seats is not None else scope_key(scope, settings.trusted_proxies)
+        token = set_current_client(client)  # address, or address + seat: runner.Admission tells a hall's students apart
         loop = asyncio.get_running_loop()
         deadline = loop.time() + settings.body_timeout_s
         received, refusal, answered, passed, ended = 0, None, False, False, False
@@ -116,9 +117,9 @@ async def validation_error(request: Request, exc: RequestValidationError):
     return await request_validation_exception_handler(request, RequestValidationError(_finite(list(exc.errors()))))
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI, settings: Settings, seats=None) -> None:
     """Add the door's middleware (outermost) and the 422 handler to the app."""
-    app.add_middleware(DoorMiddleware, settings=settings)
+    app.add_middleware(DoorMiddleware, settings=settings, seats=seats)
     app.add_exception_handler(RequestValidationError, validation_error)
 
 
@@ -208,7 +209,8 @@ def uvicorn_config(app, settings: Settings, host: str, port: int, log_level: str
 
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, http=protocol_for(settings),
                           h11_max_incomplete_event_size=settings.max_header_bytes,
-                          timeout_keep_alive=settings.keepalive_timeout_s, backlog=2048)
+                          timeout_keep_alive=settings.keepalive_timeout_s, backlog=2048,
+                          timeout_graceful_shutdown=settings.shutdown_grace_s)
 
 
 def serve(app, settings: Settings, host: str, port: int, log_level: str = "info") -> None:

@@ -70,8 +70,10 @@ async def list_examples():
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}}, summary="Readiness")
-async def health(runner: RunnerDep, traces: TracesDep):
+async def health(runner: RunnerDep, traces: TracesDep, request: Request):
     info = runner.health()
     if not info.get("ready", False):
         return JSONResponse({"status": "starting", "version": __version__, "runner": info}, status_code=503)
-    return {"status": "ok", "version": __version__, "runner": info, "cache": traces.stats()}
+    hub = getattr(request.app.state, "classes", None)
+    return {"status": "ok", "version": __version__, "runner": info, "cache": traces.stats(),
+            "classes": hub.stats() if hub is not None else {}}

@@ -13,6 +13,7 @@ from .store import ClassStore, MemoryStore
 
 log = logging.getLogger("gradtrace.classes")
 END_SEQ = -1  # the seq an `end` frame travels with: the stream closes after it
+HEARTBEAT = b": heartbeat\n\n"
 QUEUE_FRAMES = 64  # a follower this far behind is cut off; its browser reconnects and gets the current state
 
 
@@ -125,6 +126,10 @@ class Hub:
     def local_total(self) -> int:
         return sum(len(s) for s in self._streams.values())
 
+    def stats(self) -> dict:
+        return {"server": self.server_id, "sessions": len(self._streams), "followers": self.local_total(),
+                "delivered": self.delivered}
+
     async def followers(self, code: str) -> int:
         return self.local(code) + await self.store.followers(code, exclude=self.server_id)
 
@@ -154,11 +159,7 @@ class Hub:
         try:
             yield f"retry: {self.settings.class_retry_ms}\n\n".encode() + b"".join(first)
             while not stream.cut:
-                try:
-                    data = await asyncio.wait_for(stream.queue.get(), self.settings.class_heartbeat_s)
-                except asyncio.TimeoutError:
-                    yield b": heartbeat\n\n"
-                    continue
+                data = await stream.queue.get()  # heartbeats come from _beat: no timer per stream and event
                 if data is None:
                     return
                 yield data
@@ -207,6 +208,10 @@ class Hub:
         """Each heartbeat: refresh the follower counts and end the streams of sessions that are gone."""
         while True:
             await asyncio.sleep(self.settings.class_heartbeat_s)
+            for streams in list(self._streams.values()):
+                for s in list(streams):
+                    if s.queue.empty():  # only idle streams need one; a full one is being cut anyway
+                        s.queue.put_nowait(HEARTBEAT)
             codes = list(self._streams)
             try:
                 await self.store.report_followers(self.server_id, {c: self.local(c) for c in codes},

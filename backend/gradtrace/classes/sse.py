@@ -14,16 +14,17 @@ HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-cont
 class EventStreamResponse(Response):
     media_type = "text/event-stream"
 
-    def __init__(self, events: AsyncIterator[bytes]):  # noqa: D107 - no body, headers are fixed
+    def __init__(self, events: AsyncIterator[bytes], server: str = ""):
         self.events = events
         self.status_code = 200
         self.background = None
-        self.raw_headers = list(HEADERS)
+        # which replica serves the stream: for tests and operators (a random id, nothing about the host)
+        self.raw_headers = [*HEADERS, (b"x-gradtrace-server", server.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with anyio.create_task_group() as tg:
             async def pump():
-                await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+                await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
                 try:
                     async for chunk in self.events:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -11,7 +11,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ..runner import ClientBusy, Saturated, current_client
+from ..runner import Admission, ClientBusy, Saturated, current_client
 from .options import Options
 from .results import death_trace, error_trace
 from .validate import invalid_result, validated
@@ -34,8 +34,9 @@ class SandboxRunner:
         self._started = False
         self._closed = False
         self._inflight = 0
-        self._per_client: dict[str, int] = {}
         self.per_client_limit = max(1, getattr(self.settings, "max_runs_per_client", 4))
+        self._admission = Admission(self.per_client_limit, max(1, getattr(self.settings, "max_runs_per_seat", 2)),
+                                    max(1, getattr(self.settings, "max_runs_per_address", 12)))
         self.parent_cpu_s = 0.0  # CPU the server spent on children's results (reading, validating), all runs
         self._restarts = 0
         self._avg_s = 0.1  # moving average of a run's duration, for Retry-After
@@ -78,27 +79,23 @@ class SandboxRunner:
     # --- runs ---
     async def run(self, code: str, seed: int = 0, client: str | None = None,
                   finite_difference: dict | None = None) -> dict:
-        """The Trace of one run. `client` (default: the request's, see runner.current_client) may have at
-        most max_runs_per_client runs queued or running: ClientBusy beyond, Saturated when the pool is full."""
+        """The Trace of one run. `client` (default: the request's, see runner.current_client) may have its share
+        of runs queued or running (runner.Admission): ClientBusy beyond, Saturated when the pool is full."""
         client = client if client is not None else current_client()
         with self._lock:
-            if client is not None and self._per_client.get(client, 0) >= self.per_client_limit:
+            if not self._admission.admit(client):
                 raise ClientBusy(self._retry_after())
             if self._inflight >= self.size + self.queue_size:
+                self._admission.release(client)
                 raise Saturated(self._retry_after())
             self._inflight += 1
-            if client is not None:
-                self._per_client[client] = self._per_client.get(client, 0) + 1
         try:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self.run_sync, code, seed, finite_difference)
         finally:
             with self._lock:
                 self._inflight -= 1
-                if client is not None:
-                    left = self._per_client.pop(client) - 1
-                    if left:
-                        self._per_client[client] = left
+                self._admission.release(client)
 
     def run_sync(self, code: str, seed: int = 0, finite_difference: dict | None = None) -> dict:
         """Blocking run (also used by the CLI and tests): waits for a free worker, no admission control."""
