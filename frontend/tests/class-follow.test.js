@@ -144,3 +144,28 @@ test("a follower id is random hex, kept per browser", () => {
   assert.equal(a, b);
   assert.notEqual(followerId(null), followerId(null));
 });
+
+test("a stream the browser gave up on (HTTP error mid-failover) is reopened after reading the state again", async () => {
+  const stage = fakeStage(), timers = [];
+  let gets = 0;
+  const replies = [view(1, 2), { status: 502 }, view(4, 7)];
+  const f = createFollow({
+    base: "/api/v1", code: "K7QX2M", stage, EventSourceImpl: FakeSource, loadTrace: async () => ({ steps: 10 }),
+    timers: { setTimeout: (fn) => timers.push(fn) },
+    fetchImpl: async () => {
+      const r = replies[gets++];
+      return r.status ? { ok: false, status: r.status, headers: { get: () => null }, json: async () => ({}) } : { ok: true, status: 200, json: async () => r };
+    },
+  });
+  await f.start(); await flush();
+  const first = FakeSource.last;
+  first.readyState = 2;
+  first.emit("error", {});
+  assert.equal(timers.length, 1);
+  await timers.shift()(); // the server still answers 502: wait again, no new stream yet
+  assert.equal(FakeSource.last, first);
+  assert.equal(timers.length, 1);
+  await timers.shift()();
+  assert.notEqual(FakeSource.last, first, "a new stream");
+  assert.equal(stage.player.step, 7, "caught up from the state read before reopening");
+});

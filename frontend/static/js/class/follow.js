@@ -3,12 +3,14 @@
 // A student who steps on their own stops following until "Rejoin live". The trace comes from the trace cache.
 import { getClass } from "./api.js";
 
+const REOPEN_MS = 1000; // after the browser gave up on a stream: read the state and reopen in 1–2 s
+
 /**
  * `stage`: {load(trace, code, restore), applyView(view), player, app}. `loadTrace(view)` → the program's trace
  * (by view.trace_key, else its cacheable run). Hooks: `onStatus({following, live, shown, ended, error})`,
  * `onQuestion(q)`, `onTally(t)`, `onReveal(t)`, `onProgram(program)` (the lecturer's code, for the editor).
  */
-export function createFollow({ base, code, stage, loadTrace, fetchImpl = (...a) => fetch(...a), EventSourceImpl = globalThis.EventSource,
+export function createFollow({ base, code, stage, loadTrace, fetchImpl = (...a) => fetch(...a), EventSourceImpl = globalThis.EventSource, timers = globalThis,
   onStatus = () => {}, onQuestion = () => {}, onTally = () => {}, onReveal = () => {}, onProgram = () => {} }) {
   const st = { live: null, following: true, loaded: null, loading: null, applying: false, ended: false, error: null, source: null, question: null };
   const programKey = (p) => (p ? `${p.seed}\n${p.code}` : null);
@@ -110,7 +112,11 @@ export function createFollow({ base, code, stage, loadTrace, fetchImpl = (...a) 
       status();
       if (st.ended) return;
     }
-    if (!EventSourceImpl) return;
+    listen();
+  }
+
+  function listen() {
+    if (!EventSourceImpl || st.ended) return;
     const src = (st.source = new EventSourceImpl(`${base}/classes/${encodeURIComponent(code)}/events`));
     src.addEventListener("state", (ev) => accept(parse(ev)));
     src.addEventListener("question", (ev) => { const q = parse(ev); question(q && q.id ? q : null); });
@@ -118,7 +124,26 @@ export function createFollow({ base, code, stage, loadTrace, fetchImpl = (...a) 
     src.addEventListener("reveal", (ev) => { const t = parse(ev); if (st.question && t?.id === st.question.id) st.question = { ...st.question, revealed: true, correct: t.correct }; onReveal(t); });
     src.addEventListener("end", () => end());
     src.addEventListener("open", () => { if (st.error) { st.error = null; status(); } });
-    src.addEventListener("error", () => { if (!st.ended) { st.error = "Reconnecting…"; status(); } });
+    src.addEventListener("error", () => {
+      if (st.ended || src !== st.source) return;
+      st.error = "Reconnecting…";
+      status();
+      // The browser retries a dropped stream by itself, but gives up on an HTTP error (a proxy's 502 while a
+      // replica is replaced, a 429): then read the state again and open a new stream, a little later.
+      if (src.readyState === 2) timers.setTimeout(reopen, REOPEN_MS + Math.random() * REOPEN_MS);
+    });
+  }
+
+  async function reopen() {
+    if (st.ended) return;
+    try {
+      accept(await getClass(base, code, fetchImpl));
+    } catch (err) {
+      if (err.status === 404 || err.status === 410) { end(); st.error = err.message; status(); return; }
+      timers.setTimeout(reopen, 2 * REOPEN_MS + Math.random() * REOPEN_MS); // still unreachable: wait longer
+      return;
+    }
+    listen();
   }
 
   return { start, shown, rejoin, detach, get following() { return st.following; }, get live() { return st.live; }, get ended() { return st.ended; }, get question() { return st.question; } };

@@ -28,6 +28,10 @@ export function createHost({ base, storage, fetchImpl = (...a) => fetch(...a), E
         onEvent(type, data);
       });
     }
+    const src = source;
+    src.addEventListener("error", () => { // the browser gave up (an HTTP error): open a new stream shortly
+      if (src.readyState === 2 && src === source && session) timers.setTimeout(() => { if (src === source && session) listen(); }, 1500);
+    });
   }
 
   function stop() {
