@@ -32,7 +32,10 @@ export function wireHost(doc, { config, stage, program }) {
   };
   const snapshot = () => {
     const { step, collapsed, rankdir } = stage.viewState();
-    return { step, view: { collapsed, rankdir } };
+    // A big graph folds hundreds of boxes: send whichever list is shorter (the state is capped server-side).
+    const groups = [...(stage.app.graph?.groups?.keys() ?? [])], shut = new Set(collapsed);
+    const open = groups.filter((k) => !shut.has(k));
+    return { step, view: open.length < collapsed.length ? { open, rankdir } : { collapsed, rankdir } };
   };
   let open = null; // the open question {id, prompt, choices, correct}
   const host = createHost({

@@ -92,6 +92,10 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     st.layout = null;
     st.autoDir = !restore.rankdir;
     if (restore.rankdir) st.rankdir = restore.rankdir;
+    if (!Array.isArray(restore.collapsed) && Array.isArray(restore.open)) { // a class's view may list the open groups instead
+      const open = new Set(restore.open);
+      restore = { ...restore, collapsed: [...st.graph.groups.keys()].filter((k) => !open.has(k)) };
+    }
     st.collapsed = Array.isArray(restore.collapsed) ? new Set(restore.collapsed.filter((k) => st.graph.groups.has(k)))
       : st.graph.nodes.size > BIG ? new Set(st.graph.groups.keys()) : new Set();
     const loops = loopView.load(trace, st.tl); // training loops: show one recorded iteration, the others folded
@@ -210,10 +214,11 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     return { step: player.step, collapsed: [...st.collapsed], rankdir: st.autoDir ? null : st.rankdir, quiz: quiz.on };
   }
 
-  /** Take a view from elsewhere (a class session's lecturer): opened/collapsed groups and a chosen direction. */
-  function applyView({ collapsed, rankdir } = {}) {
+  /** Take a view from elsewhere (a class session's lecturer): the folded groups (or the open ones), a chosen direction. */
+  function applyView({ collapsed, open, rankdir } = {}) {
     if (!st.graph) return;
     let changed = false;
+    if (!Array.isArray(collapsed) && Array.isArray(open)) { const o = new Set(open); collapsed = [...st.graph.groups.keys()].filter((k) => !o.has(k)); }
     if (Array.isArray(collapsed)) {
       const want = new Set(collapsed.filter((k) => st.graph.groups.has(k)));
       if (want.size !== st.collapsed.size || [...want].some((k) => !st.collapsed.has(k))) { st.collapsed = want; changed = true; }

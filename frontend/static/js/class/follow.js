@@ -40,8 +40,8 @@ export function createFollow({ base, code, stage, loadTrace, fetchImpl = (...a) 
       const old = stage.app.tl && { tl: stage.app.tl, code: stage.app.code, step: stage.player.step };
       st.applying = true;
       // Following: the lecturer's step. Away: the student's own step, carried to the same line and op.
-      const restore = st.following ? { step: view.state.step, collapsed: view.state.view?.collapsed, rankdir: view.state.view?.rankdir }
-        : { carry: old };
+      const v = view.state.view || {};
+      const restore = st.following ? { step: view.state.step, collapsed: v.collapsed, open: v.open, rankdir: v.rankdir } : { carry: old };
       await stage.load(trace, view.program.code, restore);
       st.loaded = st.loading;
       st.error = null;
