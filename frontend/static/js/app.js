@@ -56,7 +56,7 @@ export async function startApp(doc = document) {
   const live = classCode ? null : wireHost(doc, { config, stage, program: () => (app.trace ? { code: app.code, seed } : null) });
   const follower = classCode ? wireFollow(doc, {
     config, code: classCode, stage,
-    onProgram: (p) => { editor.setCode(p.code); $("seed").value = String(p.seed); seed = p.seed; gallery.value = ""; },
+    onProgram: (p) => { editor.setCode(p.code); $("seed").value = String(p.seed); seed = p.seed; $("gallery").value = ""; },
     status: (text) => setStatus(doc, text, text ? "busy" : ""),
   }) : null;
 
