@@ -98,6 +98,7 @@ def test_a_lecturer_and_three_students(browser, base_url):
             wait_step(s, 4)
         expect(lec.locator("#class-host-count")).to_have_text("3 following", timeout=20_000)
         expect(s1.locator("#class-follow")).to_contain_text("Following the lecturer live")
+        s1.screenshot(path=str(ARTIFACTS / "class-phone-following-390x844.png"))
 
         # A student steps away, the lecturer moves on, the student rejoins.
         s1.get_by_role("button", name="Step back", exact=True).click()
@@ -177,7 +178,7 @@ def test_a_lecturer_and_three_students(browser, base_url):
             expect(s.locator("#class-question")).to_have_attribute("data-revealed", "true", timeout=10_000)
             expect(s.locator(".class-choice.right")).to_have_count(1)
         expect(s2.locator("#class-question .class-note")).to_contain_text("Right!" if right == 1 else "Not quite")
-        s1.screenshot(path=str(ARTIFACTS / "class-phone-390x844.png"))
+        s1.screenshot(path=str(ARTIFACTS / "class-phone-answered-390x844.png"))
 
         # The end: every follower is told, and stops following.
         lec.locator("#class-host").get_by_role("button", name="End class session").click()
