@@ -6,9 +6,9 @@ sized workers + queue_size, so it never blocks the event loop and works from any
 import asyncio
 import logging
 import math
-import queue
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from ..runner import Admission, ClientBusy, Saturated, current_client
@@ -21,6 +21,37 @@ from .worker import Worker, WorkerDied
 log = logging.getLogger("gradtrace.sandbox")
 
 
+class Handoff:
+    """Idle workers handed to waiting runs strictly first come, first served: a returned worker goes straight to
+    the longest waiter (queue.Queue lets a newcomer barge in, and a waiter that loses sits at the back again)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._free: deque = deque()
+        self._waiting: deque = deque()
+
+    def put(self, item) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._free.append(item)
+                return
+            slot = self._waiting.popleft()
+        slot[1] = item
+        slot[0].set()
+
+    def get(self):
+        with self._lock:
+            if self._free:  # nobody waits when something is free: this caller is first in line
+                return self._free.popleft()
+            slot = [threading.Event(), None]
+            self._waiting.append(slot)
+        slot[0].wait()
+        return slot[1]
+
+    def qsize(self) -> int:
+        return len(self._free)
+
+
 class SandboxRunner:
     def __init__(self, settings=None, **option_overrides):
         from ..config import get_settings
@@ -28,7 +59,7 @@ class SandboxRunner:
         self.settings = settings or get_settings()
         self.options = Options.from_settings(self.settings, **option_overrides)
         self.size, self.queue_size = max(1, self.settings.workers), max(0, self.settings.queue_size)
-        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._idle = Handoff()
         self._workers: list[Worker] = []
         self._lock = threading.Lock()
         self._started = False
@@ -74,6 +105,7 @@ class SandboxRunner:
         self._closed = True
         for w in list(self._workers):
             w.kill()
+        self._idle.put(None)  # each waiter passes it on to the next
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- runs ---
@@ -132,14 +164,15 @@ class SandboxRunner:
                            self.options.death_limits())
 
     def _take_worker(self) -> Worker:
-        """The next idle, living worker; one that died while idle is replaced and never handed a program."""
+        """The next idle, living worker; one that died while idle is replaced and never handed a program.
+
+        Waiters are served first come, first served (Handoff): with a polling queue.get a long waiter went to the
+        back each time, and a hammering client's fresh requests overtook a class's patient ones."""
         while True:
-            try:
-                worker = self._idle.get(timeout=0.5)
-            except queue.Empty:
-                if self._closed:
-                    raise RuntimeError("the sandbox runner is closed") from None
-                continue
+            worker = self._idle.get()
+            if worker is None:  # close(): wake every waiter
+                self._idle.put(None)
+                raise RuntimeError("the sandbox runner is closed")
             if worker.alive:
                 return worker
             log.error("sandbox worker %d died while idle; replacing it", worker.index)
