@@ -70,13 +70,19 @@ export async function getTrace(url, { signal, onWait } = {}) {
   throw new ApiError(`The server refused the request (HTTP ${r.status}).`);
 }
 
+// What the page asks for: a compact Trace (stage.load expands it).
+const traceRequest = (code, seed) => ({ code, seed, format: "compact", compact_version: 2 });
+
+/** The trace-cache key of the page's run of (code, seed), or null where it cannot be computed (a class shares it). */
+export const traceKeyOf = (keys, code, seed) => traceKey(keys, traceRequest(code, seed));
+
 /**
  * The program's Trace (a failing program is still a Trace with status "error"): a GET of the finished trace
  * when `keys` (the page config's traceKeys) gives its key and the server has it, else a POST. Both wait
  * patiently while the server is busy (`onWait(seconds)` shows the countdown).
  */
 export async function runTrace(base, code, seed, signal, { keys, onWait } = {}) {
-  const request = { code, seed, format: "compact", compact_version: 2 }; // a compact Trace: stage.load expands it
+  const request = traceRequest(code, seed);
   const key = await traceKey(keys, request).catch(() => null);
   if (key) {
     const cached = await getTrace(`${base}/traces/${key}?probe=1`, { signal, onWait });

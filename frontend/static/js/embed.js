@@ -6,6 +6,8 @@ import { createUrlSync, readLocation } from "./url-sync.js";
 import { checkNumerically, fetchSnippet, runTrace, snippetTrace } from "./api.js";
 import { setStatus } from "./view/run-status.js";
 import { showWaiting } from "./view/wait-status.js";
+import { bindEmbedMessages } from "./embed-messages.js";
+import { classCodeOf, wireFollow } from "./class-session.js";
 
 export async function startEmbed(doc = document) {
   const config = JSON.parse(doc.getElementById("gradtrace-config").textContent);
@@ -18,19 +20,33 @@ export async function startEmbed(doc = document) {
   doc.documentElement.dataset.theme = dark ? "dark" : "light";
   doc.documentElement.classList.toggle("presenter", !!state.presenter);
 
+  const params = new URLSearchParams(win.location.search);
+  const classCode = classCodeOf({ pathname: "", search: win.location.search }, config); // /embed?class=<code>
+  let messages = null, follower = null;
   const stage = createStage(doc, {
     layouts: createLayoutClient(),
     status: (text) => setStatus(doc, text, "busy"),
     loaded: (trace) => setStatus(doc, trace.status === "ok" ? "" : `Stopped: ${trace.error?.kind ?? "error"}`, trace.status === "ok" ? "" : "error"),
-    rendered: () => urls.schedule(),
+    rendered: (k) => { urls.schedule(); messages?.rendered(k); follower?.shown(k); },
     checkNumerically: (name, code) => checkNumerically(config.api, code, state.seed, name),
+    passKey: (key) => messages?.passKey(key) ?? false, // the clicker belongs to the slides
+  });
+  messages = bindEmbedMessages(win, stage, {
+    keys: params.get("keys") === "1",
+    extra: () => (follower ? { class: classCode, following: follower.follow.following } : {}),
   });
   const shared = () => stage.app.trace && { ...state, ...stage.viewState() };
   // The frame's own address stays as the host page wrote it; only the "open" link follows the steps.
   const urls = createUrlSync(win, shared, { write: false });
   urls.onWrite((frag) => { $("open-full").href = new URL(`/${frag}`, win.location.href).href; });
 
+  if (classCode) { // joined to a class session: the lecturer's program, step and view
+    follower = wireFollow(doc, { config, code: classCode, stage, status: (text) => setStatus(doc, text, text ? "busy" : "") });
+    messages.ready();
+    return stage;
+  }
   if (state.code === null) {
+    messages.ready();
     $("graph-empty").textContent = damaged ? "This embed link is damaged or from a newer gradtrace." : "No program in this link: make one with Share → Copy embed code.";
     return stage;
   }
@@ -45,6 +61,7 @@ export async function startEmbed(doc = document) {
     $("graph-empty").textContent = err.message;
     setStatus(doc, "", "");
   }
+  messages.ready();
   return stage;
 }
 

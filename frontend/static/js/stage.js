@@ -26,6 +26,7 @@ import { chooseLevel, collapsedAt, closedByDefault, maxLevel } from "./layout/le
 import { layoutBoxes } from "./layout/layout.js";
 import { bookkeeping as bookkeepingOf } from "./model/bookkeeping.js";
 import * as d3 from "../vendor/d3.js";
+import { carryStep } from "./model/carry-step.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
@@ -37,7 +38,8 @@ const PHONE = "(max-width: 600px), (max-height: 500px) and (orientation: landsca
  * (and again after a slow layout), `lines({step})` to mark the current line, `rendered(k)` after each step.
  */
 // `checkNumerically(name)`: the server's finite-difference check of a leaf (absent in the standalone file).
-export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {}, checkNumerically = null }) {
+// `passKey(key)`: true when a clicker key (←/→/PageUp/PageDown) or Escape belongs to the page around an embed.
+export function createStage(doc, { layouts, status = () => {}, loaded = () => {}, lines = () => {}, rendered = () => {}, checkNumerically = null, passKey }) {
   const $ = (id) => doc.getElementById(id);
   const root = $("graph");
   const st = { trace: null, code: "", graph: null, tl: null, collapsed: new Set(), rankdir: "LR", autoDir: true, selected: null, follow: true, layout: null, state: null,
@@ -50,7 +52,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const quiz = createQuizView(root, { onChange: () => { refresh(); rendered(player.step); } });
   let waiting = false; // a quiz question waits for its answer: stepping on (→, Step forward, Play) holds until it has one
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync(), hold: () => waiting, onHold: () => quiz.nudge() });
-  const sync = bindControls(doc, player, { onFit: () => view.fit(300) });
+  const sync = bindControls(doc, player, { onFit: () => view.fit(300), passKey });
   const loopView = createLoopView($("loop"), { onSelect: (it, m) => { player.pause(); player.seek(m.spans[it.pos]?.start ?? 0, "iteration"); } });
   const jumpReady = bindJump(doc, player, () => st.tl);
   wireTools();
@@ -88,7 +90,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
 
   /**
    * Show a trace; resolves once it is drawn. `restore` (from a link) may set {step, collapsed, rankdir}:
-   * step null means the start (or the end of a failed run).
+   * step null means the start (or the end of a failed run). `restore.carry` {tl, code, step}: a re-run of an
+   * edited program starts where the same line and op still exist (live edit).
    */
   let loadSeq = 0;
   async function load(compactOrFull, code, restore = {}) {
@@ -107,6 +110,10 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     st.layout = null;
     st.autoDir = !restore.rankdir;
     st.rankdir = restore.rankdir || "LR"; // a new program starts left to right (not in the last one's direction)
+    if (!Array.isArray(restore.collapsed) && Array.isArray(restore.open)) { // a class's view may list the open groups instead
+      const open = new Set(restore.open);
+      restore = { ...restore, collapsed: [...st.graph.groups.keys()].filter((k) => !open.has(k)) };
+    }
     // A link's groups as they were; otherwise the module overview at the deepest readable level (relayout picks it).
     const auto = !Array.isArray(restore.collapsed);
     st.collapsed = auto ? closedByDefault(st.graph) : new Set(restore.collapsed.filter((k) => st.graph.groups.has(k)));
@@ -127,7 +134,8 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (restore.quiz !== undefined) quiz.set(!!restore.quiz);
     quiz.reset();
     fd.reset();
-    const start = Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
+    const carried = restore.carry?.tl ? carryStep(restore.carry.tl, restore.carry.code, restore.carry.step, st.tl, code) : null;
+    const start = carried !== null ? carried : Number.isInteger(restore.step) ? Math.min(restore.step, st.tl.total) : trace.status === "error" ? st.tl.total : 0;
     if (foldsIterations(loops) && !Array.isArray(restore.collapsed)) st.collapsed = showIteration(st.graph, st.collapsed, (iterationAt(loops, start) ?? loops.iters[0]).key);
     player.load(st.tl.total, start);
     await relayout({ auto });
@@ -287,13 +295,26 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     return { step: player.step, collapsed: [...st.collapsed], rankdir: st.autoDir ? null : st.rankdir, quiz: quiz.on };
   }
 
+  /** Take a view from elsewhere (a class session's lecturer): the folded groups (or the open ones), a chosen direction. */
+  function applyView({ collapsed, open, rankdir } = {}) {
+    if (!st.graph) return;
+    let changed = false;
+    if (!Array.isArray(collapsed) && Array.isArray(open)) { const o = new Set(open); collapsed = [...st.graph.groups.keys()].filter((k) => !o.has(k)); }
+    if (Array.isArray(collapsed)) {
+      const want = new Set(collapsed.filter((k) => st.graph.groups.has(k)));
+      if (want.size !== st.collapsed.size || [...want].some((k) => !st.collapsed.has(k))) { st.collapsed = want; changed = true; }
+    }
+    if ((rankdir === "LR" || rankdir === "TB") && (st.autoDir || rankdir !== st.rankdir)) { st.rankdir = rankdir; st.autoDir = false; changed = true; }
+    if (changed) relayout();
+  }
+
   /** Draw the current step again (after a change of presentation, e.g. presenter mode). */
   const refresh = () => render(player.step, "refresh");
 
   /** Move keyboard focus to the graph (after Run: → steps at once instead of moving the editor's cursor). */
   const focusGraph = () => view.svg.focus({ preventScroll: true });
 
-  return { load, relayout, select, viewState, refresh, view, player, app: st, quiz, focusGraph, setLevel, toggleGroup };
+  return { load, relayout, select, viewState, applyView, refresh, view, player, app: st, quiz, focusGraph, setLevel, toggleGroup };
 }
 
 function toggle(button, onChange) {

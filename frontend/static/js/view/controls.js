@@ -2,7 +2,11 @@
 
 const TYPING = ".cm-editor, input[type=number], input[type=text], select, textarea, dialog";
 
-export function bindControls(doc, player, { onFit = () => {} } = {}) {
+// The keys a slide deck's clicker sends: an embed passes them on to the deck unless told to keep them.
+const CLICKER = new Set(["ArrowRight", "ArrowLeft", "PageDown", "PageUp"]);
+
+/** `passKey(key)` → true when the key belongs to someone else (an embed in slides); Escape is offered too. */
+export function bindControls(doc, player, { onFit = () => {}, passKey = () => false } = {}) {
   const btn = (label) => doc.querySelector(`.controls button[aria-label="${label}"]`);
   const scrub = doc.getElementById("scrubber");
   const count = doc.getElementById("step-count");
@@ -17,6 +21,7 @@ export function bindControls(doc, player, { onFit = () => {} } = {}) {
 
   doc.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest?.(TYPING)) return;
+    if ((CLICKER.has(ev.key) || ev.key === "Escape") && passKey(ev.key)) { ev.preventDefault(); return; }
     const act = {
       ArrowRight: () => { player.pause(); player.forward(); },
       PageDown: () => { player.pause(); player.forward(); },
