@@ -118,6 +118,18 @@ for epoch in range(40):
     opt.step()
 final = model(X)
 """,
+    "transformer-adam-loop": _HEAD + """layer = nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, dropout=0.0, batch_first=True)
+model = nn.TransformerEncoder(layer, num_layers=2)
+head = nn.Linear(16, 4)
+opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), lr=1e-3)
+x = torch.randn(2, 5, 16)
+y = torch.tensor([1, 3])
+for it in range(5):
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(head(model(x).mean(1)), y)
+    loss.backward()
+    opt.step()
+""",
     "loop-adam-data": _HEAD + """w = torch.tensor([1.0, -1.0], requires_grad=True)
 lin = nn.Linear(2, 1)
 opt = torch.optim.Adam(lin.parameters(), lr=0.05)
