@@ -21,6 +21,8 @@ class Values(_Model):
     sum: Number | None
     imag: "Values | None" = Field(None, description="Extension: a complex tensor's imaginary part (then `values` and "
                                   "the statistics are its real part; the value is values + i·imag, elementwise).")
+    vmap: int | None = Field(None, description="Extension: inside torch.func.vmap, the values of all this many samples "
+                             "stacked on a first dimension (`shape` is then [vmap, *the tensor's per-sample shape]).")
 
 
 # Extension (compact format): where a full trace holds a Values, a compact one holds an index into `value_table`.
@@ -130,6 +132,11 @@ class ForwardStep(_Model):
     optim: OptimUpdate | None = Field(None, description="Extension: on the step of `optimizer.step()` that wrote a parameter.")
     bumps: list[str] | None = Field(None, description="Extension: tensor ids whose `_version` this in-place step raised.")
     result: str | None = Field(None, description="Extension: repr of a non-tensor result (e.g. gradcheck's True/False).")
+    transform: str | None = Field(None, description='Extension: the torch.func transforms this step ran inside, '
+                                  'outermost first (e.g. "vmap(grad)").')
+    check: dict[str, float | int | bool] | None = Field(
+        None, description="Extension: on a gradcheck/gradgradcheck step, `backward_calls` (the autograd.grad calls it "
+                          "made on its own, none of them shown as passes) and the eps/atol/rtol/fast_mode it used.")
 
 
 class HookCall(_Model):
@@ -159,6 +166,8 @@ class BackwardPass(_Model):
     results: list[str] | None = Field(None, description="Extension: tensors `torch.autograd.grad` returned.")
     grads_after: dict[str, ValuesOrRef] | None = Field(None, description="Extension: every `.grad` after this call.")
     truncated: bool | None = Field(None, description="Extension: steps past the recording limit were not kept.")
+    transform: str | None = Field(None, description='Extension: the torch.func transforms this call ran inside '
+                                  '(torch.func.grad\'s own autograd.grad call: it fills no `.grad`).')
     after_forward: int | None = Field(
         None, description="Extension: forward steps recorded before this call (it ran between forward[k-1] and forward[k]).")
 

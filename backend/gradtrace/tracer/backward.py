@@ -1,6 +1,7 @@
 """Record each backward()/autograd.grad() call: node executions in the engine's real order, via node hooks."""
 import torch
 
+from .functorch import active as active_transform
 from .causes import explain
 from .errors import error_of
 from .ops import tensors_in
@@ -141,6 +142,9 @@ def run_pass(rec, func, args, kwargs):
          "after_forward": len(rec.steps)}
     if inputs:
         p["inputs"] = [rec.reg.tensor(t) for t in inputs]
+    transform = active_transform()
+    if transform is not None:  # torch.func.grad's own autograd.grad call: it fills no .grad
+        p["transform"] = transform
     leaves = [a for a in (_accumulator(t) for t in roots if t.grad_fn is None and t.requires_grad) if a is not None]
     fns = [fn for fn in _reachable(roots) + leaves if rec.reg.node(fn) is not None]  # past the node limit: not hooked
     open_steps: dict = {}

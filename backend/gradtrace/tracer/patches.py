@@ -2,6 +2,7 @@
 the legacy Variable wrapper, and which nn.Module a call happens in. All undone when the run ends."""
 import contextlib
 import functools
+import inspect
 import sys
 
 import torch
@@ -120,6 +121,42 @@ _WHOLE_CALLS = {
 }
 
 
+_CHECKS = ("gradcheck", "gradgradcheck")
+_TOLERANCES = ("eps", "atol", "rtol", "fast_mode")
+
+
+@contextlib.contextmanager
+def _counting_grads():
+    """How many autograd.grad calls a gradcheck makes (to build its analytical Jacobian)."""
+    calls, depth = [0], [0]
+    original = torch.autograd.grad
+
+    def grad(*args, **kwargs):
+        # torch.autograd.grad hands itself (this wrapper, its module global now) to the tracer's mode: count once
+        calls[0] += depth[0] == 0
+        depth[0] += 1
+        try:
+            return original(*args, **kwargs)
+        finally:
+            depth[0] -= 1
+
+    torch.autograd.grad = grad
+    try:
+        yield calls
+    finally:
+        torch.autograd.grad = original
+
+
+def _tolerances(fn, args, kwargs) -> dict:
+    """gradcheck's eps/atol/rtol/fast_mode as this call used them (its defaults where not given)."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+    except (TypeError, ValueError):
+        return {}
+    return {k: bound.arguments[k] for k in _TOLERANCES if isinstance(bound.arguments.get(k), (bool, int, float))}
+
+
 def _patch_checks(rec, stack: contextlib.ExitStack) -> None:
     """gradcheck, jacobian & co: their finite differences and dozens of internal autograd.grad calls
     are not the student's program."""
@@ -137,14 +174,18 @@ def _patch_checks(rec, stack: contextlib.ExitStack) -> None:
                     return _original(*args, **kwargs)
                 rec.quiet += 1
                 out = None
+                counted = _counting_grads() if _name in _CHECKS else contextlib.nullcontext([0])
                 try:
-                    out = _original(*args, **kwargs)
+                    with counted as calls:
+                        out = _original(*args, **kwargs)
                     return out
                 finally:
                     rec.quiet -= 1
                     step = rec.record(_name, tensors_in(list(args) + list(kwargs.values())), tensors_in(out), kind="op")
                     if step is not None and out is not None and not tensors_in(out):
                         step["result"] = repr(out)[:200]  # gradcheck's True/False: not a tensor, but the answer
+                    if step is not None and _name in _CHECKS:
+                        step["check"] = {"backward_calls": calls[0], **_tolerances(_original, args, kwargs)}
 
             functools.update_wrapper(whole, original)
             owners = [module] + ([torch.autograd] if getattr(torch.autograd, name, None) is original else [])

@@ -3,6 +3,7 @@ import contextlib
 
 import torch
 
+from .functorch import active as active_transform
 from .limits import Limits
 from .ops import tensors_in
 from .programs import PROGRAM, program_line  # noqa: F401 - PROGRAM re-exported
@@ -148,6 +149,9 @@ class Recorder:
             step["iteration"] = self.iteration
         if self.bookkeeping is not None:
             step["bookkeeping"] = self.bookkeeping
+        transform = active_transform()
+        if transform is not None:  # inside torch.func.vmap/grad: values are per sample (Values.vmap), no .grad filled
+            step["transform"] = transform
         writes = kind == "inplace" or kind == "optim"
         grads = self._grad_changes(outputs) if writes else None
         if grads:

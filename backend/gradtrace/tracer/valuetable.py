@@ -1,6 +1,7 @@
 """Tensor values snapshotted while the program runs (one clone, or one summary), encoded in bulk at the end."""
 import torch
 
+from .functorch import unwrapped
 from .values import _clean, _num, _plain, encode, encode_scalar
 
 _EMPTY = {"values": None, "min": None, "max": None, "mean": None, "sum": None}
@@ -17,6 +18,21 @@ try:
     _is_wrapped = torch._C._functorch.is_functorch_wrapped_tensor
 except AttributeError:  # a torch without functorch
     _is_wrapped = None
+
+
+def _encode_wrapped(t, max_elements: int) -> dict:
+    """A torch.func wrapper's values through its wrappers: inside vmap, every sample's, stacked (Values.vmap)."""
+    try:
+        with torch._C._DisableFuncTorch():  # plain reads of the unwrapped tensor, no transform in between
+            inner = unwrapped(t)
+            if inner is not None:
+                plain, size = inner
+                v = encode(plain.detach().clone(), max_elements)
+                if v is not None:
+                    return {**v, "vmap": size} if size is not None else v
+    except (RuntimeError, TypeError, ValueError, NotImplementedError, AttributeError):
+        pass
+    return encode(t, max_elements) or {"shape": list(getattr(t, "shape", [])), **_EMPTY}
 
 
 def _wrapped(t) -> bool:
@@ -94,7 +110,9 @@ class ValueTable:
         return len(self.items) - 1
 
     def _add(self, t) -> int:
-        if _wrapped(t) or t.is_complex():  # a wrapper: read it now, inside its transform; complex: real and imag
+        if _wrapped(t):  # read it now, inside its transform (a copy made here would escape it)
+            return self.put(_encode_wrapped(t, self.max_elements))
+        if t.is_complex():  # real and imaginary parts
             return self.put(encode(t, self.max_elements) or {"shape": list(getattr(t, "shape", [])), **_EMPTY})
         try:
             # _plain(t), inlined for the common dense real tensor

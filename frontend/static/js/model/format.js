@@ -35,6 +35,7 @@ export function fmtItems(v, digits = 4) {
 /** Values as text: exact numbers when small, "mean/min/max" when the trace sent only statistics. */
 export function fmtValues(v, { maxItems = 6, digits = 4 } = {}) {
   if (!v) return "—";
+  if (v.vmap) return `${v.vmap} samples: ${fmtValues({ ...v, vmap: null }, { maxItems, digits })}`; // torch.func.vmap
   const items = fmtItems(v, digits);
   if (!items) return fmtStats(v, digits);
   const shape = v.shape || [];

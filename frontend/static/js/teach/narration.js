@@ -78,6 +78,21 @@ export function message(text) {
 
 function forwardText(tl, ctx, i) {
   const s = tl.trace.forward[i];
+  const text = forwardCore(tl, ctx, i);
+  return s.transform ? `${text} ${transformNote(s.transform, s.values)}` : text;
+}
+
+// Inside torch.func: what the values are and where the gradient goes (never into .grad).
+function transformNote(transform, values) {
+  const n = (values || []).find((v) => v?.vmap)?.vmap;
+  const parts = [`(Inside torch.func.${transform}:`];
+  if (/vmap/.test(transform)) parts.push(n ? `one function call for each of ${n} samples; the values shown are all ${n} samples', stacked on a first dimension.` : "one function call per sample.");
+  if (/grad/.test(transform)) parts.push("torch.func.grad differentiates this function itself and returns the gradient; no .grad is filled.");
+  return `${parts.join(" ")})`;
+}
+
+function forwardCore(tl, ctx, i) {
+  const s = tl.trace.forward[i];
   const src = quote(ctx, s.line);
   const where = `${s.module ? `[${s.module}] ` : ""}${s.line ? `Line ${s.line}` : "Step"}${src ? `: ${src}` : ""}`;
   const outs = (s.outputs || []).map((o, j) => `${ctx.name(o)} = ${V(s.values?.[j] ?? ctx.idx.tensors.get(o)?.data)}`).join(", ");
@@ -124,7 +139,10 @@ function resultText(ctx, s) {
   const call = `${s.op}(${args.join(", ")})`;
   if (/^grad(grad)?check$/.test(s.op) && s.result != null) {
     const ok = s.result === "True";
-    return `${call} compares the backward of the function with finite differences on ${listWords(args)}: it returns ${s.result}`
+    const c = s.check || {};
+    const runs = c.backward_calls ? ` It runs ${c.backward_calls} backward calls of its own (torch.autograd.grad, to build the analytical Jacobian; none is shown here as a pass)` : "";
+    const tol = c.eps != null ? `${runs ? ", " : " It "}nudges each input element by eps = ${c.eps} and accepts |numerical − analytical| ≤ atol + rtol·|numerical| with atol = ${c.atol}, rtol = ${c.rtol}` : "";
+    return `${call} compares the backward of the function with finite differences on ${listWords(args)}.${runs}${tol}${runs || tol ? "." : ""} It returns ${s.result}`
       + ` (${ok ? "the analytic gradients match the numerical ones" : "the gradients do NOT match: the backward formula is wrong"}).`;
   }
   return s.result != null ? `${call} returns ${s.result}.` : `${call} runs; it makes no new tensor.`;
@@ -159,6 +177,9 @@ function kindText(ctx, s, first, outs) {
   if (s.op === "grad.set") return `sets ${nm}.grad = ${s.values?.[0] ? V(s.values[0]) : "None"}, so the next backward starts ${nm}.grad afresh.`;
   if (s.kind === "optim") return `— the optimizer updates ${nm} in place from its .grad → ${outs}. Not tracked: optimizers work under torch.no_grad().`;
   if (s.kind === "alias") return `→ ${outs}: .data shares ${nm}'s numbers but has no autograd history (like detach()).`;
+  if (s.op === "requires_grad_" && /grad/.test(s.transform || "")) {
+    return "→ torch.func.grad marks its own copy of the argument it differentiates as requiring grad: the gradient comes back as grad(…)'s result; no .grad is filled.";
+  }
   if (s.op === "requires_grad_") return `→ ${nm} now requires grad: a leaf that backward will fill.`;
   return null;
 }
@@ -219,9 +240,10 @@ function withEnd(tl, ctx, e, pass, parts) {
   if (e.index !== pass.steps.length - 1) return parts.join(" ");
   if (pass.call === "grad" && (pass.results || []).length) {
     const res = pass.results.map((r) => `${ctx.name(r)} = ${V(ctx.idx.tensors.get(r)?.data)}`);
-    parts.push(`torch.autograd.grad() returns ${listWords(res)} (and leaves every .grad as it was).`);
+    parts.push(pass.transform ? `torch.func.${pass.transform} hands back ${listWords(res)} as its result (every .grad stays as it was).`
+      : `torch.autograd.grad() returns ${listWords(res)} (and leaves every .grad as it was).`);
   }
-  if (pass.create_graph) parts.push("With create_graph=True this backward was itself recorded, so its result can be differentiated again.");
+  if (pass.create_graph && !pass.transform) parts.push("With create_graph=True this backward was itself recorded, so its result can be differentiated again.");
   for (const c of cutsAt(tl, ctx.k)) {
     const how = c.why === "detach" ? "detach()" : "torch.no_grad()";
     parts.push(`${ctx.name(c.tensor)}.grad stays None: ${ctx.name(c.tensor)} requires grad, but its use on line ${c.line} went through ${how}, which autograd does not record, so no path leads back to it.`);
@@ -272,6 +294,11 @@ function failedPass(tl, ctx, p, k) {
 
 function passIntro(ctx, pass) {
   const root = pass.root ? ctx.name(pass.root) : "the output";
+  if (pass.transform && /grad/.test(pass.transform)) {
+    const per = /vmap/.test(pass.transform) ? ", for every sample at once (vmap)" : "";
+    return `torch.func.${pass.transform}${pass.line ? ` (line ${pass.line})` : ""} differentiates the function's output L = ${root} with dL/dL = 1${per}: `
+      + "it calls torch.autograd.grad itself and returns the gradient as its result; no .grad is filled.";
+  }
   const call = pass.call === "grad" ? "torch.autograd.grad()" : `${root}.backward()`;
   const at = `${call}${pass.line ? ` (line ${pass.line})` : ""}`;
   if (pass.gradient) {
