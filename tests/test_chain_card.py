@@ -178,6 +178,8 @@ REAL = {
     "attention-gelu": ("import torch\nimport torch.nn.functional as F\ntorch.manual_seed(0)\nq = torch.randn(2, 3, 4, requires_grad=True)\n"
                        "k = torch.randn(2, 3, 4, requires_grad=True)\natt = F.softmax(q @ k.transpose(-2, -1) / 2, dim=-1)\n"
                        "h = F.gelu(att @ k)\nL = (h * torch.randn(2, 3, 4)).sum()\nL.backward()\n"),
+    "clamp-max-recip": ("import torch\nx = torch.tensor([-2., 0.5, 1., 3.], requires_grad=True)\ny = torch.tensor([1., 0.5, 2., -1.], requires_grad=True)\n"
+                        "L = (x.clamp(-1, 2) * torch.maximum(x, y) + torch.minimum(x, y) + (x + 4).reciprocal()).sum()\nL.backward()\n"),
 }
 
 

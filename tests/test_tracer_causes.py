@@ -153,7 +153,7 @@ def test_the_page_explains_them_in_words(tmp_path):
     assert "Why: on line 4 (y = W @ x), W is [3, 2], x is [3]" in last["mm"]["text"]
     assert "W's last size (2) must equal x's length (3), and 2 ≠ 3" in last["mm"]["text"]
     assert "W.T @ x would fit" in last["mm"]["text"]
-    assert "Why: w is a leaf that requires grad" in last["leaf"]["text"] and "Line 3 (w += 1) changes it in place" in last["leaf"]["text"]
+    assert "Why: w is a leaf that requires grad" in last["leaf"]["text"] and "Line 3 (w += 1) would change w in place" in last["leaf"]["text"]
     assert "with torch.no_grad():" in last["leaf"]["text"]
     assert "at dim -1 a has 3 and b has 4" in last["bc"]["text"]
     assert last["syntax"]["title"].startswith("Syntax error") and "Ready" not in last["syntax"]["title"]

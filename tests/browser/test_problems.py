@@ -97,7 +97,7 @@ def test_shape_mismatch_is_explained_on_the_graph(page):
 def test_in_place_change_of_a_leaf_is_explained_on_the_graph(page):
     trace = type_program(page, LEAF)
     page.keyboard.press("End")
-    expect(page.locator(f'#graph [data-tensor-id="{by_name(trace, "w")["id"]}"]')).to_contain_text("✖ leaf changed in place (line 3)")
+    expect(page.locator(f'#graph [data-tensor-id="{by_name(trace, "w")["id"]}"]')).to_contain_text("✖ in-place change of a leaf (line 3)")
     expect(page.locator("#narration")).to_contain_text("Why: w is a leaf that requires grad")
     expect(page.locator("#narration")).to_contain_text("with torch.no_grad():")
     shot(page, "leaf-inplace")

@@ -4,7 +4,7 @@ const SUP = { "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5
 
 function tokens(text) {
   const out = [];
-  const re = /\s*(?:(\d+(?:\.\d+)?(?:e-?\d+)?)|(dL\/d\((?:[^()]|\([^()]*\))*\)|dL\/d(?:(?!ᵀ)[\p{L}\p{M}\p{Nd}_.])+|(?!ᵀ)[\p{L}_√](?:(?!ᵀ)[\p{L}\p{M}\p{Nd}_.])*)|([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|(ᵀ)|([-+−·⊙⊗/@^(),\[\]>=]))/uy;
+  const re = /\s*(?:(\d+(?:\.\d+)?(?:e-?\d+)?)|(dL\/d\((?:[^()]|\([^()]*\))*\)|dL\/d(?:(?!ᵀ)[\p{L}\p{M}\p{Nd}_.])+|(?!ᵀ)[\p{L}_√](?:(?!ᵀ)[\p{L}\p{M}\p{Nd}_.])*)|([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|(ᵀ)|(==|[-+−·⊙⊗/@^(),\[\]>≥≤]))/uy;
   let m;
   re.lastIndex = 0;
   while (re.lastIndex < text.length && (m = re.exec(text))) {
@@ -18,7 +18,7 @@ function tokens(text) {
   return out;
 }
 
-const BIN = { ">": 0, "+": 1, "−": 1, "·": 2, "⊙": 2, "⊗": 2, "/": 2, "@": 2 };
+const BIN = { ">": 0, "≥": 0, "≤": 0, "==": 0, "+": 1, "−": 1, "·": 2, "⊙": 2, "⊗": 2, "/": 2, "@": 2 };
 
 /** Text → tree in the node shapes of teach/expr-tree.js (names become sym nodes; f(x, y) a call; sum/mean(x, over) a reduction). */
 export function parseFormula(text) {

@@ -84,7 +84,7 @@ export function chainCard(tl, k, { source = "", name: nameFn = null } = {}) {
     if (kind === "custom") {
       row.local = `your backward() of ${card.custom.cls}`;
       row.send = card.custom.text ? `line ${card.custom.line}: ${card.custom.text}` : `${card.custom.cls}.backward(ctx, ${gradOf(y)})`;
-    } else if (rule && env) {
+    } else if (rule) {
       const wrt = i < 2 ? bracketed[i === 0 ? "a" : "b"] : paren(inName(i) ?? `input ${i}`);
       const r = ruleRow(rule, i, { ...env, slotShape: sent?.shape }, names, sent);
       if (r) {
@@ -116,9 +116,8 @@ function envOf(tl, node, step, slots, inputTid, kf) {
   const outs = (step.grad_outputs || []);
   let joined = null;
   if (outs.length > 1) joined = joinPieces(node, outs, savedMap);
-  if (!g0 && !joined) return null;
   return {
-    g: g0 ?? joined, joined,
+    g: g0 ?? joined, joined, gShape: outs[0]?.shape ?? null, // g null: the trace holds only statistics (formula unchecked)
     out: node.tensor ? nd.fromValues(dataAt(tl, node.tensor, kf)) : null,
     input: (slot) => { const t = inputTid(slot); return t ? nd.fromValues(dataAt(tl, t, kf - 1)) : null; },
     saved: (nm) => { const s = savedMap.get(nm); return s?.values ? nd.fromValues(s.values) : null; },

@@ -1,7 +1,7 @@
 // Local derivatives of autograd nodes: per next_functions slot, ∂out/∂input and the gradient sent, as expression
 // trees (teach/expr-tree.js), so the same tree is printed on the card and evaluated on the trace's saved values.
 import * as nd from "../model/nd.js";
-import { sym, num, add, sub, mul, had, div, mm, pow, gt, neg, T, call, ind, unb, outer, red, said, eq, swapDims } from "./expr-tree.js";
+import { sym, num, add, sub, mul, had, div, mm, pow, gt, neg, T, call, ind, unb, outer, red, said, eq, swapDims, ge, le, same as equal } from "./expr-tree.js";
 import { NORM_RULES } from "./norm-rules.js";
 import { INDEX_RULES } from "./index-rules.js";
 
@@ -50,6 +50,17 @@ export const RULES = {
   TanhBackward0: { op: eq(y, call("tanh", [a])), slots: [ew(sub(num(1), pow(y, num(2))))] },
   SigmoidBackward0: { op: eq(y, sig(a)), slots: [ew(had(y, sub(num(1), y)))] },
   ReluBackward0: { op: eq(y, call("relu", [a])), slots: [ew(ind(gt(y, num(0))))] },
+  ReciprocalBackward0: { op: eq(y, div(num(1), a)), slots: [ew(neg(pow(y, num(2))))] },
+  MaximumBackward0: { op: eq(y, call("maximum", [a, b])), slots: [ // ties share the gradient equally (torch's rule)
+    ew(add(ind(gt(a, b)), div(ind(equal(a, b)), num(2)))), ew(add(ind(gt(b, a)), div(ind(equal(a, b)), num(2))))] },
+  MinimumBackward0: { op: eq(y, call("minimum", [a, b])), slots: [
+    ew(add(ind(gt(b, a)), div(ind(equal(a, b)), num(2)))), ew(add(ind(gt(a, b)), div(ind(equal(a, b)), num(2))))] },
+  ClampBackward1: { op: eq(y, call("clamp", [a, sym("min"), sym("max")])), slots: [(env) => {
+    const lo = env.num("min"), hi = env.num("max");
+    if (lo === undefined && hi === undefined) return null;
+    const conds = [lo !== undefined ? ind(ge(a, sym("min"))) : null, hi !== undefined ? ind(le(a, sym("max"))) : null].filter(Boolean);
+    return ew(conds.length === 2 ? had(conds[0], conds[1]) : conds[0]);
+  }], names: { min: (env) => env.num("min") ?? "min", max: (env) => env.num("max") ?? "max" } },
   NegBackward0: { op: eq(y, neg(a)), slots: [scaled(num(-1))] },
   SqrtBackward0: { op: eq(y, sqrt(a)), slots: [{ local: div(num(1), mul(num(2), sqrt(a))), send: div(g, mul(num(2), y)) }] },
   RsqrtBackward0: { op: eq(y, div(num(1), sqrt(a))), slots: [ew(mul(num(-0.5), pow(y, num(3))))] },

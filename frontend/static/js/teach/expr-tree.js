@@ -16,6 +16,9 @@ export const div = bin("/");
 export const mm = bin("@");
 export const pow = bin("^");
 export const gt = bin(">");
+export const ge = bin("≥");
+export const le = bin("≤");
+export const same = bin("==");
 export const outer = bin("⊗");
 /** y = f(…): the statement of what a forward op computed (printed only). */
 export const eq = bin("=");
@@ -37,7 +40,7 @@ export const said = (a, how, impl) => ({ t: "said", a, how, impl });
 export const lit = (text, value) => ({ t: "lit", text, value });
 
 // ---- printing ----
-const PREC = { "=": -1, said: 0, ">": 0, "+": 1, "−": 1, "·": 2, "⊙": 2, "⊗": 2, "/": 2, "@": 2, neg: 3, "^": 4, post: 5, atom: 6 };
+const PREC = { "=": -1, said: 0, ">": 0, "≥": 0, "≤": 0, "==": 0, "+": 1, "−": 1, "·": 2, "⊙": 2, "⊗": 2, "/": 2, "@": 2, neg: 3, "^": 4, post: 5, atom: 6 };
 const SUP = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹", "-": "⁻", ".": "·" };
 
 /** The precedence of a name's own text: `pred - y` binds like a sum, `dL/d(pred - y)` like an atom. */
@@ -124,7 +127,8 @@ function erf(x) {
 const MATH = { "Φ": (x) => 0.5 * (1 + erf(x / Math.SQRT2)), "φ": (x) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI), exp: Math.exp, ln: Math.log, sin: Math.sin, cos: Math.cos, tanh: Math.tanh, sign: Math.sign, abs: Math.abs,
   "√": Math.sqrt, "σ": (x) => 1 / (1 + Math.exp(-x)) };
 const ELEM = { "+": (x, y) => x + y, "−": (x, y) => x - y, "·": (x, y) => x * y, "⊙": (x, y) => x * y, "/": (x, y) => x / y,
-  "^": (x, y) => x ** y, ">": (x, y) => (x > y ? 1 : 0) };
+  "^": (x, y) => x ** y, ">": (x, y) => (x > y ? 1 : 0), "≥": (x, y) => (x >= y ? 1 : 0), "≤": (x, y) => (x <= y ? 1 : 0),
+  "==": (x, y) => (x === y ? 1 : 0) };
 
 /**
  * The formula evaluated: `ctx.value(role)` gives a tensor ({shape, data}) or null, `ctx.shape` the shape the result is

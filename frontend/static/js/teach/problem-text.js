@@ -47,10 +47,10 @@ export function causeText(ctx, c) {
   }
   if (c.kind === "leaf_inplace") {
     const w = t ?? c.names?.[0] ?? "a leaf";
-    const at = by ? `${by} changes it in place` : "an in-place operation changes it";
-    return `Why: ${w} is a leaf that requires grad: backward will store dL/d${w} in ${w}.grad, and every op that used ${w} recorded it as it was. `
-      + `${at[0].toUpperCase()}${at.slice(1)}, and torch refuses: an in-place change of a leaf that requires grad would make that record wrong. `
-      + `To update it as an optimizer does, put the line under \`with torch.no_grad():\`; for a new value, make a new tensor (e.g. ${w}_new = ${w} + 1).`;
+    const at = by ? `${by[0].toUpperCase()}${by.slice(1)} would change ${w} in place` : `An in-place operation would change ${w}`;
+    return `Why: ${w} is a leaf that requires grad: autograd computes ${w}.grad, the gradient with respect to ${w} itself. `
+      + `${at}: an operation on ${w}'s own value that autograd would have to record as ${w}'s history, and a leaf has none, so torch refuses. `
+      + `To update it as an optimizer does (${w} -= lr * ${w}.grad), put the line under \`with torch.no_grad():\`; for a new value, make a new tensor (${w}_new = ${w} + 1).`;
   }
   if (c.kind === "shape") return `Why: ${shapeText(ctx, c)}`;
   return "";

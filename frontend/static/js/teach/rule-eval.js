@@ -19,7 +19,7 @@ const DEFAULT = {
   n: (env) => env.num("exponent"),
   beta: (env) => env.num("beta"),
   N: (env, shape) => numel(shape),
-  K: (env, shape) => numel(shape) / Math.max(1, env.g.data.length),
+  K: (env, shape) => (env.g ? numel(shape) / Math.max(1, env.g.data.length) : null),
   dim: (env) => env.num("dim"),
   index: (env) => env.saved("index"),
   joined: (env) => env.joined,
@@ -46,14 +46,14 @@ export function ruleRow(rule, i, env, names, sent) {
   const words = (x) => (x == null ? null : typeof x === "string" ? fill(x, allNames) : print(x, allNames));
   const local = words(slot.local);
   if (!slot.send) return { local, send: slot.text ? fill(slot.text, allNames) : null, defs: [], summed: null, computed: null, agrees: null, status: "unchecked" };
-  const computed = sent && flat(sent) ? tryEvaluate(slot.send, ctx) : null;
-  const summed = unbroadcasts(slot.send) ? broadcastDims(env.g?.shape, shape) : null;
+  const computed = sent && flat(sent) && env.g ? tryEvaluate(slot.send, ctx) : null;
+  const summed = unbroadcasts(slot.send) ? broadcastDims(env.g?.shape ?? env.gShape, shape) : null;
   const inner = print(slot.send, allNames);
   const send = summed ? `${/^[^ ]+$/.test(inner) ? inner : `(${inner})`} ${summed}` : inner;
   const row = { local, send, defs: [...defsOf(slot.local, allNames), ...defsOf(slot.send, allNames)].filter((d, j, xs) => xs.indexOf(d) === j), summed, computed: null, agrees: null, status: "unchecked" };
   // kept out of JSON: the tree and its values, so a test can print it, parse it back and evaluate that
   Object.defineProperties(row, { tree: { value: slot.send }, ctx: { value: ctx } });
-  if (!computed) { row.why = sent && !flat(sent) ? "the trace holds only statistics of these values" : "the page's small tensor kit cannot evaluate it here"; return row; }
+  if (!computed) { row.why = (sent && !flat(sent)) || !env.g ? "the trace holds only statistics of these values" : "the page's small tensor kit cannot evaluate it here"; return row; }
   const c = squeezedTo(computed, shape);
   row.computed = c ? nd.toValues(c) : null;
   row.agrees = Boolean(c) && close(c.data, flat(sent));

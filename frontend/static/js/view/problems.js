@@ -46,6 +46,6 @@ function tensorTag(c) {
   if (c.kind === "inplace") return `version ${c.saved_version} → ${c.current_version}${c.line ? ` (line ${c.line})` : ""}`;
   if (c.kind === "freed") return c.line ? `freed by backward on line ${c.line}` : "freed";
   if (c.kind === "no_grad_fn") return c.line ? `no grad_fn: cut on line ${c.line}` : "no grad_fn";
-  if (c.kind === "leaf_inplace") return `✖ leaf changed in place${c.line ? ` (line ${c.line})` : ""}`;
+  if (c.kind === "leaf_inplace") return `✖ in-place change of a leaf${c.line ? ` (line ${c.line})` : ""}`;
   return "";
 }
