@@ -36,6 +36,7 @@ export function buildModuleGroups(g, trace, skip = () => false) {
       open.push(grp);
     }
     if (!open.length) return;
+    for (const grp of open) grp.last = i; // the last step run inside each open module call
     const inner = open[open.length - 1];
     const claim = (key) => {
       const d = g.nodes.get(key);
