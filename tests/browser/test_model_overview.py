@@ -195,7 +195,12 @@ def test_bookkeeping_is_off_the_graph_until_asked_for(screens):
     pg.wait_for_function("() => window.gradtrace.app.bookkeeping && window.gradtrace.app.layout")
     pg.wait_for_timeout(200)
     shown = set(pg.evaluate(drawn))
-    assert set(book) <= shown, "on request every bookkeeping tensor is drawn"
+    assert set(book) <= shown, "on request every bookkeeping tensor is on the graph"
+    state = pg.locator("#graph .group.collapsed", has_text="Optimizer state, clipping")  # as one block, opened on demand
+    expect(state).to_have_count(1)
+    state.locator("rect").last.click()
+    expect(pg.locator('#graph .group[data-group="g:book"]:not(.collapsed)').first).to_be_attached()
+    assert pg.locator("#graph [data-key^='t:']").count() > len(without), "opened, the bookkeeping tensors are drawn"
     pg.get_by_role("button", name="Show optimizer bookkeeping").click()
     pg.wait_for_function("() => !window.gradtrace.app.bookkeeping && window.gradtrace.app.layout")
 

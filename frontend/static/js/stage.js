@@ -203,11 +203,13 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     view.panTo(d3.zoomIdentity.translate(tx, ty).scale(k), 0);
   }
 
+  // Opening a block shows it filling the pane (its contents readable); closing one shows the whole graph again.
   function toggleGroup(gk) {
     st.collapsed = new Set(st.collapsed);
-    st.collapsed.has(gk) ? st.collapsed.delete(gk) : st.collapsed.add(gk);
+    const open = st.collapsed.delete(gk);
+    if (!open) st.collapsed.add(gk);
     st.level = null;
-    relayout();
+    relayout({ focusGroup: open && !st.graph.groups.get(gk)?.iteration ? gk : null });
   }
 
   // Semantic zoom: zooming into a closed block opens it, and the view stays on it.

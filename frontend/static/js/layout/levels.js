@@ -3,7 +3,7 @@
 // the deepest level whose box labels fit, at 12 px on screen, in the fitted view.
 import { groupDepth } from "../model/modules.js";
 
-const isModule = (grp) => !grp.iteration && !grp.call && !grp.fold;
+const isModule = (grp) => !grp.iteration && !grp.call && !grp.fold && !grp.book;
 
 /** The deepest level that still closes something (-1: no module groups). */
 export function maxLevel(g) {
@@ -16,7 +16,7 @@ export function maxLevel(g) {
 export function collapsedAt(g, level, prev = new Set()) {
   const out = new Set();
   for (const [k, grp] of g.groups) {
-    if (grp.iteration ? prev.has(k) : grp.call || grp.fold || groupDepth(g, k) >= level) out.add(k);
+    if (grp.iteration ? prev.has(k) : grp.call || grp.fold || grp.book || groupDepth(g, k) >= level) out.add(k);
   }
   return out;
 }
@@ -49,7 +49,7 @@ export function estimateScale(boxes, w, h) {
 /**
  * The overview's level: the deepest level whose box labels fit at the fitted scale. `boxesAt(level)` → layoutBoxes,
  * `layoutAt(level)` → (a promise of) the layout, `fitScale(layout)` → its fitted scale. Only the candidate (and, if it
- * proves unreadable, the levels above it) are laid out: deeper levels are ruled out by the estimate alone.
+ * proves unreadable, level 0) are laid out: deeper levels are ruled out by the estimate alone.
  * Resolves to {level, layout}.
  */
 export async function chooseLevel(g, { boxesAt, layoutAt, fitScale, w, h }) {
@@ -62,8 +62,7 @@ export async function chooseLevel(g, { boxesAt, layoutAt, fitScale, w, h }) {
     if (!n || ok / n < READABLE) break;
     level = d;
   }
-  for (;; level--) {
-    const layout = await layoutAt(level);
-    if (level === 0 || readableShare(layout, fitScale(layout)) >= READABLE) return { level, layout };
-  }
+  const layout = await layoutAt(level); // the candidate, else the outermost level: two layouts at most
+  if (level === 0 || readableShare(layout, fitScale(layout)) >= READABLE) return { level, layout };
+  return { level: 0, layout: await layoutAt(0) };
 }

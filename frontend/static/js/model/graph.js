@@ -2,7 +2,7 @@
 import { opKind, shortNodeName, tensorName, nameIndex } from "./names.js";
 import { addIterationGroups } from "./loops.js";
 import { bookkeeping as bookkeepingOf } from "./bookkeeping.js";
-import { buildModuleGroups, addCallGroups, foldRepeats } from "./modules.js";
+import { buildModuleGroups, addCallGroups, foldRepeats, addBookkeepingGroup } from "./modules.js";
 
 const T = (id) => `t:${id}`;
 const N = (id) => `n:${id}`;
@@ -15,7 +15,7 @@ const N = (id) => `n:${id}`;
 export function buildGraph(trace, { source = "", bookkeeping = false } = {}) {
   const tensors = new Map((trace.tensors || []).map((t) => [t.id, t]));
   const tnodes = new Map((trace.nodes || []).map((n) => [n.id, n]));
-  const book = bookkeeping ? { steps: new Set(), tensors: new Set() } : bookkeepingOf(trace);
+  const found = bookkeepingOf(trace), book = bookkeeping ? { steps: new Set(), tensors: new Set() } : found;
   const skip = (i) => book.steps.has(i);
   const forward = trace.forward || [];
   const g = { nodes: new Map(), edges: new Map(), routes: new Map(), groups: new Map(), gradChip: new Map(), tensors, tnodes, book };
@@ -106,6 +106,7 @@ export function buildGraph(trace, { source = "", bookkeeping = false } = {}) {
   buildModuleGroups(g, trace, skip);
   addCallGroups(g, trace, skip);
   foldRepeats(g);
+  if (bookkeeping) addBookkeepingGroup(g, found);
   return addIterationGroups(g, trace); // training loops: one box per recorded iteration (model/loops.js)
 }
 

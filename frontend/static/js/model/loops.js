@@ -53,7 +53,7 @@ export function addIterationGroups(g, trace) {
   for (const grp of g.groups.values()) {
     if (grp.iteration || grp.parent) continue;
     const it = of(grp.seq);
-    if (it) grp.parent = it.key;
+    if (it && (grp.last ?? grp.seq) < it.forward[1]) grp.parent = it.key; // a module call around the loop stays outside it
   }
   for (const d of g.nodes.values()) {
     if (d.group !== null || d.kind === "accumulate" || d.kind === "leaf") continue;

@@ -36,6 +36,7 @@ export function buildModuleGroups(g, trace, skip = () => false) {
       open.push(grp);
     }
     if (!open.length) return;
+    for (const grp of open) grp.last = i; // the last step run inside each open module call
     const inner = open[open.length - 1];
     const claim = (key) => {
       const d = g.nodes.get(key);
@@ -63,11 +64,22 @@ function adoptOrphans(g) {
   }
 }
 
+/** Shown on request, the training bookkeeping's tensors form one block of their own (closed by default). */
+export function addBookkeepingGroup(g, found) {
+  const keys = [...found.tensors].map(T).filter((k) => g.nodes.get(k)?.group === null);
+  if (!keys.length) return;
+  const seq = Math.min(...keys.map((k) => g.nodes.get(k).seq));
+  g.groups.set("g:book", { key: "g:book", path: "optimizer state, clipping", label: "optimizer state, clipping", parent: null, members: [],
+    depth: 0, seq, book: { tensors: keys.length } });
+  for (const k of keys) move(g, g.nodes.get(k), "g:book");
+}
+
 /** What a collapsed group's box says: {title, sub}. */
 export function groupText(grp) {
   const m = grp.module;
   if (grp.fold) return { title: `${grp.fold.cls} ×${grp.fold.count}`, sub: `${grp.path} · same as ${grp.fold.shownLabel ?? "the first"}` };
   if (grp.call) return { title: grp.label, sub: `one call · ${grp.call.nodes} autograd nodes` };
+  if (grp.book) return { title: "Optimizer state, clipping", sub: `${grp.book.tensors} tensors (training bookkeeping)` };
   if (m) return { title: `${grp.label} · ${m.cls}`, sub: `${fmtCount(m.params)} params${m.shape ? ` → [${m.shape.join(", ")}]` : ""}` };
   return { title: grp.label, sub: `${grp.members.length} nodes` };
 }
