@@ -14,6 +14,7 @@ from gradtrace.config import Settings
 from gradtrace.runner import InProcessRunner
 
 from class_helpers import Follower
+from services.procs import Redis, find
 
 PROGRAM = {"code": "import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\n(x * x).sum().backward()\n",
            "seed": 3}
@@ -35,9 +36,26 @@ def make(**overrides):
     return TestClient(create_app(settings, runner=runner)), runner
 
 
-@pytest.fixture
-def app():
-    client, runner = make()
+@pytest.fixture(scope="module")
+def redis_url():
+    if not find("redis-server"):
+        pytest.skip("redis-server is not installed")
+    server = Redis()
+    yield server.url
+    server.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def app(request):
+    """The app with each store: in memory (the default) and a real Redis (replicas), emptied for every test."""
+    overrides = {}
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        overrides["redis_url"] = url
+    client, runner = make(**overrides)
     with client:
         client.runner = runner
         yield client
@@ -111,16 +129,20 @@ def test_resume_with_last_event_id_sends_the_state_only_when_newer(app):
     app.put(f"/api/v1/classes/{code}/state", headers=auth, json={"state": {"step": 5, "view": {}}})
     current = Follower(app, code, headers={"Last-Event-ID": "2"})
     behind = Follower(app, code, headers={"Last-Event-ID": "1"})
+    forged = Follower(app, code, headers={"Last-Event-ID": "99999999999999999999"})
     try:
         got, eid = behind.next("state")
         assert got["state"]["step"] == 5 and eid == "2"
         assert current.events.get(timeout=5)[0] == "retry"
         assert current.events.get(timeout=5)[0] == "comment"  # a heartbeat, no state: it has seq 2 already
-        app.put(f"/api/v1/classes/{code}/state", headers=auth, json={"state": {"step": 6, "view": {}}})
+        assert forged.next("state")[1] == "2"  # an id from the future is no reason to skip anything
+        app.put(f"/api/v1/classes/{code}/state", headers=auth, json={"state": {"step": 7, "view": {}}})
         assert current.next("state")[1] == "3"
+        assert forged.next("state")[0]["state"]["step"] == 7
     finally:
         current.close()
         behind.close()
+        forged.close()
 
 
 def test_question_answers_tally_and_reveal(app):

@@ -157,8 +157,10 @@ async def follow(code: str, hub: HubDep, request: Request,
         hub.drop(stream)
         raise HTTPException(404, "no live class with that code (it may have ended)")
     first = []
-    if doc["seq"] > stream.last_seq or doc["seq"] < last:  # newer, or a stale id from an older session
-        stream.last_seq = max(stream.last_seq, doc["seq"])
+    if stream.last_seq > doc["seq"]:  # an id this session never gave (another session's, or forged): start over
+        stream.last_seq = 0
+    if doc["seq"] > stream.last_seq:
+        stream.last_seq = doc["seq"]
         first.append(frame("state", public_view(doc, await hub.followers(doc["code"])), doc["seq"]))
     question = doc.get("question")
     if question is not None:
