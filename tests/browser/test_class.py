@@ -170,6 +170,10 @@ def test_a_lecturer_and_three_students(browser, base_url):
         assert api_status(s2, "DELETE", f"/api/v1/classes/{code}") == 403
         wait_step(s3, at)
 
+        lec.reload()  # a reload of the lecturer's tab keeps the session and brings the open question's histogram back
+        expect(lec.locator("#class-host-code")).to_have_text(code, timeout=30_000)
+        expect(answers).to_have_attribute("data-count", "3", timeout=10_000)
+        expect(answers).to_have_attribute("data-revealed", "false")
         lec.get_by_role("button", name="Reveal answer").click()
         expect(answers).to_have_attribute("data-revealed", "true")
         right = int(answers.locator(".class-bar.right").get_attribute("data-choice"))

@@ -81,7 +81,18 @@ export function wireHost(doc, { config, stage, program }) {
     host.publish({ program: p, traceKey, state });
   }
 
-  host.resume().then((r) => r && view.say(`Class ${r.session.code} is still live.`));
+  host.resume().then(async (r) => {
+    if (!r) return;
+    view.say(`Class ${r.session.code} is still live.`);
+    const q = r.view.question; // a reload while a question was open: its histogram comes back
+    if (!q) return;
+    const t = await host.tally(q.id).catch(() => null);
+    if (!t || !Number.isInteger(t.correct)) return;
+    open = { id: q.id, prompt: q.prompt, choices: q.choices, correct: t.correct };
+    view.question(open);
+    if (q.revealed) view.revealed(t);
+    else view.tally({ id: t.id, counts: t.counts }); // the right answer stays the lecturer's until revealed
+  });
   // Joins and leaves push no event: the count is read every few seconds while a session runs.
   win.setInterval(() => {
     if (host.session && !doc.hidden) getClass(config.api, host.session.code).then((v) => view.followers(Math.max(0, v.followers - 1)), () => {});

@@ -52,7 +52,10 @@ export async function sendAnswer(base, code, id, choice, follower, f = fetch) {
   return true;
 }
 
-export const getTally = (base, code, id, f = fetch) => call(() => f(url(base, code, `/questions/${encodeURIComponent(id)}/tally`), { headers: { Accept: "application/json" } }), "count the answers");
+/** The answers' counts; with the presenter's token (or once revealed) also `correct`. */
+export const getTally = (base, code, id, token = null, f = fetch) => call(() => f(url(base, code, `/questions/${encodeURIComponent(id)}/tally`), {
+  headers: token ? { Accept: "application/json", Authorization: `Bearer ${token}` } : { Accept: "application/json" },
+}), "count the answers");
 
 export const revealAnswer = (base, code, token, id, f = fetch) => call(() => f(url(base, code, `/questions/${encodeURIComponent(id)}/reveal`), {
   method: "POST", headers: auth(token),

@@ -1,6 +1,6 @@
 // The lecturer's side of a class session: start it, keep the presenter token in this tab (sessionStorage), send
 // every step and view change (latest wins, one request in flight, in order), ask, reveal, end; tallies come by SSE.
-import { createClass, endClass, getClass, openQuestion, putState, revealAnswer } from "./api.js";
+import { createClass, endClass, getClass, getTally, openQuestion, putState, revealAnswer } from "./api.js";
 
 const KEY = "gradtrace.class.host";
 export const PUBLISH_GAP_MS = 80; // at most ~12 state updates a second while the lecturer plays or holds →
@@ -112,11 +112,13 @@ export function createHost({ base, storage, fetchImpl = (...a) => fetch(...a), E
   }
 
   const reveal = (id) => revealAnswer(base, session.code, session.token, id, fetchImpl);
+  /** A question's counts with its right answer (the presenter's view), e.g. after a reload. */
+  const tally = (id) => getTally(base, session.code, id, session.token, fetchImpl);
 
   async function end() {
     if (!session) return;
     try { await endClass(base, session.code, session.token, fetchImpl); } finally { stop(); }
   }
 
-  return { start, resume, publish, ask, reveal, end, get session() { return session; } };
+  return { start, resume, publish, ask, reveal, tally, end, get session() { return session; } };
 }
