@@ -53,15 +53,23 @@ function ending(tl, ctx) {
   const err = tl.trace.error;
   if (tl.trace.status === "error" && err) {
     const at = err.line ? ` (line ${err.line})` : "";
-    if (err.cause) return `The program stopped with ${err.type}${at}. ${causeText(ctx, err.cause)} torch's message: ${message(err.message)}.`;
-    return `The program stopped: ${err.type}: ${message(err.message)}${at}.`;
+    if (err.cause) return `The program stopped with ${err.type}${at}. ${causeText(ctx, err.cause)} ${message(err.message)}`;
+    return `The program stopped with ${err.type}${at}. ${message(err.message)}`;
   }
   return "";
 }
 
+// Around text the program wrote (an error message): the page shows it framed and labelled as the program's
+// (view/marked-text.js); the first-strong-isolate pair also keeps its bidi controls from reordering the sentence.
+export const PROGRAM_OPEN = "\u2068", PROGRAM_CLOSE = "\u2069";
+
+export function programText(text) {
+  return PROGRAM_OPEN + String(text).replaceAll(PROGRAM_OPEN, "\uFFFD").replaceAll(PROGRAM_CLOSE, "\uFFFD") + PROGRAM_CLOSE;
+}
+
 // torch's messages end with a debugging hint that is not about the student's program.
 export function message(text) {
-  return String(text || "").replace(/\s*Hint: enable anomaly detection[\s\S]*$/, "").replace(/\.$/, "");
+  return programText(String(text || "").replace(/\s*Hint: enable anomaly detection[\s\S]*$/, ""));
 }
 
 function forwardText(tl, ctx, i) {
@@ -254,7 +262,7 @@ function failedPass(tl, ctx, p, k) {
   const why = err?.cause ? ` ${causeText(ctx, err.cause)}` : "";
   if (tl.trace.status === "error" && k === tl.total) return { title, text: `${call}${where} fails${when}. ${ending(tl, ctx)}` };
   const next = `The program caught the error and went on${ran ? "" : "; this call changed no .grad"}.`;
-  return { title, text: `${call}${where} fails${when}.${why} ${err.type}: ${message(err.message)}. ${next}` };
+  return { title, text: `${call}${where} fails${when}.${why} ${err.type}: ${message(err.message)} ${next}` };
 }
 
 function passIntro(ctx, pass) {
