@@ -5,7 +5,9 @@ import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "../model/n
 import { flat, numel, isZero } from "../model/values.js";
 import { localRule } from "./formulas.js";
 import { warningsAt, cutsAt } from "../model/problems.js";
-import { warningText, causeText } from "./problem-text.js";
+import { warningText, causeText, programText, PROGRAM_OPEN, PROGRAM_CLOSE } from "./problem-text.js";
+
+export { programText, PROGRAM_OPEN, PROGRAM_CLOSE };
 import { narrateUpdate } from "./update-narration.js";
 import { fanTerms } from "./fan-terms.js";
 
@@ -57,14 +59,6 @@ function ending(tl, ctx) {
     return `The program stopped with ${err.type}${at}. ${message(err.message)}`;
   }
   return "";
-}
-
-// Around text the program wrote (an error message): the page shows it framed and labelled as the program's
-// (view/marked-text.js); the first-strong-isolate pair also keeps its bidi controls from reordering the sentence.
-export const PROGRAM_OPEN = "\u2068", PROGRAM_CLOSE = "\u2069";
-
-export function programText(text) {
-  return PROGRAM_OPEN + String(text).replaceAll(PROGRAM_OPEN, "\uFFFD").replaceAll(PROGRAM_CLOSE, "\uFFFD") + PROGRAM_CLOSE;
 }
 
 // torch's messages end with a debugging hint that is not about the student's program.
