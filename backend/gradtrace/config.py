@@ -78,7 +78,7 @@ class Settings(BaseSettings, TraceLimits, RunLimits):
     max_answer_bytes: int = Field(
         16_000_000, ge=100_000, description="Largest answer in the format asked for, in bytes: the full format repeats "
         "each shared Values wherever it is used and can be hundreds of times the trace's size; past this the answer is "
-        'HTTP 413, and `"format": "compact"` (never larger than max_trace_bytes) still works.')
+        'HTTP 413, and `"format": "compact"` (about the size of the trace itself) still works.')
 
     # --- trace cache and snippet store (replicas share them through Redis and PostgreSQL) ---
     trace_cache_mb: int = Field(64, ge=0, description="In-memory LRU of finished traces per process, in MB (0: off).")

@@ -39,7 +39,7 @@ test("accumulation, zeroing, fan-in and hooks are explained", () => {
 
 test("errors are stated at the last step; custom Function names are quoted as given", () => {
   const { texts } = all("xss-names");
-  assert.match(texts[texts.length - 1], /The program stopped: ValueError: <b>bold<\/b>/);
+  assert.match(texts[texts.length - 1], /The program stopped with ValueError.*\. \u2068<b>bold<\/b>/); // framed as the program's
   assert.ok(texts.some((t) => t.includes("<img src=x onerror=alert(1)>Backward")));
 });
 

@@ -5,13 +5,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..config import Settings, get_settings
 from ..runner import Runner
-from . import classes, door, export_html, routes, snippets
+from . import classes, door, export_html, headers, routes, snippets
 from .seats import Seats
 
 log = logging.getLogger("gradtrace")
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         lifespan=lifespan,
         docs_url=None,  # served below from our own static files: the default page loads Swagger UI from a CDN
         redoc_url=None,
+        openapi_url=None,  # served below, with the security headers every page gets
     )
     app.state.settings = settings
     if runner is not None:
@@ -85,12 +86,20 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         return JSONResponse({"detail": "live classes are unavailable for a moment (the shared store did not "
                              "answer); try again shortly"}, status_code=503, headers={"Retry-After": "5"})
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document():
+        return headers.secure(JSONResponse(app.openapi()), headers.DATA_CSP)
+
     @app.get("/docs", include_in_schema=False)
     async def api_docs():
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title="gradtrace API",
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="gradtrace API",
                                    swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
                                    swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
                                    swagger_favicon_url="/static/img/icon.svg")
+        value = headers.nonce()  # Swagger UI starts from one inline script and styles itself inline
+        body = page.body.replace(b"<script>", f'<script nonce="{value}">'.encode()).replace(
+            b"<style>", f'<style nonce="{value}">'.encode())
+        return headers.secure(HTMLResponse(body), headers.page_csp(value, scripts=True))
 
     app.include_router(routes.router)
     app.include_router(snippets.router)

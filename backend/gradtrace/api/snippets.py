@@ -11,6 +11,7 @@ from ..schema import CompactTraceV2, Trace, TraceRequest
 from ..snippets import RateLimited, SnippetStore
 from .cacheable import trace_response
 from .clients import client_key
+from . import headers
 from .deps import RunnerDep, SettingsDep, TracesDep, cached_trace, ensure_code_fits, run_program
 
 
@@ -84,7 +85,7 @@ async def snippet_trace(sid: str, store: StoreDep, settings: SettingsDep, runner
 
 
 _NOT_FOUND = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Snippet not found · gradtrace</title>
-<style>body{{font:18px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}}</style></head>
+<style nonce="{nonce}">body{{font:18px/1.5 system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em}}</style></head>
 <body><h1>Snippet not found</h1><p>No stored program has the id <code>{sid}</code>. The link may be mistyped,
 or it was made on another gradtrace server.</p><p><a href="/">Open gradtrace</a></p></body></html>"""
 
@@ -92,5 +93,7 @@ or it was made on another gradtrace server.</p><p><a href="/">Open gradtrace</a>
 @router.get("/s/{sid}", include_in_schema=False)
 async def open_snippet(sid: str, store: StoreDep):
     if await run_in_threadpool(store.get, sid) is None:
-        return HTMLResponse(_NOT_FOUND.format(sid=html.escape(sid[:64])), status_code=404)
+        value = headers.nonce()
+        return headers.secure(HTMLResponse(_NOT_FOUND.format(sid=html.escape(sid[:64]), nonce=value), status_code=404),
+                              headers.page_csp(value))
     return RedirectResponse(f"/?s={sid}", status_code=303)

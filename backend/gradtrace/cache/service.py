@@ -6,6 +6,7 @@ Keys: a request's *view key* (code, seed and every option, `format` included) is
 content key, so a GET of any view finds the one entry."""
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from .keys import cache_namespace, trace_key
 from .lru import ByteLRU
 from .shared import SharedCache
 
+log = logging.getLogger("gradtrace.cache")
 SANDBOX_ERROR = "SandboxError"
 # Error kinds a rerun reproduces exactly; timeouts, memory and sandbox failures depend on load and are retried.
 DETERMINISTIC_ERRORS = frozenset({"syntax", "runtime", "refused", "limit"})
@@ -99,12 +101,16 @@ class TraceService:
             await self.shared.put(key, body)
 
     async def _view(self, key: str, content: str, canonical: bytes, fmt: str, version: int) -> bytes:
-        """The view `key` rendered from a cacheable canonical trace, remembered here (the alias for every replica)."""
+        """The view `key` rendered from a cacheable canonical trace, remembered."""
         body = await self.pool.render(canonical, fmt, version, key, current_client())
+        await self._remember(key, content, body, fmt, version)
+        return body
+
+    async def _remember(self, key: str, content: str, body: bytes, fmt: str, version: int) -> None:
+        """A rendered view kept here, and its alias (view key → content key) for every replica."""
         self.memory.put(key, body)
         alias = json.dumps({"content": content, "format": fmt, "compact_version": version}).encode()
         await self._keep(_ALIAS + key, alias)
-        return body
 
     async def lookup(self, key: str) -> tuple[bytes, str] | None:
         """A finished trace by its view key: rendered here before, or rendered now from its canonical entry."""
@@ -139,30 +145,34 @@ class TraceService:
         source = "flight"
         if task is None:
             source = "run"
-            task = asyncio.create_task(self._run(content, produce))
+            task = asyncio.create_task(self._run(content, produce, fmt, version, key))
             self._flights[content] = task
             task.add_done_callback(lambda t: self._flights.pop(content, None) if self._flights.get(content) is t else None)
         else:
             self.coalesced += 1
         # shield: a client that hangs up must not cancel the run the others are waiting for
-        canonical, cacheable = await asyncio.shield(task)
-        if cacheable:
-            body = await self._view(key, content, canonical, fmt, version)
-        else:
+        canonical, cacheable, rendered = await asyncio.shield(task)
+        body = rendered.get(key)
+        if body is None:
             body = await self.pool.render(canonical, fmt, version, key, current_client())
+        if cacheable:
+            await self._remember(key, content, body, fmt, version)
         return CachedTrace(key, body, cacheable, source)
 
-    async def _run(self, content: str, produce: Callable[[], Awaitable[dict | bytes]]) -> tuple[bytes, bool]:
+    async def _run(self, content: str, produce: Callable[[], Awaitable[dict | bytes]], fmt: str, version: int,
+                   key: str) -> tuple[bytes, bool, dict]:
+        """Run once, then check and render the first asker's view in one trip to the pool."""
         result = await produce()
         self.runs += 1
         try:
-            canonical, meta = await self.pool.check(result, current_client())
-        except (Invalid, MemoryError):
-            return _MALFORMED, False
+            canonical, meta, body = await self.pool.check_render(result, fmt, version, key, current_client())
+        except (Invalid, MemoryError) as exc:
+            log.warning("a run's result failed its check: %s", str(exc)[:300])
+            return _MALFORMED, False, {}
         cacheable = deterministic(meta)
         if cacheable:
             await self._keep(content, canonical)
-        return canonical, cacheable
+        return canonical, cacheable, ({key: body} if body is not None else {})
 
     def stats(self) -> dict:
         return {"runs": self.runs, "coalesced": self.coalesced, "in_flight": len(self._flights),

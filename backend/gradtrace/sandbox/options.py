@@ -11,6 +11,9 @@ NOBODY = 65534
 # Seconds between the soft wall-clock limit (the program is interrupted, a partial trace comes back) and
 # the hard one (the parent kills the child).
 KILL_GRACE_S = 1.0
+# Spare children each warm parent keeps ahead: while the server runs a program in one, the next is forked, isolated
+# and warmed (pretouch.py) by the time the next request comes, instead of being forked when the run ends.
+SPARES = 2
 
 
 def default_read_paths() -> list[str]:

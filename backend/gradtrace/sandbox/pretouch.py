@@ -1,8 +1,16 @@
 """Trusted programs a spare child traces while it waits for its request. A fresh fork pays a copy-on-write
 page fault for every memory page a run writes (~5-10 ms for a typical trace); paying them while idle takes
-them off the user's clock. Pieces are small so a request that arrives meanwhile waits for one piece at most;
-under load (request already waiting) none runs, since it would only add CPU time."""
+them off the user's clock. A request that arrives meanwhile stops the piece at once (SIGIO on the run socket,
+acted on only while the piece's program is on the stack, once, so the tracer unwinds as from an exception
+the program raised); under load (request already waiting) none runs, since it would only add CPU time."""
+import fcntl
+import os
 import select
+import signal
+
+from ..tracer.errors import PROGRAM
+
+_RECHECK_S = 0.002  # CPU seconds between looks for a safe point once the request is here
 
 PIECES = [
     """import torch
@@ -47,11 +55,56 @@ print(b.grad, a.grad)
 ]
 
 
+class _Arrived(BaseException):
+    """The request is here: leave the warm-up piece (raised only inside the piece's program code)."""
+
+
+def _in_program(frame) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename == PROGRAM:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_request(signum, frame):
+    if _in_program(frame):  # the piece's program is running: unwinding now is unwinding from its own exception
+        signal.signal(signal.SIGIO, signal.SIG_IGN)
+        signal.signal(signal.SIGVTALRM, signal.SIG_IGN)
+        raise _Arrived
+    signal.setitimer(signal.ITIMER_VIRTUAL, _RECHECK_S)  # before or after it: look again a little later
+
+
+def _notify(request_fd: int) -> int | None:
+    """Ask for SIGIO when the request arrives; the socket's old flags, or None when that is not possible."""
+    try:
+        flags = fcntl.fcntl(request_fd, fcntl.F_GETFL)
+        signal.signal(signal.SIGIO, _on_request)
+        signal.signal(signal.SIGVTALRM, _on_request)
+        fcntl.fcntl(request_fd, fcntl.F_SETOWN, os.getpid())
+        fcntl.fcntl(request_fd, fcntl.F_SETFL, flags | os.O_ASYNC)
+        return flags
+    except (OSError, ValueError):
+        return None
+
+
+def _quiet(request_fd: int, flags: int | None) -> None:
+    signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+    signal.signal(signal.SIGIO, signal.SIG_IGN)
+    signal.signal(signal.SIGVTALRM, signal.SIG_IGN)
+    if flags is not None:
+        fcntl.fcntl(request_fd, fcntl.F_SETFL, flags)
+
+
 def run(request_fd: int, run_program, options) -> None:
-    for piece in PIECES:
-        if select.select([request_fd], [], [], 0)[0]:
-            return  # the request is here: stop warming
-        try:
-            run_program(piece, 0, options)
-        except BaseException:  # noqa: BLE001 - only a speed-up
-            return
+    flags = _notify(request_fd)
+    try:
+        for piece in PIECES:
+            if select.select([request_fd], [], [], 0)[0]:
+                return  # the request is here: stop warming
+            try:
+                run_program(piece, 0, options)
+            except BaseException:  # noqa: BLE001 - only a speed-up (and _Arrived ends it)
+                return
+    finally:
+        _quiet(request_fd, flags)

@@ -7,10 +7,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import asdict
 
 from . import channel
-from .options import KILL_GRACE_S, Options
+from .options import KILL_GRACE_S, SPARES, Options
 
 STARTUP_TIMEOUT_S = 120.0  # importing torch and warming up takes ~3 s; a cold disk on a busy host far more
 # Extra seconds the server waits for a warm parent beyond the child's own hard limit, before declaring it hung.
@@ -59,7 +60,7 @@ class Worker:
         self.control: socket.socket | None = None
         self.report: dict = {}
         self.runs = 0
-        self.spare: tuple[int, int] | None = None  # (pid, run socket fd) handed over by the warm parent
+        self.spares: deque[tuple[int, int]] = deque()  # (pid, run socket fd) handed over by the warm parent, oldest first
         self.reaped: dict[int, dict] = {}
         self.parent_cpu_s = 0.0
 
@@ -91,8 +92,8 @@ class Worker:
         except (OSError, ValueError, channel.ChannelClosed, channel.Deadline) as exc:
             self.kill()
             raise WorkerDied(f"lost the warm parent: {exc}") from exc
-        if "spare" in message and len(fds) == 1 and self.spare is None:
-            self.spare = (int(message["spare"]), fds[0])
+        if "spare" in message and len(fds) == 1 and len(self.spares) < SPARES:
+            self.spares.append((int(message["spare"]), fds[0]))
         else:
             for fd in fds:
                 os.close(fd)
@@ -103,10 +104,9 @@ class Worker:
         return message
 
     def _take_spare(self, deadline: float) -> tuple[int, int]:
-        while self.spare is None:
+        while not self.spares:
             self._message(deadline)
-        spare, self.spare = self.spare, None
-        return spare
+        return self.spares.popleft()  # the oldest: it has had the longest to warm up
 
     def _status_of(self, pid: int, deadline: float) -> dict | None:
         while pid not in self.reaped:
@@ -178,8 +178,7 @@ class Worker:
         if self.proc.poll() is None:
             self.proc.kill()  # its children die with it (PR_SET_PDEATHSIG)
         self.proc.wait()
-        if self.spare is not None:
-            os.close(self.spare[1])
-            self.spare = None
+        while self.spares:
+            os.close(self.spares.popleft()[1])
         if self.control is not None:
             self.control.close()

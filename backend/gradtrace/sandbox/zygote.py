@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 
-from .options import Options
+from .options import SPARES, Options
 
 # Standard-library modules torch, numpy or Python import on first use (codecs for socket addresses and
 # str.encode, DataLoader's worker machinery): loaded once here rather than in every child.
@@ -136,11 +136,12 @@ def serve(options: Options, control: socket.socket, ruleset_fd, expected: dict) 
     from . import channel
 
     children: dict[int, int] = {}  # pid -> pidfd, until reaped
-    spare = None
+    spares: set[int] = set()  # handed to the server, not yet ended by it
     while True:
-        if spare is None:
+        while len(spares) < SPARES:
             spare, pidfd, server_end = fork_child(options, ruleset_fd, expected)
             children[spare] = pidfd
+            spares.add(spare)
             channel.send_control(control, {"spare": spare}, [server_end])
             os.close(server_end)
         by_fd = {fd: pid for pid, fd in children.items()}
@@ -168,8 +169,7 @@ def serve(options: Options, control: socket.socket, ruleset_fd, expected: dict) 
             pid = message.get("end")
             if pid in children:
                 _kill(pid, children[pid])
-            if pid == spare:
-                spare = None
+            spares.discard(pid)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,15 @@ def _task(cap_s: float, fn, *args):
         signal.setitimer(signal.ITIMER_PROF, 0)
 
 
+def check_render(result, limit: int, fmt: str, version: int, key: str, cap: int):
+    canonical, meta = check.check_trace(result, limit) if isinstance(result, dict) else check.check_frame(result, limit)
+    try:
+        body = render.render(canonical, fmt, version, key, cap)
+    except render.TooLarge:
+        body = None
+    return canonical, meta, body
+
+
 class Budget:
     """CPU seconds per client: `burst` to start with, refilled at `rate` per second; a client in debt waits."""
 
@@ -72,7 +81,7 @@ class CheckPool:
         self.size = max(1, settings.check_workers)
         self.budget = Budget(settings.check_client_cpu_share, settings.check_client_cpu_burst_s)
         self._executor: ProcessPoolExecutor | None = None
-        self._per_client: dict[str, asyncio.Lock] = {}
+        self._per_client: dict[tuple[int, str], asyncio.Lock] = {}
         self.cpu_s = 0.0
         self.tasks = self.broken = 0
 
@@ -85,13 +94,14 @@ class CheckPool:
 
     async def _call(self, client: str | None, fn, *args):
         key = client or ""
-        lock = self._per_client.setdefault(key, asyncio.Lock())
+        loop = asyncio.get_running_loop()
+        slot = (id(loop), key)  # an asyncio.Lock belongs to one loop (a server has one; a bare TestClient one per request)
+        lock = self._per_client.setdefault(slot, asyncio.Lock())
         try:
             async with lock:  # one task per client at a time: others' results are never queued behind a flood
                 wait = self.budget.wait_s(key)
                 if wait:
                     await asyncio.sleep(wait)
-                loop = asyncio.get_running_loop()
                 try:
                     result, cpu = await loop.run_in_executor(self._pool(), _task, self.settings.check_task_cpu_s,
                                                              fn, *args)
@@ -108,13 +118,23 @@ class CheckPool:
                 return result
         finally:
             if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._per_client.pop(key, None)
+                self._per_client.pop(slot, None)
 
     async def check(self, result: bytes | dict, client: str | None = None) -> tuple[bytes, dict]:
         limit = self.settings.max_tensor_elements
         if isinstance(result, dict):
             return await self._call(client, check.check_trace, result, limit)
         return await self._call(client, check.check_frame, result, limit)
+
+    async def check_render(self, result: bytes | dict, fmt: str, version: int, key: str,
+                           client: str | None = None) -> tuple[bytes, dict, bytes | None]:
+        """check() and render() in one trip to the pool (what a fresh run needs): (canonical, meta, body).
+        The body is None when it is over max_answer_bytes (render() then raises TooLarge for the caller)."""
+        limit, cap = self.settings.max_tensor_elements, self.settings.max_answer_bytes
+        if fmt == "compact" and version == 1:
+            canonical, meta = await self.check(result, client)
+            return canonical, meta, None
+        return await self._call(client, check_render, result, limit, fmt, version, key, cap)
 
     async def render(self, canonical: bytes, fmt: str, version: int, key: str, client: str | None = None) -> bytes:
         if fmt == "compact" and version == 1:  # a copy with the key spliced in: no parsing, no pool trip

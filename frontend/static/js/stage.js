@@ -8,6 +8,7 @@ import { Player } from "./model/player.js";
 import { createGraphView } from "./view/graph-view.js";
 import { bindControls, drawPassMarks } from "./view/controls.js";
 import { renderPanel } from "./view/panel.js";
+import { setNarration } from "./view/marked-text.js";
 import { drawLegend } from "./view/legend.js";
 import { createLoopView } from "./view/loop-view.js";
 import { bindJump } from "./view/jump.js";
@@ -256,7 +257,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const n = shown.narration;
     teach.render(state, card ?? updateCard(st.tl, k) ?? manualCard(st.tl, k), { hidden, tl: st.tl }); // a backward node's chain rule, or an optimizer's update
     $("narration-title").textContent = n.title;
-    $("narration").textContent = hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text;
+    setNarration($("narration"), hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text);
     measureSoon();
     root.dataset.step = String(k);
     if (st.selected) showPanel();

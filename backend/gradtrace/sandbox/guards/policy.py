@@ -83,6 +83,10 @@ DENIED_ATTRS = {
     "_load_from_bytes": "pickle", "format_map": "format strings reaching attributes",
     "get_field": "format strings reaching attributes", "vformat": "format strings reaching attributes",
 }
+# Private module aliases of the standard library and numpy (issue 19): random._os, collections._sys / pprint._sys
+# (and through them sys.modules), enum.bltns, numpy.lib._datasource._open (io.open).
+DENIED_ATTRS.update({"_os": "the os module", "_sys": "the sys module", "bltns": "the builtins module",
+                     "_open": "file I/O", "_datasource": "reading files and URLs"})
 # Standard-library helpers that evaluate strings with the interpreter's real builtins (issue 12's bypasses).
 DENIED_ATTRS.update({name: "it evaluates strings with the interpreter's own builtins" for name in (
     "_create_fn", "_evaluate", "_eval_type", "_getcategory", "get_type_hints")})

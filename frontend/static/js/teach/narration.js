@@ -5,7 +5,9 @@ import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "../model/n
 import { isZero } from "../model/values.js";
 import { chainCard } from "./chain-card.js";
 import { warningsAt, cutsAt } from "../model/problems.js";
-import { warningText, causeText } from "./problem-text.js";
+import { warningText, causeText, programText, PROGRAM_OPEN, PROGRAM_CLOSE } from "./problem-text.js";
+
+export { programText, PROGRAM_OPEN, PROGRAM_CLOSE };
 import { narrateUpdate } from "./update-narration.js";
 import { fanTerms } from "./fan-terms.js";
 
@@ -65,15 +67,15 @@ function ending(tl, ctx) {
   const err = tl.trace.error;
   if (tl.trace.status === "error" && err) {
     const at = err.line ? ` (line ${err.line})` : "";
-    if (err.cause) return `The program stopped with ${err.type}${at}. ${causeText(ctx, err.cause)} torch's message: ${message(err.message)}.`;
-    return `The program stopped: ${err.type}: ${message(err.message)}${at}.`;
+    if (err.cause) return `The program stopped with ${err.type}${at}. ${causeText(ctx, err.cause)} ${message(err.message)}`;
+    return `The program stopped with ${err.type}${at}. ${message(err.message)}`;
   }
   return "";
 }
 
 // torch's messages end with a debugging hint that is not about the student's program.
 export function message(text) {
-  return String(text || "").replace(/\s*Hint: enable anomaly detection[\s\S]*$/, "").replace(/\.$/, "");
+  return programText(String(text || "").replace(/\s*Hint: enable anomaly detection[\s\S]*$/, ""));
 }
 
 function forwardText(tl, ctx, i) {
@@ -289,7 +291,7 @@ function failedPass(tl, ctx, p, k) {
   const why = err?.cause ? ` ${causeText(ctx, err.cause)}` : "";
   if (tl.trace.status === "error" && k === tl.total) return { title, text: `${call}${where} fails${when}. ${ending(tl, ctx)}` };
   const next = `The program caught the error and went on${ran ? "" : "; this call changed no .grad"}.`;
-  return { title, text: `${call}${where} fails${when}.${why} ${err.type}: ${message(err.message)}. ${next}` };
+  return { title, text: `${call}${where} fails${when}.${why} ${err.type}: ${message(err.message)} ${next}` };
 }
 
 function passIntro(ctx, pass) {

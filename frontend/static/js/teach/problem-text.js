@@ -1,6 +1,14 @@
 // Plain words for warnings and for why a backward call failed (the tracer's Error.cause).
 import { shortNodeName } from "../model/names.js";
 
+// Around text the program wrote (an error message): the page shows it framed and labelled as the program's
+// (view/marked-text.js); the first-strong-isolate pair also keeps its bidi controls from reordering the sentence.
+export const PROGRAM_OPEN = "\u2068", PROGRAM_CLOSE = "\u2069";
+
+export function programText(text) {
+  return PROGRAM_OPEN + String(text).replaceAll(PROGRAM_OPEN, "\uFFFD").replaceAll(PROGRAM_CLOSE, "\uFFFD") + PROGRAM_CLOSE;
+}
+
 const NON_LEAF = /\.grad attribute of a Tensor that is not a leaf/;
 
 /** One warning, said at the step that raised it. `ctx` = narration context {tl, name, quote}. */
@@ -11,7 +19,7 @@ export function warningText(ctx, w) {
     return `⚠ Warning${where}: ${t}.grad is read, but ${t} is not a leaf, so backward did not store its gradient there: ${t}.grad is None. `
       + `Call ${t}.retain_grad() before backward to keep it, or read the leaf's .grad instead.`;
   }
-  return `⚠ ${w.category || "Warning"}${where}: ${firstSentences(w.message)}`;
+  return `⚠ ${w.category || "Warning"}${where}: ${programText(firstSentences(w.message))}`;
 }
 
 function firstSentences(text) {

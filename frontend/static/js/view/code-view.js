@@ -1,6 +1,8 @@
 // A read-only program listing with line numbers, for pages without the editor (standalone HTML, exports).
 // It has the editor's showLines() and marks lines with the same classes (.cm-step-line / .cm-error-line).
 
+import { appendMarked } from "./marked-text.js";
+
 export function createCodeView(parent, code) {
   const doc = parent.ownerDocument;
   const pre = doc.createElement("pre");
@@ -15,7 +17,7 @@ export function createCodeView(parent, code) {
     num.textContent = String(i + 1);
     const src = doc.createElement("span");
     src.className = "src";
-    src.textContent = text || " "; // keeps empty lines one line tall
+    appendMarked(src, text || " "); // bidi controls marked as the editor marks them; " " keeps empty lines tall
     row.append(num, src);
     return row;
   });

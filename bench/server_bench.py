@@ -1,0 +1,138 @@
+"""The API server before and after issue 19, in one run: start-up, memory, torch, and warm uncached latency.
+
+For each build (--before: a Python whose `gradtrace` is the old code, e.g. a venv over `git archive <ref> backend`;
+the current one always), starts `gradtrace serve` with 2 workers and measures:
+  1. start-up: seconds from spawn to the first 200 of /api/v1/health (the warm parents start in parallel), and
+     the server's own import + create_app in a fresh interpreter;
+  2. the server process's RSS after serving, and whether libtorch is mapped into it (/proc/<pid>/maps);
+  3. warm uncached latency of a two-line program (a fresh seed per request, so nothing is a cache hit), one
+     request at a time: p50 / p95; then `--clients` clients back to back: traces/s and p50.
+Usage: .venv/bin/python bench/server_bench.py --before /tmp/s4h-before/venv/bin/python [--requests 200] [--json]
+"""
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+TWO_LINES = "import torch\nx = torch.ones(2, requires_grad=True)\n(x * 3).sum().backward()\n"
+IMPORT = ("import time, sys; t = time.perf_counter(); from gradtrace.api.app import create_app; create_app(); "
+          "import resource; print(time.perf_counter() - t, 'torch' in sys.modules, "
+          "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def post(conn: http.client.HTTPConnection, seed: int, fmt: dict) -> float:
+    body = json.dumps({"code": TWO_LINES, "seed": seed, **fmt})
+    started = time.perf_counter()
+    conn.request("POST", "/api/v1/traces", body, {"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    took = time.perf_counter() - started
+    assert r.status == 200 and b'"status":"ok"' in data, (r.status, data[:200])
+    return took
+
+
+def measure(python: str, label: str, requests: int, clients: int, fmt: dict) -> dict:
+    out = {"build": label}
+    imp = subprocess.run([python, "-c", IMPORT], capture_output=True, text=True, check=True).stdout.split()
+    out["import_create_app_s"], out["import_loads_torch"], out["import_maxrss_mb"] = float(imp[0]), imp[1] == "True", float(imp[2])
+    port = free_port()
+    env = dict(os.environ, GRADTRACE_WORKERS="2", GRADTRACE_QUEUE_SIZE="64", GRADTRACE_SNIPPET_DB=f"/tmp/gt-sb-{port}.db")
+    started = time.monotonic()
+    proc = subprocess.Popen([python, "-m", "gradtrace.cli", "serve", "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/api/v1/health")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() - started > 180:
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        out["startup_s"] = round(time.monotonic() - started, 2)
+        seed = iter(range(10**6, 10**9))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(20):  # warm: workers, the check pool's processes
+            post(conn, next(seed), fmt)
+        one = []
+        for _ in range(requests // 2):
+            one.append(post(conn, next(seed), fmt))
+            time.sleep(0.01)
+        one.sort()
+        out["p50_ms"], out["p95_ms"] = round(one[len(one) // 2] * 1000, 1), round(one[int(len(one) * 0.95)] * 1000, 1)
+        lock, took = threading.Lock(), []
+
+        def client(n):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            for _ in range(n):
+                with lock:
+                    s = next(seed)
+                t = post(c, s, fmt)
+                with lock:
+                    took.append(t)
+
+        threads = [threading.Thread(target=client, args=(requests // clients,)) for _ in range(clients)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        took.sort()
+        out["load_traces_per_s"] = round(len(took) / wall, 1)
+        out["load_p50_ms"] = round(took[len(took) // 2] * 1000, 1)
+        out["server_rss_mb"] = round(rss_mb(proc.pid), 1)
+        out["server_maps_libtorch"] = "libtorch" in open(f"/proc/{proc.pid}/maps").read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if os.path.exists(f"/tmp/gt-sb-{port}.db"):
+            os.unlink(f"/tmp/gt-sb-{port}.db")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--before", help="a Python whose gradtrace is the old code")
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--format", default="compact2", choices=["compact2", "full"])
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    fmt = {"format": "compact", "compact_version": 2} if args.format == "compact2" else {"format": "full"}
+    builds = ([(args.before, "before")] if args.before else []) + [(sys.executable, "after")]
+    rows = [measure(py, label, args.requests, args.clients, fmt) for py, label in builds]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    keys = list(rows[0])
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+
+
+if __name__ == "__main__":
+    main()
