@@ -1,4 +1,10 @@
 """Issue 8's tracer extensions: saved tensors' versions, in-place bumps, Error.cause, warnings placed on their step."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
 import torch
 
 from gradtrace.schema import Trace
@@ -132,14 +138,9 @@ def test_in_place_change_of_a_leaf_names_the_leaf():
     assert "a leaf Variable that requires grad" in _torch_fails(lambda: torch.ones(2, requires_grad=True).add_(1))
 
 
-def test_the_page_explains_them_in_words(tmp_path):
-    import json
-    import shutil
-    import subprocess
-    from pathlib import Path
+def test_the_page_explains_them_in_words():
     node = shutil.which("node")
     if node is None:
-        import pytest
         pytest.skip("node is needed to run the page's narration")
     root = Path(__file__).resolve().parents[1]
     progs = {"mm": "import torch\nW = torch.randn(3, 2, requires_grad=True)\nx = torch.randn(3)\ny = W @ x\n",
