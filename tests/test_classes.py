@@ -13,6 +13,7 @@ from gradtrace.classes.codes import ALPHABET, normalize
 from gradtrace.config import Settings
 from gradtrace.runner import InProcessRunner
 
+from async_helpers import run_async
 from class_helpers import Follower
 from services.procs import Redis, find
 
@@ -316,5 +317,5 @@ def test_door_passes_the_disconnect_through_after_the_body_deadline():
         return {"type": "http.disconnect"}
 
     door = DoorMiddleware(app, Settings(body_timeout_s=0.02))
-    asyncio.run(door({"type": "http", "headers": [], "client": ("1.2.3.4", 5)}, receive_then_leave, None))
+    run_async(lambda: door({"type": "http", "headers": [], "client": ("1.2.3.4", 5)}, receive_then_leave, None))
     assert [m["type"] for m in seen] == ["http.request", "http.disconnect"]

@@ -9,6 +9,7 @@ from gradtrace.classes import Hub
 from gradtrace.classes.hub import HEARTBEAT
 from gradtrace.classes.redis_store import RedisStore
 from gradtrace.config import Settings
+from async_helpers import run_async
 from services.procs import Redis, find
 
 
@@ -22,7 +23,7 @@ def redis_url():
 
 
 def run(main):
-    asyncio.run(asyncio.wait_for(main(), 30))
+    run_async(main, timeout=30)
 
 
 async def two_hubs(url, **overrides):

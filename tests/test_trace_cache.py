@@ -1,7 +1,6 @@
 """Trace cache and single-flight: one run for identical requests, cacheable GETs, what is (not) cached."""
 import asyncio
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +11,8 @@ from gradtrace.cache.lru import ByteLRU
 from gradtrace.config import Settings
 from gradtrace.runner import InProcessRunner
 from gradtrace.sandbox import SandboxRunner
+
+from async_helpers import run_async
 
 CODE = "import torch\nx = torch.tensor([1.0, 2.0], requires_grad=True)\n(x * x).sum().backward()\n"
 
@@ -36,10 +37,6 @@ def ask(service, runner, request):
     return service.trace(request, lambda: runner.run(request["code"], request["seed"]))
 
 
-def run_async(main) -> None:
-    """asyncio.run(main()) in its own thread: Playwright's sync API may hold a loop in this one."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(lambda: asyncio.run(main())).result()
 
 
 @pytest.fixture

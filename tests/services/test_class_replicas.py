@@ -12,6 +12,8 @@ import pytest
 
 from gradtrace.classes.follow import Follower
 
+from async_helpers import run_async
+
 from .procs import Nginx, Redis, Replica, missing, scratch
 from .test_replicas import http
 
@@ -117,7 +119,7 @@ def test_lecturer_on_one_replica_students_on_both_all_follow(cluster):
                 s.follower.stop()
             await asyncio.gather(*(s.task for s in students), return_exceptions=True)
 
-    asyncio.run(main())
+    run_async(main)
 
 
 def test_replica_killed_mid_session_its_students_resume_on_the_other(cluster):
@@ -144,4 +146,4 @@ def test_replica_killed_mid_session_its_students_resume_on_the_other(cluster):
                 s.follower.stop()
             await asyncio.gather(*(s.task for s in students), return_exceptions=True)
 
-    asyncio.run(main())
+    run_async(main)
