@@ -364,9 +364,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   }
 
   // Where the view is heading (a follow in flight): the chain-rule card is placed for where the nodes will be.
+  // (+100 ms: even a 0 ms transition starts on the next timer tick, after a frame that may already read it.)
   let goal = null, goalUntil = 0;
   function panTo(t, duration = 300) {
-    goal = t; goalUntil = performance.now() + duration;
+    goal = t; goalUntil = performance.now() + duration + 100;
     svg.transition("view").duration(duration).call(zoom.transform, t);
   }
 
@@ -390,10 +391,10 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
   return {
     setModel, setModelAsync, update, fit, focus, fitScale, panTo,
     /** The transform the view is heading to (a follow or pan in flight), else the current one. */
-    destination: () => (goal && performance.now() < goalUntil ? goal : transform),
+    destination: () => (goal && (performance.now() < goalUntil || Object.values(svg.node().__transition || {}).some((tr) => tr.name === "view")) ? goal : transform),
     /** Draw every node in full (a picture of the whole graph, e.g. the SVG download). */
     complete: () => { whole = true; canvasOn = false; for (const item of els.values()) if (!item.folded) draw(item); },
-    zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
+    zoomBy: (f) => { goal = null; svg.transition("view").duration(200).call(zoom.scaleBy, f); },
     /** Go back to a transform read earlier from `.transform` (e.g. after an export fitted the graph). */
     restore: (t) => { whole = false; svg.call(zoom.transform, t); },
     select(key) {
