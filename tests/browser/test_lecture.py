@@ -247,7 +247,7 @@ def test_loss_chart_hover_reads_torchs_loss_and_enlarges(screen):
     pg.keyboard.press("Delete")
     pg.keyboard.insert_text(POLYNOMIAL)
     pg.get_by_role("button", name="Run", exact=True).click()
-    expect(pg.locator("#graph")).to_have_attribute("data-loads", "2")
+    expect(pg.locator("#graph")).to_have_attribute("data-loads", "2", timeout=120_000)  # 2,000 iterations traced
     oracle = plain_torch()["loss"]
     chart = pg.locator("svg.loop-chart")
     readout = pg.locator("#loop-readout")
@@ -258,7 +258,7 @@ def test_loss_chart_hover_reads_torchs_loss_and_enlarges(screen):
         got = []
         for f in (0.05, 0.3, 0.55, 0.8, 0.99):
             pg.mouse.move(box["x"] + f * box["width"], box["y"] + box["height"] * 0.5)
-            expect(readout).to_contain_text("iteration")
+            expect(readout).to_contain_text("iteration", timeout=10_000)
             i, v = int(readout.get_attribute("data-iteration")), float(readout.get_attribute("data-value"))
             assert abs(v - oracle[i]) <= 2e-3 * max(1.0, abs(oracle[i])), (i, v, oracle[i])
             assert re.search(rf"iteration {i}: loss \S+", readout.text_content()), readout.text_content()

@@ -35,9 +35,10 @@ export function createCamera(svg, viewport, dims, onZoom, onUserZoom = () => {})
   }
 
   // Where the view is heading (a follow in flight): the chain-rule card is placed for where the nodes will be.
+  // (+100 ms: even a 0 ms transition starts on the next timer tick, after a frame that may already read it.)
   let goal = null, goalUntil = 0;
   function panTo(t, duration = 300) {
-    goal = t; goalUntil = performance.now() + duration;
+    goal = t; goalUntil = performance.now() + duration + 100;
     (duration ? svg.transition("view").duration(duration) : svg).call(zoom.transform, t);
   }
 
@@ -69,8 +70,8 @@ export function createCamera(svg, viewport, dims, onZoom, onUserZoom = () => {})
     get transform() { return transform; },
     visibleRect, shows, centre, fit, fitScale, fitBox, panTo,
     /** The transform the view is heading to (a follow or pan in flight), else the current one. */
-    destination: () => (goal && performance.now() < goalUntil ? goal : transform),
-    zoomBy: (f) => svg.transition("view").duration(200).call(zoom.scaleBy, f),
+    destination: () => (goal && (performance.now() < goalUntil || Object.values(svg.node().__transition || {}).some((tr) => tr.name === "view")) ? goal : transform),
+    zoomBy: (f) => { goal = null; svg.transition("view").duration(200).call(zoom.scaleBy, f); },
     restore: (t) => svg.call(zoom.transform, t),
   };
 }

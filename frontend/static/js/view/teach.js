@@ -102,7 +102,6 @@ export function createTeach(root, view) {
       }
     }
     card.dataset.place = spot.how;
-    card.classList.toggle("scrolls", card.scrollHeight > card.clientHeight + 1); // cut by the pane: it takes the wheel then
     if (spot.dx || spot.dy) view.panTo(t.translate(spot.dx / t.k, spot.dy / t.k), 300);
     at = spot.how === "beside" ? { ox: spot.left - active.x0, oy: spot.top - active.y0, W, H, w, h } : { left: spot.left, top: spot.top };
     move(spot.left, spot.top);
