@@ -220,6 +220,8 @@ def in_view(page, selector: str, text: str = ""):
 
 def test_hover_and_keyboard(page):
     trace = run_example(page, "mlp-training-step")
+    page.get_by_role("button", name="Collapse modules").click()  # the module overview opens at block level: every box open
+    page.wait_for_function("() => window.gradtrace.app.collapsed.size === [...window.gradtrace.app.graph.groups.values()].filter((g) => g.call).length")
     go_to(page, first_backward_op_step(trace) + 1)
     page.wait_for_timeout(1200)  # let the step's animation and the follow pan finish
     active = page.locator("#graph g.node.active").first
