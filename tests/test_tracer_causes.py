@@ -159,3 +159,11 @@ def test_the_page_explains_them_in_words():
     assert "at dim -1 a has 3 and b has 4" in last["bc"]["text"]
     assert last["syntax"]["title"].startswith("Syntax error") and "Ready" not in last["syntax"]["title"]
     assert "SyntaxError on line 2" in last["syntax"]["text"]
+
+
+def test_a_leaf_made_to_require_grad_only_later_is_no_cut():
+    # w did not require grad when `h = x * w` ran under no_grad: blaming no_grad would be false (issue 16 item 7)
+    code = ("import torch\nw = torch.ones(2)\nx = torch.tensor([1.0, 2.0])\nwith torch.no_grad():\n    h = x * w\n"
+            "w.requires_grad_()\ntry:\n    h.sum().backward()\nexcept RuntimeError:\n    pass\n")
+    cause = run(code)["backward"][0]["error"]["cause"]
+    assert cause["kind"] == "no_grad_fn" and cause["why"] == "no_input" and cause["line"] is None

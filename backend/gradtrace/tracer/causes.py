@@ -76,6 +76,14 @@ def _freed(rec, p) -> dict:
                   line=freer["line"] if freer else None, freed_by=rec.passes.index(freer) if freer else None)
 
 
+def _required_then(rec, tid, i: int) -> bool:
+    """Did tensor `tid` require grad when step `i` ran? (Made to require grad only later: then nothing was cut.)"""
+    t = _tensor_obj(rec, tid)
+    if t is None or not t.requires_grad:
+        return False
+    return not any(s["op"] == "requires_grad_" and tid in s["outputs"] for s in rec.steps[i + 1:])
+
+
 def _no_grad_fn(rec, p, index: int) -> dict:
     """A root with no grad_fn: find the step that cut it off the graph (detach, no_grad) if there is one."""
     roots = [p["root"]] if p.get("root") else []
@@ -90,7 +98,7 @@ def _no_grad_fn(rec, p, index: int) -> dict:
             s = rec.steps[i]
             if t in s["outputs"] and t not in s["inputs"]:
                 inputs = [x for x in s["inputs"] if x not in s["outputs"]]
-                if s["node"] is None and any(_tensor_obj(rec, x) is not None and _tensor_obj(rec, x).requires_grad for x in inputs):
+                if s["node"] is None and any(_required_then(rec, x, i) for x in inputs):
                     cut = i
                 queue.extend(inputs)
                 break
