@@ -1,14 +1,12 @@
 """One source of trace settings (gradtrace/limits.py): the tracer, the sandbox options and the cache key all derive
 from it; the key also names the build. One cache entry per program, seed and content options; what depends on load
 is never cached (issue 19)."""
-import asyncio
-import json
 
 import pytest
 from fastapi.testclient import TestClient
 
 from gradtrace.api.app import create_app
-from gradtrace.cache import TraceService, cache_namespace
+from gradtrace.cache import cache_namespace
 from gradtrace.cache.keys import build_identity
 from gradtrace.config import Settings
 from gradtrace.limits import RunLimits, TraceLimits

@@ -227,7 +227,7 @@ def test_unreached_nodes_are_readable(screen, theme):
         pg.get_by_role("button", name="Toggle dark theme").click()
     assert pg.evaluate("() => document.documentElement.dataset.theme") == theme
     pg.locator("#graph svg").first.focus()
-    for k in (1, 2):  # mid-forward: the leaves made, the rest not reached yet
+    for _ in (1, 2):  # mid-forward: the leaves made, the rest not reached yet
         pg.keyboard.press("ArrowRight")
     settled(pg, 2)
     rows = pg.evaluate(CONTRAST)

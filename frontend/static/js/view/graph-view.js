@@ -224,7 +224,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     for (const it of edgeEls.values()) {
       if (it.made || !near(it)) continue;
       if (deadline.timeRemaining() < 3) return prefetchSoon();
-      it.el; // eslint-disable-line no-unused-expressions
+      void it.el; // reading .el builds the edge's element (a lazy getter)
     }
   }
 
