@@ -1,7 +1,8 @@
 // The graph renderer: draws a laid-out drawable graph once, then restyles it for any timeline state.
 import * as d3 from "../../vendor/d3.js";
-import { drawNode, updateTensor, nodeClass } from "./nodes.js";
-import { drawEdge, pulse, defineMarkers } from "./edges.js";
+import { drawNode, drawShell, updateTensor } from "./nodes.js";
+import { Item, NODE_STATES, EDGE_STATES, stateClasses, memberKeys, nearest } from "./items.js";
+import { drawEdge, pulseStep, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
 import { createOverview } from "./overview.js";
@@ -180,12 +181,6 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     if (flags & 2) el.select("path").attr("marker-end", "url(#gt-arrow-flow)");
   }
 
-  function drawShell(el, d, p) {
-    el.attr("class", nodeClass(d)).attr("data-key", d.key).attr(d.type === "tensor" ? "data-tensor-id" : "data-node-id", d.id)
-      .attr("transform", `translate(${p.x - p.width / 2},${p.y - p.height / 2})`);
-    el.append("rect").attr("class", "box").attr("width", p.width).attr("height", p.height).attr("rx", d.type === "tensor" || d.kind === "accumulate" ? 7 : p.height / 2);
-  }
-
   /** Draw the full node, once, and show it as of the last state. */
   function draw(item) {
     if (item.drawn) return;
@@ -296,24 +291,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     }
     markProblems(layer.nodes, (key) => els.get(key) ?? null, graph, state);
     if (canvasOn) overview.schedule();
-    if (animate) animateStep(state, act, duration);
+    if (animate) pulseStep(layer.pulses, els, edgeEls, state, act, duration);
     if (follow && act.focus) focusIfHidden(act.focus, Math.min(450, duration), minScale);
-  }
-
-  function animateStep(state, act, duration) {
-    const legOf = (ek, reverse) => ({ path: edgeEls.get(ek)?.el.select("path").node() ?? null, reverse });
-    if (state.flow && state.entry?.kind === "backward") {
-      for (const s of state.flow.sent) {
-        const via = s.route?.via ? els.get(`t:${s.route.via}`) : null;
-        if (via) { via.el.classed("arriving", true); via.arriving = true; }
-        pulse(layer.pulses, (s.route?.edges || []).map((ek) => legOf(ek, true)), {
-          duration: duration * 0.8, label: s.values,
-          onEnd: () => via?.el.classed("arriving", false).classed("updated", false).classed("updated", true),
-        });
-      }
-    } else {
-      for (const ek of act.feeding) pulse(layer.pulses, [legOf(ek, false)], { duration: duration * 0.6, cls: "fwd" });
-    }
   }
 
   // Off-screen elements get display:none, so only what is in view is painted. In big graphs they are
@@ -340,16 +319,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     groupEls.forEach(apply);
   }
 
-  // Overview canvas: the node (else stub) nearest the pointer within a few pixels; null for empty space.
-  function hit(ev) {
-    const [x, y] = transform.invert(d3.pointer(ev, svg.node()));
-    const gap = (it) => Math.hypot(Math.max(it.box[0] - x, 0, x - it.box[2]), Math.max(it.box[1] - y, 0, y - it.box[3]));
-    let best = null, bestGap = 4 / transform.k;
-    for (const it of els.values()) if (!it.folded && gap(it) <= bestGap) { best = it.d.key; bestGap = gap(it); }
-    if (best) return best;
-    const stub = stubEls.find((it) => gap(it) <= bestGap);
-    return stub ? stub.s.source : null;
-  }
+  // Overview canvas: the node (else stub) under the pointer.
+  const hit = (ev) => nearest(els.values(), stubEls, transform.invert(d3.pointer(ev, svg.node())), transform.k);
 
   const visibleRect = () => cam.visibleRect();
 
@@ -413,29 +384,4 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     /** Every node <g> made so far, in the DOM or culled out of it (big graphs make them as they come into view). */
     nodeElements: () => [...els.values()].filter((item) => item.made).map((item) => item.el.node()),
   };
-}
-
-/** A drawn thing (node, edge, stub, group box): its data, and its element, made on first use by `create(item)`. */
-class Item {
-  constructor(fields, create, parent, shown) {
-    Object.assign(this, fields);
-    this.create = create;
-    this.parent = parent;
-    this.shown = shown;
-    this._el = null;
-  }
-
-  get el() { return this._el ?? (this._el = this.create(this)); }
-
-  get made() { return this._el !== null; }
-}
-
-const NODE_STATES = ["future", "active", "touched", "ran", "pending", "selected"];
-const EDGE_STATES = ["future", "flowed", "sending", "feeding"];
-const stateClasses = (flags, names) => names.map((c, i) => (flags & (1 << i) ? ` ${c}` : "")).join("");
-
-function memberKeys(g, gk) {
-  const out = [...(g.groups.get(gk)?.members || [])];
-  for (const [k, grp] of g.groups) if (grp.parent === gk) out.push(...memberKeys(g, k));
-  return out;
 }

@@ -15,6 +15,13 @@ export function drawNode(g, d, p, chipIds) {
   else drawOp(g, d, p);
 }
 
+/** A node's box only (big graphs: its text comes when it is in view at a readable scale). */
+export function drawShell(el, d, p) {
+  el.attr("class", nodeClass(d)).attr("data-key", d.key).attr(d.type === "tensor" ? "data-tensor-id" : "data-node-id", d.id)
+    .attr("transform", `translate(${p.x - p.width / 2},${p.y - p.height / 2})`);
+  el.append("rect").attr("class", "box").attr("width", p.width).attr("height", p.height).attr("rx", d.type === "tensor" || d.kind === "accumulate" ? 7 : p.height / 2);
+}
+
 export function nodeClass(d) {
   return d.type === "tensor" ? `node tensor ${d.kind}` : `node op ${d.kind}${d.hidden ? " hidden" : ""}`;
 }
