@@ -98,6 +98,13 @@ def test_projector_presenter(screen):
     for name in ("Run", "Share", "Presenter mode", "Hide code", "Toggle dark theme", "Keyboard help"):
         inside_viewport(pg, pg.get_by_role("button", name=name))
     assert pg.locator("#scrubber").bounding_box()["width"] >= 120, "the scrubber stays usable"
+    # every button of the graph's toolbar (levels, Optim, Card, Quiz came from separate pieces) is whole in the pane
+    pane = pg.locator("#graph").bounding_box()
+    tools = pg.locator("#graph .graph-tools .btn:visible")
+    assert tools.count() >= 10
+    for i in range(tools.count()):
+        b = tools.nth(i).bounding_box()
+        assert pane["x"] <= b["x"] and b["x"] + b["width"] <= pane["x"] + pane["width"], (tools.nth(i).get_attribute("aria-label"), b, pane)
     total = int(pg.get_attribute("#graph", "data-steps"))
     pg.locator("#graph svg").first.focus()
     sizes = []
