@@ -220,6 +220,9 @@ def in_view(page, selector: str, text: str = ""):
 
 def test_hover_and_keyboard(page):
     trace = run_example(page, "mlp-training-step")
+    # the example opens as its module overview (ops folded in closed blocks): open them to hover nodes
+    page.get_by_role("button", name="Collapse modules").click()
+    expect(page.locator("#modules")).to_have_attribute("aria-pressed", "false")
     go_to(page, first_backward_op_step(trace) + 1)
     page.wait_for_timeout(1200)  # let the step's animation and the follow pan finish
     active = page.locator("#graph g.node.active").first
