@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["frontend/static/vendor/**", "frontend/static/dist/**", "node_modules/**", ".venv/**", "test-artifacts/**"] },
+  { ignores: ["frontend/static/vendor/**", "frontend/static/dist/**", "node_modules/**", ".venv/**", "test-artifacts/**", "build/**"] },
   js.configs.recommended,
   {
     files: ["frontend/**/*.js", "frontend/**/*.mjs", "eslint.config.js"],

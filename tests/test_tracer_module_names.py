@@ -32,7 +32,7 @@ model(torch.randn(3, 1, 4)).sum().backward()
 """
     got = names(code)
     plain = run_plain(code)
-    for path, p in module_parameters(plain):
+    for path, _p in module_parameters(plain):
         assert path in got, path
     assert "model.transformer_encoder.layers.0.self_attn.out_proj.weight" in got
     assert "model.transformer_encoder.layers.1.self_attn.in_proj_weight" in got

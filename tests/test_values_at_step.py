@@ -308,7 +308,7 @@ def test_one_update_card_per_parameter_with_torch_s_numbers(name):
     cards = {r["k"]: r for r in rows if r.get("card")}
     assert len(cards) == len(updates)
     last = {}
-    for k, r in cards.items():
+    for r in cards.values():
         c = r["card"]
         assert "parameter update" in r["title"] and not r["title"].lower().startswith("forward"), r["title"]
         assert f"{c['position']}/{c['count']}" in r["title"] and c["count"] == len(params)

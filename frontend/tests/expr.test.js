@@ -23,7 +23,9 @@ test("operator precedence and associativity follow Python", () => {
 
 test("slices, keywords, strings, comments and augmented assignment", () => {
   assert.deepEqual(texts("q = f(x, y=2)[1:]"), ["f(x, y=2)", "f(x, y=2)[1:]"]);
-  assert.deepEqual(texts("h = x[:, i + 1]"), ["i + 1", "x[:, i + 1]"]);
+  // A subscript's contents are the index, not sub-expressions of the line (model/expr.js's subscript(), since e11a98b):
+  // `i + 1` on plain ints records no op, so only the indexing is a candidate.
+  assert.deepEqual(texts("h = x[:, i + 1]"), ["x[:, i + 1]"]);
   assert.deepEqual(texts('s = "a*b # not a comment" + t'), ['"a*b # not a comment" + t']);
   assert.deepEqual(texts("w -= lr * w.grad"), ["w.grad", "lr * w.grad"]);
   assert.deepEqual(texts("return x * 2"), ["x * 2"]);

@@ -51,7 +51,7 @@ def load(page, name: str) -> None:
 
 def assert_labels_readable(page, where: str) -> int:
     labels = page.evaluate(LABELS)
-    small = [(l["text"], round(l["px"], 1)) for l in labels if l["px"] < 10.95]
+    small = [(lb["text"], round(lb["px"], 1)) for lb in labels if lb["px"] < 10.95]
     assert not small, f"{where}: labels under 11 px on screen: {small[:8]}"
     overlaps = []
     for i, a in enumerate(labels):

@@ -98,6 +98,13 @@ def test_projector_presenter(screen):
     for name in ("Run", "Share", "Presenter mode", "Hide code", "Toggle dark theme", "Keyboard help"):
         inside_viewport(pg, pg.get_by_role("button", name=name))
     assert pg.locator("#scrubber").bounding_box()["width"] >= 120, "the scrubber stays usable"
+    # every button of the graph's toolbar (levels, Optim, Card, Quiz came from separate pieces) is whole in the pane
+    pane = pg.locator("#graph").bounding_box()
+    tools = pg.locator("#graph .graph-tools .btn:visible")
+    assert tools.count() >= 10
+    for i in range(tools.count()):
+        b = tools.nth(i).bounding_box()
+        assert pane["x"] <= b["x"] and b["x"] + b["width"] <= pane["x"] + pane["width"], (tools.nth(i).get_attribute("aria-label"), b, pane)
     total = int(pg.get_attribute("#graph", "data-steps"))
     pg.locator("#graph svg").first.focus()
     sizes = []
@@ -114,7 +121,8 @@ def test_projector_presenter(screen):
     pg.wait_for_timeout(900)
     scale = pg.evaluate("() => window.gradtrace.view.transform.k")
     assert scale >= 1.15 - 1e-6, scale
-    active = pg.locator("#graph g.node.active").first.bounding_box()
+    # the active node, or the closed module block it runs in (a model program opens as its module overview)
+    active = pg.locator("#graph g.node.active:not(.folded), #graph g.group.collapsed.active").first.bounding_box()
     pane = pg.locator("#graph").bounding_box()
     assert active["y"] >= pane["y"] + 40 and active["y"] + active["height"] <= pane["y"] + pane["height"], (active, pane)
     shoot(pg, "screen-projector-1024x768")
@@ -136,7 +144,8 @@ def test_embed_sizes(screen, w, h):
         expect(pg.locator("#graph")).to_have_attribute("data-step", str(k))
         narration_whole(pg)
     if w >= 800:  # graph text readable: op names at least 9 px tall on screen
-        heights = pg.eval_on_selector_all("#graph text.opname", "els => els.filter(e => e.getBoundingClientRect().width).map(e => e.getBoundingClientRect().height)")
+        # op names, or the titles of the closed module blocks they are folded in (the example opens as its overview)
+        heights = pg.eval_on_selector_all("#graph text.opname, #graph g.group.collapsed text", "els => els.filter(e => e.getBoundingClientRect().width).map(e => e.getBoundingClientRect().height)")
         assert heights and min(heights) >= 9, heights
     shoot(pg, f"screen-embed-{w}x{h}")
 

@@ -191,15 +191,18 @@ def _failing_pair(ops, op, message):
 
 def _named_in(message: str, op: str, sa, sb) -> bool:
     if op == "matmul":  # "(2x4 and 5x3)", "mat (3x2), vec (3)": each operand's shape is spelled in the message
-        spelled = lambda s: ("(" + "x".join(map(str, s)) + ")" in message or "x".join(map(str, s)) + " " in message
-                             or " " + "x".join(map(str, s)) + ")" in message)
+        def spelled(s) -> bool:
+            dims = "x".join(map(str, s))
+            return "(" + dims + ")" in message or dims + " " in message or " " + dims + ")" in message
         return spelled(sa) and spelled(sb)
     m = re.search(r"size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)", message)
     if not m:
         return False
     x, y, d = map(int, m.groups())
     n = max(len(sa), len(sb))
-    at = lambda s: s[d - (n - len(s))] if 0 <= d - (n - len(s)) < len(s) else 1
+    def at(s) -> int:  # dim d counted from the right-aligned broadcast shape; a missing dim is 1
+        i = d - (n - len(s))
+        return s[i] if 0 <= i < len(s) else 1
     return (at(sa), at(sb)) == (x, y)
 
 

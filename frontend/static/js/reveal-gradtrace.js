@@ -15,10 +15,10 @@
  */
 (function (root) {
   "use strict";
-  var FRAME = "iframe[data-gradtrace]";
+  const FRAME = "iframe[data-gradtrace]";
 
   function plugin() {
-    var deck = null;
+    let deck = null;
 
     function framesIn(el) { return el ? Array.prototype.slice.call(el.querySelectorAll(FRAME)) : []; }
     function slideOf(el) { return el && el.closest ? el.closest("section") : null; }
@@ -29,11 +29,11 @@
 
     /** The step a slide's frame should show: its last visible fragment's, else the frame's start. */
     function stepOf(slide, frame) {
-      var shown = Array.prototype.filter.call(slide.querySelectorAll(".fragment[data-gradtrace-step]"), function (f) {
+      const shown = Array.prototype.filter.call(slide.querySelectorAll(".fragment[data-gradtrace-step]"), function (f) {
         return f.classList.contains("visible");
       });
-      var last = shown.length ? shown[shown.length - 1] : null;
-      var n = parseInt(last ? last.getAttribute("data-gradtrace-step") : frame.getAttribute("data-gradtrace-start") || "0", 10);
+      const last = shown.length ? shown[shown.length - 1] : null;
+      const n = parseInt(last ? last.getAttribute("data-gradtrace-step") : frame.getAttribute("data-gradtrace-start") || "0", 10);
       return isFinite(n) && n >= 0 ? n : 0;
     }
 
@@ -42,27 +42,27 @@
     }
 
     function onFragment(ev) {
-      var frags = ev.fragments && ev.fragments.length ? ev.fragments : [ev.fragment];
-      var slides = [];
+      const frags = ev.fragments && ev.fragments.length ? ev.fragments : [ev.fragment];
+      const slides = [];
       frags.forEach(function (f) {
-        var s = slideOf(f);
+        const s = slideOf(f);
         if (s && f && f.hasAttribute && f.hasAttribute("data-gradtrace-step") && slides.indexOf(s) < 0) slides.push(s);
       });
       slides.forEach(sync);
     }
 
     function onMessage(ev) {
-      var m = ev.data;
+      const m = ev.data;
       if (!m || typeof m !== "object" || typeof m.gradtrace !== "string") return;
-      var frame = framesIn(deck.getRevealElement()).filter(function (f) { return f.contentWindow === ev.source; })[0];
+      const frame = framesIn(deck.getRevealElement()).filter(function (f) { return f.contentWindow === ev.source; })[0];
       if (!frame) return;
-      if (m.gradtrace === "ready") { var s = slideOf(frame); if (s) sync(s); }
+      if (m.gradtrace === "ready") { const s = slideOf(frame); if (s) sync(s); }
       else if (m.gradtrace === "key") {
         if (m.key === "ArrowRight" || m.key === "PageDown") deck.next();
         else if (m.key === "ArrowLeft" || m.key === "PageUp") deck.prev();
       } else if (m.gradtrace === "escape") {
         frame.blur();
-        var el = deck.getRevealElement();
+        const el = deck.getRevealElement();
         if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
         el.focus({ preventScroll: true });
       }

@@ -6,6 +6,7 @@ import { buildTimeline } from "./model/timeline.js";
 import { stateAt } from "./model/state.js";
 import { Player } from "./model/player.js";
 import { createGraphView } from "./view/graph-view.js";
+import { FULL_SCALE } from "./view/semantic.js";
 import { bindControls, drawPassMarks } from "./view/controls.js";
 import { renderPanel } from "./view/panel.js";
 import { setNarration } from "./view/marked-text.js";
@@ -31,7 +32,8 @@ import { carryStep } from "./model/carry-step.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
-const PHONE_SCALE = 1; // phones: the graph at its own type size (names 14 px, values 12 px), never a fitted whole of 8 px text
+// phones: the graph at full text (names 15 px, the smallest text 11 px: semantic zoom shows full text from there), never a fitted whole of 8 px text
+const PHONE_SCALE = FULL_SCALE;
 const PHONE = "(max-width: 600px), (max-height: 500px) and (orientation: landscape)"; // screens.css's phone layouts
 
 /**

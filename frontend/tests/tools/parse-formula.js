@@ -4,7 +4,7 @@ const SUP = { "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5
 
 function tokens(text) {
   const out = [];
-  const re = /\s*(?:(\d+(?:\.\d+)?(?:e-?\d+)?)|(dL\/d\((?:[^()]|\([^()]*\))*\)|dL\/d(?:(?!ᵀ)[\p{L}\p{M}\p{Nd}_.])+|(?!ᵀ)[\p{L}_√](?:(?!ᵀ)[\p{L}\p{M}\p{Nd}_.])*)|([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|(ᵀ)|(==|[-+−·⊙⊗/@^(),\[\]>≥≤]))/uy;
+  const re = /\s*(?:(\d+(?:\.\d+)?(?:e-?\d+)?)|(dL\/d\((?:[^()]|\([^()]*\))*\)|dL\/d(?:(?!ᵀ)[\p{L}\p{M}\p{Nd}_.])+|(?!ᵀ)[\p{L}_√](?:(?!ᵀ)[\p{L}\p{M}\p{Nd}_.])*)|([⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)|(ᵀ)|(==|[-+−·⊙⊗/@^(),[\]>≥≤]))/uy;
   let m;
   re.lastIndex = 0;
   while (re.lastIndex < text.length && (m = re.exec(text))) {
@@ -41,7 +41,7 @@ export function parseFormula(text) {
     return power();
   }
   function power() {
-    let base = postfix();
+    const base = postfix();
     const t = peek();
     if (t && t.t === "sup") { take(); return { t: "bin", op: "^", a: base, b: { t: "num", v: t.v } }; }
     if (t && t.t === "op" && t.v === "^") { take(); return { t: "bin", op: "^", a: base, b: unary() }; }

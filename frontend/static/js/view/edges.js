@@ -55,6 +55,23 @@ export function pulse(layer, legs, { duration, label, cls = "", onEnd = () => {}
 }
 
 /** Arrowhead markers for edges (plain and gradient-coloured). */
+/** Animate a step: backward, each gradient sent runs up its route's edges; forward, a dot runs along each edge that feeds the op. */
+export function pulseStep(layer, els, edgeEls, state, act, duration) {
+  const legOf = (ek, reverse) => ({ path: edgeEls.get(ek)?.el.select("path").node() ?? null, reverse });
+  if (state.flow && state.entry?.kind === "backward") {
+    for (const s of state.flow.sent) {
+      const via = s.route?.via ? els.get(`t:${s.route.via}`) : null;
+      if (via) { via.el.classed("arriving", true); via.arriving = true; }
+      pulse(layer, (s.route?.edges || []).map((ek) => legOf(ek, true)), {
+        duration: duration * 0.8, label: s.values,
+        onEnd: () => via?.el.classed("arriving", false).classed("updated", false).classed("updated", true),
+      });
+    }
+  } else {
+    for (const ek of act.feeding) pulse(layer, [legOf(ek, false)], { duration: duration * 0.6, cls: "fwd" });
+  }
+}
+
 export function defineMarkers(svg) {
   const defs = svg.append("defs");
   for (const [id, cls] of [["gt-arrow", "arrow"], ["gt-arrow-flow", "arrow flow"]]) {

@@ -2,7 +2,7 @@
 import * as d3 from "../../vendor/d3.js";
 import { drawNode, drawShell, updateTensor } from "./nodes.js";
 import { Item, NODE_STATES, EDGE_STATES, stateClasses, memberKeys, nearest } from "./items.js";
-import { drawEdge, pulse, defineMarkers } from "./edges.js";
+import { drawEdge, pulseStep, defineMarkers } from "./edges.js";
 import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
 import { createOverview } from "./overview.js";
@@ -219,7 +219,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     for (const it of edgeEls.values()) {
       if (it.made || !near(it)) continue;
       if (deadline.timeRemaining() < 3) return prefetchSoon();
-      it.el; // eslint-disable-line no-unused-expressions
+      void it.el; // reading .el builds the edge's element (a lazy getter)
     }
   }
 
@@ -291,24 +291,8 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     }
     markProblems(layer.nodes, (key) => els.get(key) ?? null, graph, state);
     if (canvasOn) overview.schedule();
-    if (animate) animateStep(state, act, duration);
+    if (animate) pulseStep(layer.pulses, els, edgeEls, state, act, duration);
     if (follow && act.focus) focusIfHidden(act.focus, Math.min(450, duration), minScale);
-  }
-
-  function animateStep(state, act, duration) {
-    const legOf = (ek, reverse) => ({ path: edgeEls.get(ek)?.el.select("path").node() ?? null, reverse });
-    if (state.flow && state.entry?.kind === "backward") {
-      for (const s of state.flow.sent) {
-        const via = s.route?.via ? els.get(`t:${s.route.via}`) : null;
-        if (via) { via.el.classed("arriving", true); via.arriving = true; }
-        pulse(layer.pulses, (s.route?.edges || []).map((ek) => legOf(ek, true)), {
-          duration: duration * 0.8, label: s.values,
-          onEnd: () => via?.el.classed("arriving", false).classed("updated", false).classed("updated", true),
-        });
-      }
-    } else {
-      for (const ek of act.feeding) pulse(layer.pulses, [legOf(ek, false)], { duration: duration * 0.6, cls: "fwd" });
-    }
   }
 
   // Off-screen elements get display:none, so only what is in view is painted. In big graphs they are

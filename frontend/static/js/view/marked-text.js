@@ -3,6 +3,7 @@
 // labelled frame, so an error message can neither reorder what is around it nor pass for the page's narration.
 import { PROGRAM_OPEN, PROGRAM_CLOSE } from "../teach/narration.js";
 
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's job
 export const SPECIAL = /[\u0000-\u0008\u000b-\u001f\u007f\u00ad\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]/g;
 
 /** Append `text` to `el`, each special character as a marked "•" that names its code point. */

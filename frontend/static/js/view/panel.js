@@ -1,7 +1,6 @@
 // The details panel: everything the trace says about one clicked node, at the current step. Text only.
 import * as d3 from "../../vendor/d3.js";
-import { fmtValues, fmtShape, fmtNum, fmtStats, fmtItems } from "../model/format.js";
-import { flat } from "../model/values.js";
+import { fmtValues, fmtShape, fmtStats, fmtItems } from "../model/format.js";
 import { shortNodeName, tensorName, nameIndex, tiedText } from "../model/names.js";
 
 /**
