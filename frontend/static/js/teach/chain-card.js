@@ -1,6 +1,6 @@
 // The chain-rule card at the active backward node: local derivative × incoming gradient = gradient sent, with numbers.
 import { entryAt, flowAt, dataAt, gradAt } from "../model/timeline.js";
-import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
+import { namesOf, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
 import { flat } from "../model/values.js";
 import { fmtNum } from "../model/format.js";
 import * as nd from "../model/nd.js";
@@ -22,8 +22,8 @@ export function chainCard(tl, k, { source = "", name: nameFn = null } = {}) {
   const step = pass.steps[e.index];
   const node = tl.graph.tnodes.get(step.node);
   if (!node) return null;
-  if (!tl._names) tl._names = nameIndex(trace);
-  const nameOf = nameFn ?? ((tid) => tensorName(trace, tl._names, tid));
+  const table = namesOf(trace, source);
+  const nameOf = nameFn ?? ((tid) => tensorName(trace, table, tid));
   const name = shortNodeName(node.name);
   const kind = opKind(node);
   const y = node.tensor ? nameOf(node.tensor) : "out";
