@@ -315,7 +315,7 @@ function passIntro(ctx, pass) {
 // What each input gets: "dL/dx = <formula> = <numbers>" where the formula, evaluated on the saved values, gives the
 // engine's numbers (the chain-rule card checks it); only the numbers where it cannot be checked or disagrees.
 function sendTexts(tl, ctx, k) {
-  const card = chainCard(tl, k, { source: ctx.source, name: ctx.name });
+  const card = chainCard(tl, k, { source: ctx.source }) // one card per step, shared with the stage;
   const sends = [], defs = [];
   for (const r of card?.rows || []) {
     if (!r.sent) continue;
