@@ -111,4 +111,5 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         web = None
     if web is not None:
         app.include_router(web.router)
+        web.mount_static(app, settings)
     return app
