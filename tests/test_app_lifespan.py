@@ -6,6 +6,8 @@ from gradtrace.api.app import create_app
 from gradtrace.config import Settings
 from gradtrace.runner import InProcessRunner
 
+PROGRAM = "import torch\nx = torch.ones(2, requires_grad=True)\nx.sum().backward()\n"
+
 
 class Closing(InProcessRunner):
     def __init__(self):
@@ -21,10 +23,10 @@ def test_the_lifespan_makes_the_trace_cache_and_the_class_hub_and_leaves_a_given
     app = create_app(Settings(), runner=runner)
     assert not hasattr(app.state, "traces") and not hasattr(app.state, "classes")  # nothing made before it starts
     with TestClient(app) as client:
-        assert client.get("/api/v1/health").json()["status"] == "ok"
-        assert client.post("/api/v1/traces", json={"code": "import torch\nx = torch.ones(2, requires_grad=True)\nx.sum().backward()\n"}).status_code == 200
-        assert client.app.state.traces.stats() == client.get("/api/v1/health").json()["cache"]
-        assert client.post("/api/v1/classes", json={"program": {"code": "x = 1\n"}}).status_code == 201
+        assert client.post("/api/v1/traces", json={"code": PROGRAM}).status_code == 200
+        health = client.get("/api/v1/health").json()
+        assert health["status"] == "ok" and health["cache"] == client.app.state.traces.stats()
+        assert client.post("/api/v1/classes", json={"program": {"code": PROGRAM}}).status_code == 201
     assert runner.closed == 0  # the caller's to close
 
 

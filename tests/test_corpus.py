@@ -33,8 +33,11 @@ def api():
     settings = corpus_settings()
     runner = SandboxRunner(settings)
     app = create_app(settings, runner=runner)
-    with TestClient(app) as client:
-        yield client
+    try:
+        with TestClient(app) as client:
+            yield client
+    finally:
+        runner.close()  # a runner passed to create_app is the caller's to close
 
 
 def test_corpus_is_large_and_sourced():

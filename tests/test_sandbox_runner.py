@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -214,14 +215,26 @@ def test_health_reports_layers(sandbox):
     json.dumps(health)
 
 
+def _dead(pid: int) -> bool:
+    """Whether process `pid` has exited: no longer listed, or a zombie its parent has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
 def test_dead_worker_is_replaced(caplog):
     caplog.set_level(logging.INFO, logger="gradtrace.sandbox")
     runner = SandboxRunner(Settings(**SETTINGS))
     runner.start()
     try:
         assert any("isolation layers active" in r.message for r in caplog.records)  # the startup log line
-        os.kill(runner._workers[0].proc.pid, signal.SIGKILL)
-        time.sleep(0.2)
+        pid = runner._workers[0].proc.pid
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10  # until the kill has landed (gone or a zombie), not a fixed wait
+        while not _dead(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _dead(pid)
         result = runner.run_sync("print('after')\n")  # waits for the replacement, not an error
         assert result["stdout"] == "after\n"
         assert runner.health()["restarts"] == 1

@@ -1,21 +1,24 @@
 """The web page: `/` from frontend/templates/index.html and `/static/...` from frontend/static/.
 
-A plain APIRouter (no mounts: include_router drops them), so the app factory only needs
-`app.include_router(web.router)`. Every page response carries a strict Content-Security-Policy.
+The pages are a plain APIRouter; `/static` is a mount (`PageStatic`), and include_router drops mounts, so the app
+factory does both: `app.include_router(web.router)` and `web.mount_static(app, settings)`. Every page response
+carries a strict Content-Security-Policy.
 """
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from . import __version__
 from .cache import cache_namespace, request_defaults
 from .classes.codes import normalize
-from .config import get_settings
+from .config import Settings, get_settings
 
 # Only the app's own scripts run; inline scripts, eval, plugins, framing by others and
 # foreign connections are all refused. The one inline <style> allowed is CodeMirror's,
@@ -55,11 +58,6 @@ def frontend_dir(request: Request) -> Path:
 @lru_cache(maxsize=4)
 def _templates(folder: str) -> Jinja2Templates:
     return Jinja2Templates(directory=folder)
-
-
-@lru_cache(maxsize=4)
-def _static(folder: str) -> StaticFiles:
-    return StaticFiles(directory=folder, check_dir=False)
 
 
 def csp(nonce: str, ancestors: str = "'self'") -> str:
@@ -130,18 +128,24 @@ def _class_config(code: str) -> dict:
     return {"class": {"code": code, "url": f"/api/v1/classes/{code}", "events": f"/api/v1/classes/{code}/events"}}
 
 
-@router.get("/static/{path:path}")
-async def static(path: str, request: Request) -> Response:
-    """Vendored libraries, our ES modules, CSS and icons (ETag/304 handled by StaticFiles)."""
-    files = _static(str(frontend_dir(request) / "static"))
-    try:
-        response = await files.get_response(path, request.scope)
-    except HTTPException:
-        raise
-    except Exception as exc:  # StaticFiles raises its own HTTPException subclass for 404/405
-        raise HTTPException(404) from exc
-    if path.endswith(".js"):
-        response.headers["Content-Type"] = "text/javascript; charset=utf-8"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers.setdefault("Cache-Control", "no-cache")
-    return response
+class PageStatic(StaticFiles):
+    """Vendored libraries, our ES modules, CSS and icons (ETag/304 by StaticFiles), as modules need them:
+    `.js` as text/javascript, never sniffed, revalidated by default, and 404 for anything that is not a file."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise StarletteHTTPException(405, headers={"Allow": "GET, HEAD"})
+        try:
+            response = await super().get_response(path, scope)
+        except (StarletteHTTPException, OSError, ValueError) as exc:  # missing, a folder, unreadable, a NUL byte
+            raise StarletteHTTPException(404) from exc
+        if path.endswith(".js"):
+            response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+
+def mount_static(app: FastAPI, settings: Settings) -> None:
+    """Serve frontend/static/ at /static (a mount: the factory calls this, include_router would drop it)."""
+    app.mount("/static", PageStatic(directory=Path(settings.frontend_dir) / "static", check_dir=False), name="static")

@@ -105,7 +105,7 @@ test("MSE, tanh and WGAN-GP formulas carry their brackets on the card, in the ca
   assert.ok(pow2.some((r) => r.send.startsWith("2 · (pred - y) ⊙ dL/d")), pow2.map((r) => r.send).join("\n"));
   assert.ok(pow2.some((r) => /^2 · \(.*norm.* - 1\) ⊙ dL\/d|^2 · \(sub\(.*\)\) ⊙|^2 · sub\(norm\(gradients\)\) ⊙/.test(r.send)), pow2.map((r) => r.send).join("\n"));
   const powOp = out.map((x) => x.c).filter((c) => c.name === "PowBackward0").map((c) => c.op);
-  assert.ok(powOp.includes("pow(pred - y) = (pred - y)^2"), powOp.join("\n")); // the forward op too: printed from a tree
+  assert.ok(powOp.includes("(pred - y) ** 2 = (pred - y)^2"), powOp.join("\n")); // the forward op too, named in the program's words as the narration does
   const tanh = out.find((x) => x.c.name === "TanhBackward0");
   assert.equal(tanh.c.rows[0].send, "(1 − o²) ⊙ dL/do");
   assert.equal(tanh.c.rows[0].status, "checked");

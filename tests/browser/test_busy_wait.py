@@ -51,8 +51,16 @@ def _occupy(base, tag):
     """Hold the only worker for ~6 s (a distinct program each time: the cache must not answer it)."""
     t = threading.Thread(target=_post, args=(base, "/api/v1/traces", {"code": f"# {tag}\n{SPIN}"}), daemon=True)
     t.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10  # until the worker is taken (health says so), not a fixed wait
+    while _busy(base) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
     return t
+
+
+def _busy(base) -> int:
+    """Workers running a program now, as /api/v1/health reports them."""
+    with urllib.request.urlopen(base + "/api/v1/health", timeout=5) as r:
+        return json.loads(r.read())["runner"]["busy"]
 
 
 def _context(browser):

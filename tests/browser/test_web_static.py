@@ -36,7 +36,11 @@ def test_page_has_strict_csp_and_no_inline_script(client):
 def test_static_files(client, path, kind):
     r = client.get(path)
     assert r.status_code == 200 and r.headers["content-type"].startswith(kind)
-    assert client.get(path, headers={"if-none-match": r.headers["etag"]}).status_code == 304
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-cache"
+    again = client.get(path, headers={"if-none-match": r.headers["etag"]})
+    assert again.status_code == 304
+    assert again.headers["x-content-type-options"] == "nosniff"
+    assert client.post(path).status_code == 405
 
 
 @pytest.mark.parametrize("path", ["/static/../pyproject.toml", "/static/%2e%2e/%2e%2e/pyproject.toml",

@@ -12,5 +12,8 @@ from gradtrace.sandbox import SandboxRunner
 
 if __name__ == "__main__":
     settings = get_settings()
-    app = create_app(settings, runner=SandboxRunner(settings, language_guards=False))
-    serve(app, settings, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    runner = SandboxRunner(settings, language_guards=False)
+    try:
+        serve(create_app(settings, runner=runner), settings, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+    finally:
+        runner.close()  # a runner passed to create_app is the caller's to close

@@ -71,10 +71,9 @@ def test_saturation_gives_503_with_retry_after(world):
         assert [r["status"] for r in done] == ["ok", "ok"]  # the queued one ran after the first
         assert after["status"] == "ok"
 
-        app = create_app(security_settings(), runner=runner)  # no lifespan: the test owns the runner
-        client = TestClient(app)
+        app = create_app(security_settings(), runner=runner)  # the test owns the runner: the lifespan leaves it open
 
-        async def over_http():
+        async def over_http(client):
             loop = asyncio.get_running_loop()
             hold = [asyncio.ensure_future(runner.run("import time\ntime.sleep(1.5)\n")) for _ in range(2)]
             await asyncio.sleep(0.2)
@@ -82,9 +81,10 @@ def test_saturation_gives_503_with_retry_after(world):
             await asyncio.gather(*hold)
             return response
 
-        response = _run(over_http())
-        assert response.status_code == 503
-        assert int(response.headers["Retry-After"]) >= 1
-        assert client.post("/api/v1/traces", json={"code": BENIGN}).json()["status"] == "ok"
+        with TestClient(app) as client:
+            response = _run(over_http(client))
+            assert response.status_code == 503
+            assert int(response.headers["Retry-After"]) >= 1
+            assert client.post("/api/v1/traces", json={"code": BENIGN}).json()["status"] == "ok"
     finally:
         runner.close()

@@ -146,21 +146,21 @@ def test_two_clients_over_http_never_see_each_other(sandbox):
 
     from gradtrace.api.app import create_app
 
-    client = TestClient(create_app(security_settings(), runner=sandbox))
-    tokens = [leakage.new_token()[0] for _ in range(10)]
+    with TestClient(create_app(security_settings(), runner=sandbox)) as client:  # the lifespan makes the trace cache
+        tokens = [leakage.new_token()[0] for _ in range(10)]
 
-    def student_a():
-        for token in tokens:
-            assert token in client.post("/api/v1/traces", json={"code": leakage.plant(token)}).json()["stdout"]
+        def student_a():
+            for token in tokens:
+                assert token in client.post("/api/v1/traces", json={"code": leakage.plant(token)}).json()["stdout"]
 
-    def student_b():
-        return [client.post("/api/v1/traces", json={"code": WALK_AND_PRINT}).json() for _ in range(10)]
+        def student_b():
+            return [client.post("/api/v1/traces", json={"code": WALK_AND_PRINT}).json() for _ in range(10)]
 
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        a, b = pool.submit(student_a), pool.submit(student_b)
-        a.result()
-        seen = b.result()
-    walked = [r for r in seen if r["status"] == "ok"]
-    assert walked, seen[0]["error"]  # the walk itself works (the guards do not stop it): it finds nothing
-    text = json.dumps(seen)
-    assert not [t for t in tokens if t in text]
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            a, b = pool.submit(student_a), pool.submit(student_b)
+            a.result()
+            seen = b.result()
+        walked = [r for r in seen if r["status"] == "ok"]
+        assert walked, seen[0]["error"]  # the walk itself works (the guards do not stop it): it finds nothing
+        text = json.dumps(seen)
+        assert not [t for t in tokens if t in text]

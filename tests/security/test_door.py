@@ -27,6 +27,20 @@ def old():
     server.close()
 
 
+def eventually(check, within: float = 10.0):
+    """check()'s value once it holds, polled until `within` seconds pass (then its last value): no fixed sleep."""
+    deadline = time.monotonic() + within
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+def closed_count(socks, closed: set) -> int:
+    """How many of `socks` the server has closed so far (those found closed are remembered in `closed`)."""
+    closed.update(i for i, s in enumerate(socks) if i not in closed and D.closed_by_server(s, 0.001))
+    return len(closed)
+
+
 def healthy(server, source="127.0.0.2") -> bool:
     sock = server.connect(source)
     try:
@@ -171,7 +185,11 @@ def test_connection_flood_from_one_client(door):
     try:
         for _ in range(200):
             socks.append(server.connect("127.0.0.5"))
-        time.sleep(0.5)
+        closed = set()  # polled until the outcome shows (or 10 s pass), instead of a fixed wait
+        if door == "old":
+            eventually(lambda: server.open_connections() >= 200)
+        else:
+            eventually(lambda: closed_count(socks, closed) >= 200 - LIMITS["max_connections_per_client"])
         refused = sum(D.closed_by_server(s, 0.01) for s in socks)
         if door == "old":
             assert refused == 0 and server.open_connections() >= 200
@@ -194,7 +212,11 @@ def test_connection_flood_from_many_clients(door):
         for i in range(8):
             for _ in range(30):
                 socks.append(server.connect(f"127.0.1.{i + 1}"))
-        time.sleep(0.5)
+        closed = set()  # polled until the outcome shows (or 10 s pass), instead of a fixed wait
+        if door == "old":
+            eventually(lambda: server.open_connections() >= 240)
+        else:
+            eventually(lambda: closed_count(socks, closed) >= len(socks) - 100)
         held = server.open_connections()
         if door == "old":
             assert held >= 240
@@ -215,8 +237,9 @@ def test_idle_keepalive_connections_do_not_pile_up(door):
         for _ in range(5):
             socks.append(server.connect("127.0.0.7"))
             assert D.status_of(D.http_get(socks[-1])) == 200
-        time.sleep(6.5 if door == "old" else 2.5)
-        still_open = sum(not D.closed_by_server(s, 0.01) for s in socks)
+        closed = set()  # polled: done as soon as the keep-alive timeout (5 s old, 1 s new) has closed them all
+        eventually(lambda: closed_count(socks, closed) == len(socks), within=10.0)
+        still_open = len(socks) - len(closed)
         # uvicorn's own keep-alive timeout (5 s default) held before too; the door makes it a setting
         assert still_open == 0
     finally:

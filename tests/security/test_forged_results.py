@@ -79,12 +79,12 @@ def test_forged_number_from_a_run_is_a_sandbox_error(os_only_sandbox, number):
 
 
 def test_forged_number_over_http_is_a_200_with_a_sandbox_error(os_only_sandbox):
-    client = TestClient(create_app(security_settings(), runner=os_only_sandbox))
-    for number in ("NaN", "1e999"):
-        response = client.post("/api/v1/traces", json={"code": writer(frame_of(forged(number)))})
-        assert response.status_code == 200
-        assert response.json()["error"]["type"] == "SandboxError"
-    assert client.post("/api/v1/traces", json={"code": "x = 1\n"}).json()["status"] == "ok"
+    with TestClient(create_app(security_settings(), runner=os_only_sandbox)) as client:
+        for number in ("NaN", "1e999"):
+            response = client.post("/api/v1/traces", json={"code": writer(frame_of(forged(number)))})
+            assert response.status_code == 200
+            assert response.json()["error"]["type"] == "SandboxError"
+        assert client.post("/api/v1/traces", json={"code": "x = 1\n"}).json()["status"] == "ok"
 
 
 def test_a_real_trace_still_passes(os_only_sandbox):

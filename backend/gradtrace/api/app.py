@@ -27,6 +27,8 @@ def default_runner(settings: Settings) -> Runner:
 def create_app(settings: Settings | None = None, runner: Runner | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    # The one place the app's services are made, started and closed: the API's dependencies only read app.state, so
+    # a client must run the lifespan (`with TestClient(app)`). A runner passed in belongs to the caller, who closes it.
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.runner = runner or default_runner(settings)
@@ -48,7 +50,8 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         finally:
             await app.state.traces.close()
             await app.state.classes.close()
-            app.state.runner.close()
+            if runner is None:
+                app.state.runner.close()
             store = getattr(app.state, "snippets", None)
             if store is not None:
                 store.close()
@@ -64,8 +67,6 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         openapi_url=None,  # served below, with the security headers every page gets
     )
     app.state.settings = settings
-    if runner is not None:
-        app.state.runner = runner  # usable without the lifespan (e.g. plain TestClient calls)
 
     app.state.seats = Seats(settings)
     door.install(app, settings, app.state.seats)  # body/header caps, 422 for any malformed value, client key for fair queueing
@@ -111,4 +112,5 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         web = None
     if web is not None:
         app.include_router(web.router)
+        web.mount_static(app, settings)
     return app

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 
 from ..cache import valid_key
-from ..classes import Hub, hub_from_settings
+from ..classes import Hub
 from ..classes.codes import new_code, new_question_id, new_token, normalize, token_hash, token_matches, valid_question_id
 from ..classes.hub import Full, frame, public_question, public_view, tally_view
 from ..classes.sse import EventStreamResponse
@@ -22,12 +22,8 @@ router = APIRouter(prefix="/api/v1/classes", tags=["classes"])
 
 
 async def get_hub(request: Request) -> Hub:
-    """The app's hub (started by the lifespan; made and started here when the app runs without one)."""
-    hub = getattr(request.app.state, "classes", None)
-    if hub is None:
-        hub = request.app.state.classes = hub_from_settings(request.app.state.settings)
-        await hub.start()
-    return hub
+    """The app's hub (made and started by the lifespan)."""
+    return request.app.state.classes
 
 
 HubDep = Annotated[Hub, Depends(get_hub)]

@@ -18,11 +18,8 @@ def get_runner(request: Request) -> Runner:
 
 
 def get_traces(request: Request) -> TraceService:
-    """The runner behind the trace cache (made on first use when the app runs without its lifespan)."""
-    service = getattr(request.app.state, "traces", None)
-    if service is None:
-        service = request.app.state.traces = TraceService.from_settings(request.app.state.settings)
-    return service
+    """The trace cache in front of the runner (made by the app's lifespan)."""
+    return request.app.state.traces
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -257,7 +257,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     const animate = why === "play" || why === "forward";
     view.update(state, { animate, duration: Math.min(900, player.stepDuration * 0.85), follow: st.follow && (why !== "layout" || k > 0), minScale: minScale() });
     const n = shown.narration;
-    teach.render(state, card ?? updateCard(st.tl, k) ?? manualCard(st.tl, k), { hidden, tl: st.tl }); // a backward node's chain rule, or an optimizer's update
+    teach.render(state, card ?? updateCard(st.tl, k, { source: st.code }) ?? manualCard(st.tl, k, { source: st.code }), { hidden, tl: st.tl }); // a backward node's chain rule, or an optimizer's update
     $("narration-title").textContent = n.title;
     setNarration($("narration"), hidden ? `Predict first: ${q.prompt} Pick an answer in the quiz box.` : n.text);
     measureSoon();

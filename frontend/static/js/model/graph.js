@@ -1,5 +1,5 @@
 // Trace → drawable graph: tensor and autograd-node boxes, edges, gradient routes and module groups.
-import { opKind, shortNodeName, tensorName, nameIndex } from "./names.js";
+import { opKind, shortNodeName, tensorName, namesOf } from "./names.js";
 import { addIterationGroups } from "./loops.js";
 import { bookkeeping as bookkeepingOf } from "./bookkeeping.js";
 import { buildModuleGroups, addCallGroups, foldRepeats, addBookkeepingGroup } from "./modules.js";
@@ -45,7 +45,7 @@ export function buildGraph(trace, { source = "", bookkeeping = false } = {}) {
   forward.forEach((s) => s.node != null && (s.outputs || []).forEach((o) => addProducer(o, s.node)));
 
   // Tensors: a .grad tensor nobody computes with is drawn as a chip on its owner, not as a box.
-  const names = nameIndex(trace, source);
+  const names = namesOf(trace, source); // shared with the card, narration and panel
   g.names = names;
   for (const t of tensors.values()) {
     if (t.grad_of && tensors.has(t.grad_of) && !feeds.has(t.id)) {

@@ -84,6 +84,17 @@ export function nameIndex(trace, source = "") {
   return { tensors, producedBy, versions, exprs: sourceNames(trace, source) };
 }
 
+// One name table per (trace, source), owned here: the card, the narration and the panel name a tensor alike.
+const NAMES = new WeakMap();
+/** nameIndex(trace, source), memoised by trace object then source. The result is shared: treat it as read-only. */
+export function namesOf(trace, source = "") {
+  let bySource = NAMES.get(trace);
+  if (!bySource) NAMES.set(trace, (bySource = new Map()));
+  const key = String(source ?? "");
+  if (!bySource.has(key)) bySource.set(key, nameIndex(trace, key));
+  return bySource.get(key);
+}
+
 const SUB = "₀₁₂₃₄₅₆₇₈₉";
 function subscript(n) {
   return String(n).split("").map((c) => SUB[Number(c)]).join("");

@@ -1,6 +1,6 @@
 // The chain-rule card at the active backward node: local derivative × incoming gradient = gradient sent, with numbers.
 import { entryAt, flowAt, dataAt, gradAt } from "../model/timeline.js";
-import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
+import { namesOf, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
 import { flat } from "../model/values.js";
 import { fmtNum } from "../model/format.js";
 import * as nd from "../model/nd.js";
@@ -14,7 +14,26 @@ import { nodeHelp, customClass, customBackwardSource } from "./node-help.js";
  * { node, name, help, kind, op, incoming: {label, values, parts}, rows: [{slot, to, target, local, send,
  *   sent, computed, agrees}], custom: {cls, line, text} | null, accumulate: {tensor, before, after} | null }.
  */
-export function chainCard(tl, k, { source = "", name: nameFn = null } = {}) {
+export function chainCard(tl, k, { source = "" } = {}) {
+  let byStep = CARDS.get(tl);
+  if (!byStep) CARDS.set(tl, (byStep = new Map()));
+  const key = `${k}\n${source ?? ""}`;
+  if (!byStep.has(key)) byStep.set(key, frozen(computeCard(tl, k, String(source ?? ""))));
+  return byStep.get(key);
+}
+
+// Cards by timeline, then step and source: the narration and the stage ask for the same card each step.
+const CARDS = new WeakMap();
+
+// A shared card is read-only: freezing its own objects (not the trace's value arrays it points at) makes a write throw.
+function frozen(card) {
+  if (!card) return card;
+  for (const part of [card.incoming, card.accumulate, card.custom, ...card.rows]) if (part) Object.freeze(part);
+  Object.freeze(card.rows);
+  return Object.freeze(card);
+}
+
+function computeCard(tl, k, source) {
   const e = entryAt(tl, k);
   if (!e || e.kind !== "backward") return null;
   const trace = tl.trace;
@@ -22,8 +41,8 @@ export function chainCard(tl, k, { source = "", name: nameFn = null } = {}) {
   const step = pass.steps[e.index];
   const node = tl.graph.tnodes.get(step.node);
   if (!node) return null;
-  if (!tl._names) tl._names = nameIndex(trace);
-  const nameOf = nameFn ?? ((tid) => tensorName(trace, tl._names, tid));
+  const table = namesOf(trace, source);
+  const nameOf = (tid) => tensorName(trace, table, tid);
   const name = shortNodeName(node.name);
   const kind = opKind(node);
   const y = node.tensor ? nameOf(node.tensor) : "out";

@@ -1,7 +1,7 @@
 // One plain-words caption per timeline step, with the numbers ("MulBackward0 (c = a * b) receives …").
 import { entryAt, flowAt, gradAt } from "../model/timeline.js";
 import { fmtValues } from "../model/format.js";
-import { nameIndex, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
+import { namesOf, opKind, shortNodeName, tensorName, gradOf } from "../model/names.js";
 import { isZero } from "../model/values.js";
 import { chainCard } from "./chain-card.js";
 import { warningsAt, cutsAt } from "../model/problems.js";
@@ -31,9 +31,9 @@ export function narrate(tl, k, { source = "" } = {}) {
 }
 
 function context(tl, source) {
-  if (!tl._names || tl._namesSource !== source) { tl._names = nameIndex(tl.trace, source); tl._namesSource = source; }
+  const idx = namesOf(tl.trace, source);
   const lines = String(source).split("\n");
-  return { tl, source, idx: tl._names, lines, name: (tid) => tensorName(tl.trace, tl._names, tid), quote: (line) => quote({ lines }, line) };
+  return { tl, source, idx, lines, name: (tid) => tensorName(tl.trace, idx, tid), quote: (line) => quote({ lines }, line) };
 }
 
 function quote(ctx, line) {
@@ -315,7 +315,7 @@ function passIntro(ctx, pass) {
 // What each input gets: "dL/dx = <formula> = <numbers>" where the formula, evaluated on the saved values, gives the
 // engine's numbers (the chain-rule card checks it); only the numbers where it cannot be checked or disagrees.
 function sendTexts(tl, ctx, k) {
-  const card = chainCard(tl, k, { source: ctx.source, name: ctx.name });
+  const card = chainCard(tl, k, { source: ctx.source }) // one card per step, shared with the stage;
   const sends = [], defs = [];
   for (const r of card?.rows || []) {
     if (!r.sent) continue;

@@ -3,7 +3,7 @@
 // Pure: a function of (trace, k); view/teach.js draws it.
 import { entryAt } from "../model/timeline.js";
 import { flat, makeValues, numel } from "../model/values.js";
-import { nameIndex, tensorName } from "../model/names.js";
+import { namesOf, tensorName } from "../model/names.js";
 
 const REL = 1e-4; // float32 arithmetic in another order: the rule must give torch's new value to this precision
 
@@ -81,14 +81,13 @@ export function agrees(after, recorded, lr) {
 }
 
 /** The card for step k when it is an optimizer update, else null. */
-export function updateCard(tl, k) {
+export function updateCard(tl, k, { source = "" } = {}) {
   const e = entryAt(tl, k);
   if (!e || e.kind !== "forward") return null;
   const s = tl.trace.forward[e.index];
   const o = s.optim;
   if (!o || s.kind !== "optim") return null;
-  if (!tl._names) tl._names = nameIndex(tl.trace);
-  const name = tensorName(tl.trace, tl._names, o.param);
+  const name = tensorName(tl.trace, namesOf(tl.trace, source), o.param);
   const [i, n] = updatePosition(tl.trace.forward, e.index);
   const rule = applyRule(o);
   const ok = agrees(rule.after, o.after, o.hyper?.lr);

@@ -3,7 +3,7 @@
 import { entryAt, dataAt, gradAt } from "../model/timeline.js";
 import { flat, makeValues, numel, toNum } from "../model/values.js";
 import { fmtNum, fmtValues } from "../model/format.js";
-import { nameIndex, tensorName } from "../model/names.js";
+import { namesOf, tensorName } from "../model/names.js";
 import { paramsAtStart } from "../model/loops.js";
 import { fmtHyper, updatePosition } from "./update-card.js";
 
@@ -25,9 +25,9 @@ export function narrateUpdate(tl, k, { source = "" } = {}) {
 }
 
 function context(tl, source, s) {
-  if (!tl._names) tl._names = nameIndex(tl.trace);
+  const names = namesOf(tl.trace, source);
   const line = s.line ? String(source).split("\n")[s.line - 1]?.trim() ?? "" : "";
-  return { line, where: s.line ? `Line ${s.line}${line ? `: ${line.length > 60 ? `${line.slice(0, 57)}…` : line}` : ""}` : "Step", name: (tid) => tensorName(tl.trace, tl._names, tid) };
+  return { line, where: s.line ? `Line ${s.line}${line ? `: ${line.length > 60 ? `${line.slice(0, 57)}…` : line}` : ""}` : "Step", name: (tid) => tensorName(tl.trace, names, tid) };
 }
 
 // The element the equation is written for: the scalar itself, else the first element with a non-zero gradient.
@@ -143,13 +143,12 @@ function manualParts(tl, i, k) {
 }
 
 /** The update card of a hand-written `w -= lr * w.grad` at step k (view/teach.js draws it), or null. */
-export function manualCard(tl, k) {
+export function manualCard(tl, k, { source = "" } = {}) {
   const e = entryAt(tl, k);
   if (!e || e.kind !== "forward") return null;
   const m = manualParts(tl, e.index, k);
   if (!m) return null;
-  if (!tl._names) tl._names = nameIndex(tl.trace);
-  const w = tensorName(tl.trace, tl._names, m.p);
+  const w = tensorName(tl.trace, namesOf(tl.trace, source), m.p);
   return {
     update: true, key: `t:${m.p}`, param: m.p, name: w, label: "by hand, under torch.no_grad()", position: 1, count: 1,
     hyper: m.lr !== null ? { lr: m.lr } : {}, grad: m.grad, before: m.before, after: m.after, rows: [],

@@ -1,7 +1,7 @@
 // The details panel: everything the trace says about one clicked node, at the current step. Text only.
 import * as d3 from "../../vendor/d3.js";
 import { fmtValues, fmtShape, fmtStats, fmtItems } from "../model/format.js";
-import { shortNodeName, tensorName, nameIndex, tiedText } from "../model/names.js";
+import { shortNodeName, tensorName, namesOf, tiedText } from "../model/names.js";
 
 /**
  * Fill `body` (a DOM element) with the details of drawable node `key`.
@@ -12,7 +12,7 @@ export function renderPanel(body, key, ctx) {
   el.selectAll("*").remove();
   const d = ctx.graph.nodes.get(key);
   if (!d) return;
-  const names = ctx._names || (ctx._names = nameIndex(ctx.trace, ctx.source));
+  const names = namesOf(ctx.trace, ctx.source);
   const nm = (tid) => tensorName(ctx.trace, names, tid);
   if (d.type === "tensor") tensorPanel(el, d, ctx, nm);
   else opPanel(el, d, ctx, nm);
