@@ -1,7 +1,6 @@
 """This process's side of class sessions: the open event streams, fan-out to them, throttled tallies, heartbeats,
 follower counts reported to the store, and ends noticed (deleted elsewhere or idle past class_idle_s)."""
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -82,11 +81,13 @@ class Hub:
         self._tasks = [asyncio.create_task(self._beat()), asyncio.create_task(self._flush())]
 
     async def close(self) -> None:
-        for task in [*self._tasks, *self._tally_tasks.values()]:
+        tasks = [*self._tasks, *self._tally_tasks.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:  # a shutdown never waits for ever on a task that did not stop
+            _, stuck = await asyncio.wait(tasks, timeout=5)
+            for task in stuck:
+                log.warning("class task did not stop on shutdown: %s", task.get_stack(limit=4))
         for streams in self._streams.values():
             for s in streams:
                 self._push(s, None)
