@@ -318,3 +318,13 @@ def test_door_passes_the_disconnect_through_after_the_body_deadline():
     door = DoorMiddleware(app, Settings(body_timeout_s=0.02))
     asyncio.run(door({"type": "http", "headers": [], "client": ("1.2.3.4", 5)}, receive_then_leave, None))
     assert [m["type"] for m in seen] == ["http.request", "http.disconnect"]
+
+
+def test_redis_down_is_a_503_with_retry_after_never_a_500():
+    client, _ = make(redis_url="redis://127.0.0.1:9/0")  # nothing listens on the discard port
+    with client:
+        r = client.post("/api/v1/classes", json={"program": PROGRAM})
+        assert r.status_code == 503 and r.headers["Retry-After"] and "unavailable" in r.json()["detail"]
+        assert client.get("/api/v1/classes/K7P3QX").status_code == 503
+        assert client.get("/api/v1/classes/K7P3QX/events").status_code == 503
+        assert client.get("/").status_code == 200  # the page is served, without a seat
