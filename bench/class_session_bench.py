@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
