@@ -198,6 +198,32 @@ def test_bad_answers_and_questions_are_refused_not_500(app):
                    json={"trace_key": "not-a-key", "state": {"step": 1}}).status_code == 422
 
 
+def test_odd_text_from_the_presenter_is_carried_as_json_text(app):
+    code, auth = start(app)
+    student = Follower(app, code)
+    try:
+        student.next("state")
+        odd = {"label": "\ud800 lone surrogate", "html": "<img src=x onerror=alert(1)>", "deep": [[[[[]]]]]}
+        as_json = {**auth, "Content-Type": "application/json"}  # json.dumps escapes the surrogate as \ud800
+        assert app.put(f"/api/v1/classes/{code}/state", headers=as_json,
+                       content=json.dumps({"state": {"step": 2, "view": odd}})).status_code == 200
+        assert student.next("state")[0]["state"]["view"] == odd
+        r = app.post(f"/api/v1/classes/{code}/questions", headers=as_json,
+                     content=json.dumps({"step": 2, "prompt": "\ud800?", "choices": ["a", "b"], "correct": 0}))
+        assert r.status_code == 422  # refused (a prompt is text), and the refusal itself encodes
+        r = app.post(f"/api/v1/classes/{code}/questions", headers=auth,
+                     json={"step": 2, "prompt": "<script>alert(1)</script>", "choices": ["é", "<b>"], "correct": 0})
+        asked = student.next("question")[0]
+        assert r.status_code == 201 and asked["choices"] == ["é", "<b>"] and asked["prompt"].startswith("<script>")
+    finally:
+        student.close()
+
+
+def test_a_lone_surrogate_is_a_422_everywhere_never_a_500(app):
+    body = json.dumps({"code": "x = '\ud800'"})
+    assert app.post("/api/v1/snippets", content=body, headers={"Content-Type": "application/json"}).status_code == 422
+
+
 def test_end_closes_every_stream_and_the_code(app):
     code, auth = start(app)
     students = [Follower(app, code) for _ in range(3)]
@@ -319,3 +345,13 @@ def test_door_passes_the_disconnect_through_after_the_body_deadline():
     door = DoorMiddleware(app, Settings(body_timeout_s=0.02))
     run_async(lambda: door({"type": "http", "headers": [], "client": ("1.2.3.4", 5)}, receive_then_leave, None))
     assert [m["type"] for m in seen] == ["http.request", "http.disconnect"]
+
+
+def test_redis_down_is_a_503_with_retry_after_never_a_500():
+    client, _ = make(redis_url="redis://127.0.0.1:9/0")  # nothing listens on the discard port
+    with client:
+        r = client.post("/api/v1/classes", json={"program": PROGRAM})
+        assert r.status_code == 503 and r.headers["Retry-After"] and "unavailable" in r.json()["detail"]
+        assert client.get("/api/v1/classes/K7P3QX").status_code == 503
+        assert client.get("/api/v1/classes/K7P3QX/events").status_code == 503
+        assert client.get("/").status_code == 200  # the page is served, without a seat

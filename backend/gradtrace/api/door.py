@@ -101,9 +101,14 @@ class DoorMiddleware:
 
 
 def _finite(value):
-    """Validation errors echo the input; a non-finite number there would make the 422 itself fail."""
+    """Validation errors echo the input; a non-finite number or a lone surrogate there would make the 422 fail."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):  # a lone surrogate ("\ud800" in the JSON) cannot be encoded back: echo a "?"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

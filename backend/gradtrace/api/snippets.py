@@ -52,6 +52,10 @@ async def _find(store: SnippetStore, sid: str) -> dict:
                         429: {"description": "This client stored too many snippets lately; see `Retry-After`."}})
 async def create_snippet(body: SnippetIn, store: StoreDep, settings: SettingsDep, request: Request):
     ensure_code_fits(body.code, settings)
+    try:
+        body.code.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON): it could be stored but never sent back
+        raise HTTPException(422, "code is not valid Unicode text (a lone surrogate)") from None
     size = len(body.code.encode("utf-8", "surrogatepass"))
     if size > settings.snippet_max_bytes:
         raise HTTPException(413, f"program is {size} bytes; snippets hold at most {settings.snippet_max_bytes}")

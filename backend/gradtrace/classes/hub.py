@@ -19,7 +19,8 @@ QUEUE_FRAMES = 64  # a follower this far behind is cut off; its browser reconnec
 def frame(event: str, data: dict, seq: int | None = None) -> bytes:
     """One SSE event; compact JSON is a single line, so `data:` needs no splitting."""
     head = f"id: {seq}\n" if seq is not None and seq > 0 else ""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # ASCII with \u escapes: a lone surrogate a presenter typed is still valid JSON, and never an encoding error
+    body = json.dumps(data, separators=(",", ":"), allow_nan=False)
     return f"{head}event: {event}\ndata: {body}\n\n".encode()
 
 
