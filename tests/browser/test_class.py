@@ -258,8 +258,10 @@ def test_a_short_link_keeps_the_step_and_view(browser, base_url):
         expect(graph(pg)).to_have_attribute("data-loads", "1", timeout=30_000)
         pg.select_option("#gallery", "mlp-training-step")
         expect(graph(pg)).to_have_attribute("data-loads", "2", timeout=30_000)
-        pg.get_by_role("button", name="Modules").click()  # collapse the nn.Module groups: part of the view
-        expect(pg.locator("#graph .group.collapsed").first).to_be_visible()
+        # the example opens as its module overview (blocks closed): opening them is the view the link must keep
+        expect(pg.locator("#modules")).to_have_attribute("aria-pressed", "true")
+        pg.get_by_role("button", name="Modules").click()
+        expect(pg.locator("#modules")).to_have_attribute("aria-pressed", "false")
         lecturer_step(pg, 5)
         pg.get_by_role("button", name="Share", exact=True).click()
         pg.get_by_role("button", name="Short link", exact=True).click()
@@ -274,7 +276,8 @@ def test_a_short_link_keeps_the_step_and_view(browser, base_url):
         other.goto(short)
         expect(graph(other)).to_have_attribute("data-loads", "1", timeout=30_000)
         wait_step(other, 5)
-        assert other.locator("#graph .group.collapsed").count() == collapsed > 0
+        expect(other.locator("#modules")).to_have_attribute("aria-pressed", "false")
+        assert other.locator("#graph .group.collapsed").count() == collapsed
         assert not other.problems, other.problems
     finally:
         ctx.close()
@@ -298,11 +301,15 @@ def test_followers_take_the_lecturers_view_but_keep_their_theme(browser, base_ur
         stu.get_by_role("button", name="Toggle dark theme").click()
         expect(graph(stu)).to_have_attribute("data-loads", "1", timeout=30_000)
         theme = stu.get_attribute("html", "data-theme")
-        assert stu.locator("#graph .group.collapsed").count() == 0
-        lec.get_by_role("button", name="Modules").click()  # the lecturer folds the nn.Module boxes
-        folded = lec.locator("#graph .group.collapsed")
-        expect(folded.first).to_be_visible()
-        expect(stu.locator("#graph .group.collapsed")).to_have_count(folded.count(), timeout=10_000)
+        # both start at the module overview (blocks closed); the lecturer opens the nn.Module blocks, the student follows
+        start = lec.locator("#graph .group.collapsed").count()
+        assert start > 0
+        expect(stu.locator("#graph .group.collapsed")).to_have_count(start, timeout=10_000)
+        lec.get_by_role("button", name="Modules").click()
+        expect(lec.locator("#modules")).to_have_attribute("aria-pressed", "false")
+        opened = lec.locator("#graph .group.collapsed").count()
+        assert opened < start
+        expect(stu.locator("#graph .group.collapsed")).to_have_count(opened, timeout=10_000)
         lecturer_step(lec, 3)
         wait_step(stu, 3)
         assert stu.get_attribute("html", "data-theme") == theme  # the theme stays the student's own
