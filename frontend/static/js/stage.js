@@ -28,10 +28,12 @@ import { layoutBoxes } from "./layout/layout.js";
 import { bookkeeping as bookkeepingOf } from "./model/bookkeeping.js";
 import * as d3 from "../vendor/d3.js";
 import { carryStep } from "./model/carry-step.js";
+import { FULL_SCALE } from "./view/semantic.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
-const PHONE_SCALE = 1; // phones: the graph at its own type size (names 14 px, values 12 px), never a fitted whole of 8 px text
+// phones: the graph at the smallest scale whose full text is readable (the semantic zoom's names-only view starts below it)
+const PHONE_SCALE = FULL_SCALE;
 const PHONE = "(max-width: 600px), (max-height: 500px) and (orientation: landscape)"; // screens.css's phone layouts
 
 /**
