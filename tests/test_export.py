@@ -182,7 +182,7 @@ def test_cli_export_svg_is_valid_xml_with_every_node(tmp_path: Path, ex_id):
     assert not [el for el in root.iter() if el.tag in (f"{SVG_NS}script", f"{SVG_NS}style", f"{SVG_NS}foreignObject")]
     refs = {v for el in root.iter() for k, v in el.attrib.items() if "url(" in v or k.endswith("href")}
     assert refs <= {"url(#gt-arrow)", "url(#gt-arrow-flow)"}
-    leaf = next(el for el in root.iter() if el.get("class") == "node tensor leaf")
+    leaf = next(el for el in root.iter() if {"node", "tensor", "leaf"} <= set(el.get("class", "").split()))  # (+ zoom state: fits)
     assert leaf.find(f"{SVG_NS}rect").get("stroke", "").startswith("rgb(")
     # The end state: every leaf's final .grad is written on it.
     for t in trace["tensors"]:
