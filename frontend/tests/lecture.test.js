@@ -41,6 +41,20 @@ test("card: no room beside at this pan: docks and pans the node and its neighbou
   assert.ok(cardBox.x0 >= 0 && cardBox.x1 <= pane.W && cardBox.y0 >= pane.top && cardBox.y1 <= pane.H);
 });
 
+test("card: every spot beside the node hides another node: docks and pans so it hides none", () => {
+  // the final frame of c = a * b in a projector pane: the card fits only below the leaf's AccumulateGrad, over leaf a
+  const pane = { W: 635, H: 464, top: 48 }, card = { w: 560, h: 148 };
+  const active = R(250, 268, 135, 32), b = R(230, 183, 178, 75), a = R(230, 320, 178, 77), mul = R(440, 280, 135, 46);
+  const s = placeCard(pane, card, active, [b], [a, mul]);
+  assert.equal(s.how, "dock");
+  const moved = (r) => R(r.x0 + s.dx, r.y0 + s.dy, r.x1 - r.x0, r.y1 - r.y0);
+  for (const r of [active, b, a, mul].map(moved)) assert.ok(!overlaps(at(s, card), r), JSON.stringify({ s, r }));
+  // with room for the card beside the node over nothing, it stays beside (no pan)
+  const t = placeCard({ W: 1400, H: 800, top: 48 }, card, active, [b], [a, mul]);
+  assert.equal(t.how, "beside");
+  assert.deepEqual([t.dx, t.dy], [0, 0]);
+});
+
 test("card: a pane too small for the whole card and node: the far corner, never a NaN", () => {
   const s = placeCard({ W: 300, H: 200, top: 10 }, { w: 290, h: 190 }, R(100, 80, 100, 40));
   assert.equal(s.how, "corner");

@@ -258,17 +258,17 @@ def test_a_short_link_keeps_the_step_and_view(browser, base_url):
         expect(graph(pg)).to_have_attribute("data-loads", "1", timeout=30_000)
         pg.select_option("#gallery", "mlp-training-step")
         expect(graph(pg)).to_have_attribute("data-loads", "2", timeout=30_000)
-        # the example opens as its module overview (blocks closed): opening them is the view the link must keep
-        expect(pg.locator("#modules")).to_have_attribute("aria-pressed", "true")
+        # the module overview opens with its blocks closed; the Modules button opens them all: part of the view
+        expect(pg.locator("#graph .group.collapsed").first).to_be_visible()
         pg.get_by_role("button", name="Modules").click()
-        expect(pg.locator("#modules")).to_have_attribute("aria-pressed", "false")
+        expect(pg.locator("#graph .group.collapsed")).to_have_count(0)
+        opened = pg.locator("#graph .group").count()
         lecturer_step(pg, 5)
         pg.get_by_role("button", name="Share", exact=True).click()
         pg.get_by_role("button", name="Short link", exact=True).click()
         expect(pg.locator("#short-link-url")).to_be_visible()
         short = pg.input_value("#short-link-url")
         assert re.match(re.escape(base_url) + r"/s/[^#]+#v1j?\.", short) and len(short) < 160, short
-        collapsed = pg.locator("#graph .group.collapsed").count()
     finally:
         ctx.close()
     ctx, other = fresh_page(browser)
@@ -276,8 +276,8 @@ def test_a_short_link_keeps_the_step_and_view(browser, base_url):
         other.goto(short)
         expect(graph(other)).to_have_attribute("data-loads", "1", timeout=30_000)
         wait_step(other, 5)
-        expect(other.locator("#modules")).to_have_attribute("aria-pressed", "false")
-        assert other.locator("#graph .group.collapsed").count() == collapsed
+        assert other.locator("#graph .group.collapsed").count() == 0  # not the overview a fresh load starts at
+        assert other.locator("#graph .group").count() == opened > 0
         assert not other.problems, other.problems
     finally:
         ctx.close()
@@ -301,15 +301,13 @@ def test_followers_take_the_lecturers_view_but_keep_their_theme(browser, base_ur
         stu.get_by_role("button", name="Toggle dark theme").click()
         expect(graph(stu)).to_have_attribute("data-loads", "1", timeout=30_000)
         theme = stu.get_attribute("html", "data-theme")
-        # both start at the module overview (blocks closed); the lecturer opens the nn.Module blocks, the student follows
-        start = lec.locator("#graph .group.collapsed").count()
-        assert start > 0
-        expect(stu.locator("#graph .group.collapsed")).to_have_count(start, timeout=10_000)
+        # the lecturer opens every nn.Module box (a program starts at the module overview, its blocks closed)
+        expect(lec.locator("#graph .group.collapsed").first).to_be_visible()
         lec.get_by_role("button", name="Modules").click()
-        expect(lec.locator("#modules")).to_have_attribute("aria-pressed", "false")
-        opened = lec.locator("#graph .group.collapsed").count()
-        assert opened < start
-        expect(stu.locator("#graph .group.collapsed")).to_have_count(opened, timeout=10_000)
+        expect(lec.locator("#graph .group.collapsed")).to_have_count(0)
+        opened = lec.locator("#graph .group").count()
+        expect(stu.locator("#graph .group.collapsed")).to_have_count(0, timeout=10_000)
+        expect(stu.locator("#graph .group")).to_have_count(opened, timeout=10_000)
         lecturer_step(lec, 3)
         wait_step(stu, 3)
         assert stu.get_attribute("html", "data-theme") == theme  # the theme stays the student's own

@@ -58,7 +58,9 @@ def overlap(a, b) -> bool:
 
 # The active node's box and its inputs' and outputs' (the graph's edges at that node), as drawn on screen.
 NEIGHBOURS = """() => {
-  const g = window.gradtrace.app.graph, act = document.querySelector('#graph g.node.active[data-node-id]');
+  // the active backward node; on an optimizer's step (an update card) the parameter it updates
+  const upd = document.querySelector('#chain-card.update-card:not([hidden])');
+  const g = window.gradtrace.app.graph, act = document.querySelector(upd ? '#graph g.node.tensor.active' : '#graph g.node.active[data-node-id]');
   if (!act) return null;
   const key = act.dataset.key, box = (el) => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; };
   const keys = [...g.edges.values()].filter((e) => e.source === key || e.target === key).map((e) => (e.source === key ? e.target : e.source));
@@ -343,6 +345,9 @@ def test_presenter_card_on_a_real_model_never_covers_the_active_node(screen):
     n = int(pg.get_attribute("#graph", "data-loads"))
     pg.select_option("#gallery", "mlp-training-step")
     expect(pg.locator("#graph")).to_have_attribute("data-loads", str(n + 1), timeout=60_000)
+    # the module overview opens at block level (the active node hidden in a closed block): open every box, the nodes drawn
+    pg.get_by_role("button", name="Collapse modules").click()
+    pg.wait_for_function("() => !window.gradtrace.app.collapsed.size && document.querySelectorAll('#graph g.node[data-node-id]').length > 10")
     pg.get_by_role("button", name="Presenter mode").click()
     pg.get_by_role("button", name="Hide code").click()
     # the example opens as its module overview: open the blocks so every backward step has its node drawn

@@ -121,8 +121,7 @@ def test_projector_presenter(screen):
     pg.wait_for_timeout(900)
     scale = pg.evaluate("() => window.gradtrace.view.transform.k")
     assert scale >= 1.15 - 1e-6, scale
-    # the active node, or the closed module block it runs in (a model program opens as its module overview)
-    active = pg.locator("#graph g.node.active:not(.folded), #graph g.group.collapsed.active").first.bounding_box()
+    active = pg.locator("#graph g.node.active, #graph .group.collapsed.active").first.bounding_box()  # or the closed block it runs in
     pane = pg.locator("#graph").bounding_box()
     assert active["y"] >= pane["y"] + 40 and active["y"] + active["height"] <= pane["y"] + pane["height"], (active, pane)
     shoot(pg, "screen-projector-1024x768")
@@ -143,9 +142,8 @@ def test_embed_sizes(screen, w, h):
         pg.keyboard.press("ArrowRight")
         expect(pg.locator("#graph")).to_have_attribute("data-step", str(k))
         narration_whole(pg)
-    if w >= 800:  # graph text readable: op names at least 9 px tall on screen
-        # op names, or the titles of the closed module blocks they are folded in (the example opens as its overview)
-        heights = pg.eval_on_selector_all("#graph text.opname, #graph g.group.collapsed text", "els => els.filter(e => e.getBoundingClientRect().width).map(e => e.getBoundingClientRect().height)")
+    if w >= 800:  # graph text readable: every drawn name (op names, or the module overview's block titles) at least 9 px tall
+        heights = pg.eval_on_selector_all("#graph g.node text, #graph .group text", "els => els.filter(e => e.getBoundingClientRect().width).map(e => e.getBoundingClientRect().height)")
         assert heights and min(heights) >= 9, heights
     shoot(pg, f"screen-embed-{w}x{h}")
 

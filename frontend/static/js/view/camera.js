@@ -39,6 +39,7 @@ export function createCamera(svg, viewport, dims, onZoom, onUserZoom = () => {})
   let goal = null, goalUntil = 0;
   function panTo(t, duration = 300) {
     goal = t; goalUntil = performance.now() + duration + 100;
+    if (!duration) svg.interrupt("view"); // a jump wins over a pan still in flight (it would carry the view back)
     (duration ? svg.transition("view").duration(duration) : svg).call(zoom.transform, t);
   }
 

@@ -43,12 +43,13 @@ export function placeCard(pane, card, active, near = [], others = []) {
     const r = { x0: x, y0: y, x1: x + w, y1: y + h };
     if (keep.some((k) => overlaps(r, k, CLEAR))) continue;
     // Covering another node costs its area; being far from the node costs a little (the eye jumps less).
-    const cost = others.reduce((s, o) => s + area(r, o), 0) + 2 * Math.hypot(x + w / 2 - cx, y + h / 2 - cy);
-    if (!best || cost < best.cost - 0.5) best = { left: x, top: y, dx: 0, dy: 0, cost, how: "beside" };
+    const hides = others.reduce((s, o) => s + area(r, o), 0), cost = hides + 2 * Math.hypot(x + w / 2 - cx, y + h / 2 - cy);
+    if (!best || cost < best.cost - 0.5) best = { left: x, top: y, dx: 0, dy: 0, cost, hides, how: "beside" };
   }
-  if (best) return best;
-  // No such spot at this pan: dock the card at a side and pan the graph: the node and its neighbours into the rest
-  // of the pane when they fit there (least pan), else centred on it with the node whole; least neighbour covered wins.
+  if (best && !best.hides) return best;
+  // No such spot at this pan (or each one hides another node): dock the card at a side and pan the graph: the node and
+  // its neighbours into the rest of the pane when they fit there (least pan), else centred on it with the node whole;
+  // least neighbour covered wins, then least other node. A beside spot stays unless a dock hides nothing at all.
   const sides = {
     right: { x0: M, y0: T, x1: W - w - M - GAP, y1: H - M },
     left: { x0: M + w + GAP, y0: T, x1: W - M, y1: H - M },
@@ -68,10 +69,12 @@ export function placeCard(pane, card, active, near = [], others = []) {
       const r = { x0: left, y0: top, x1: left + w, y1: top + h };
       if (overlaps(r, { x0: active.x0 + dx, y0: active.y0 + dy, x1: active.x1 + dx, y1: active.y1 + dy }, CLEAR)) continue;
       const covered = moved.reduce((sum, n) => sum + area(r, n), 0);
-      const cost = 10 * covered + Math.abs(dx) + Math.abs(dy);
-      if (!pick || cost < pick.cost - 0.5) pick = { left, top, dx, dy, cost, how: covered ? "dock-node" : "dock" };
+      const hides = others.reduce((sum, o) => sum + area(r, { x0: o.x0 + dx, y0: o.y0 + dy, x1: o.x1 + dx, y1: o.y1 + dy }), 0);
+      const cost = 10 * covered + hides + Math.abs(dx) + Math.abs(dy);
+      if (!pick || cost < pick.cost - 0.5) pick = { left, top, dx, dy, cost, hides, how: covered ? "dock-node" : "dock" };
     }
   }
+  if (best) return pick && pick.how === "dock" && !pick.hides ? pick : best;
   if (pick) return pick;
   return { left: cx > W / 2 ? M : W - w - M, top: cy > H / 2 ? T : H - h - M, dx: 0, dy: 0, how: "corner" };
 }

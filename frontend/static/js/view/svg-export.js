@@ -14,8 +14,8 @@ const PAD = 16;
  * `box` = {width, height} of the layout; `background` a CSS colour or null; `title` a short text.
  */
 export function exportSvg(svgEl, { width, height, title = "", background = null } = {}) {
-  const lodLow = svgEl.classList.contains("lod-low");
-  svgEl.classList.remove("lod-low"); // zoomed-out graphs hide their text; an export shows it all
+  const lodLow = svgEl.classList.contains("lod-low"), lodNames = svgEl.classList.contains("lod-names");
+  svgEl.classList.remove("lod-low", "lod-names"); // zoomed-out graphs hide their text (or show names only); an export shows it all
   try {
     const clone = svgEl.cloneNode(true);
     inline(svgEl, clone, null);
@@ -42,6 +42,7 @@ export function exportSvg(svgEl, { width, height, title = "", background = null 
     return new XMLSerializer().serializeToString(clone);
   } finally {
     if (lodLow) svgEl.classList.add("lod-low");
+    if (lodNames) svgEl.classList.add("lod-names");
   }
 }
 

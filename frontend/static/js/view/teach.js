@@ -77,6 +77,7 @@ export function createTeach(root, view) {
     const t = view.destination(); // where a follow in flight is taking the nodes
     const active = rectOf(current.key, t);
     card.classList.toggle("docked", !active);
+    card.classList.remove("compact");
     card.style.maxWidth = "";
     let w = card.offsetWidth, h = card.offsetHeight;
     if (!active) { at = { left: Math.max(4, W - w - 8), top: TOOLS }; move(at.left, at.top); return; }
@@ -100,6 +101,11 @@ export function createTeach(root, view) {
         const alt = placeCard(pane, { w: card.offsetWidth, h: card.offsetHeight }, active, near, others);
         if (RANK[alt.how] < RANK[spot.how]) { spot = alt; w = card.offsetWidth; h = card.offsetHeight; } else card.style.maxWidth = "";
       }
+    }
+    if (spot.how !== "beside" && spot.how !== "dock") { // still over a neighbour: the card drops its help line and check marks
+      card.classList.add("compact");
+      const alt = placeCard(pane, { w: card.offsetWidth, h: card.offsetHeight }, active, near, others);
+      if (RANK[alt.how] < RANK[spot.how]) { spot = alt; w = card.offsetWidth; h = card.offsetHeight; } else card.classList.remove("compact");
     }
     card.dataset.place = spot.how;
     if (spot.dx || spot.dy) view.panTo(t.translate(spot.dx / t.k, spot.dy / t.k), 300);
