@@ -75,3 +75,29 @@ def page(browser, base_url, request):
     context.close()
     assert not problems, problems
     assert not dialogs, dialogs
+
+
+@pytest.fixture
+def screen(browser, base_url):
+    """open(path, w, h, dark=False, bypass_csp=False) → a page of that size, loaded; the test fails on any page
+    error (bypass_csp only so a test can inject axe-core)."""
+    contexts = []
+
+    def open_(path: str, w: int, h: int, dark: bool = False, bypass_csp: bool = False):
+        ctx = browser.new_context(viewport={"width": w, "height": h}, color_scheme="dark" if dark else "light",
+                                  bypass_csp=bypass_csp)
+        contexts.append(ctx)
+        pg = ctx.new_page()
+        pg.problems = []
+        pg.on("pageerror", lambda e: pg.problems.append(str(e)))
+        pg.goto(base_url + path)
+        from playwright.sync_api import expect
+
+        expect(pg.locator("#graph")).to_have_attribute("data-loads", "1", timeout=60_000)
+        return pg
+
+    yield open_
+    for c in contexts:
+        for pg in c.pages:
+            assert not pg.problems, pg.problems
+        c.close()

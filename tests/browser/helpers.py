@@ -116,3 +116,11 @@ def shown_grad(page: Page, tensor_id: str):
     el = page.locator(f'#graph [data-tensor-id="{tensor_id}"]').first
     raw = el.get_attribute("data-grad") or el.get_attribute("data-value")
     return json.loads(raw) if raw else None
+
+
+def shoot(page: Page, name: str) -> None:
+    """A screenshot for a person to look at, in test-artifacts/browser/."""
+    from .conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))

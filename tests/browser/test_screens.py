@@ -5,38 +5,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ARTIFACTS
-from .helpers import code_of, run_example
+from .helpers import code_of, run_example, shoot
 
 pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
-def screen(browser, base_url, request):
-    """open(path, w, h) → a page of that size (CSP bypassed only so the test can inject axe-core)."""
-    contexts = []
-
-    def open_(path: str, w: int, h: int):
-        ctx = browser.new_context(viewport={"width": w, "height": h}, color_scheme="light", bypass_csp=True)
-        contexts.append(ctx)
-        pg = ctx.new_page()
-        pg.problems = []
-        pg.on("pageerror", lambda e: pg.problems.append(str(e)))
-        pg.goto(base_url + path)
-        expect(pg.locator("#graph")).to_have_attribute("data-loads", "1", timeout=30_000)
-        return pg
-
-    yield open_
-    for c in contexts:
-        for pg in c.pages:
-            assert not pg.problems, pg.problems
-        c.close()
-
-
-def shoot(pg, name):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+def screen(screen):
+    """The shared screen fixture with CSP bypassed, so these tests can inject axe-core."""
+    return lambda path, w, h, **kw: screen(path, w, h, bypass_csp=True, **kw)
 
 
 def no_sideways_scroll(pg):
