@@ -1,7 +1,6 @@
 """The wire check (gradtrace/wire): value rows must agree with their shape and max_tensor_elements, refs must point
 into the table, non-finite numbers are refused; the full form is refused past its cap before it is built; the
 pool caps a task's CPU and a client's budget (issue 19)."""
-import asyncio
 import json
 
 import pytest
@@ -12,6 +11,8 @@ from gradtrace.tracer.compact import expand
 from gradtrace.wire import pool as wire_pool
 from gradtrace.wire.check import Invalid, check_frame
 from gradtrace.wire.render import TooLarge, full_size, render
+
+from async_helpers import run_async
 
 CODE = "import torch\nx = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)\n(x * x).sum().backward()\n"
 
@@ -100,6 +101,6 @@ def test_a_task_past_its_cpu_cap_is_stopped_and_the_pool_goes_on():
         return meta
 
     try:
-        assert asyncio.run(main())["status"] == "ok"
+        assert run_async(main)["status"] == "ok"
     finally:
         checks.close()
