@@ -1,4 +1,5 @@
 """What the Docker image and compose file start, checked without a Docker engine (none runs here)."""
+import http.client
 import json
 import os
 import re
@@ -42,10 +43,14 @@ def test_dockerfile_runs_unprivileged_with_healthcheck():
 
 
 def test_server_starts_as_the_container_would(tmp_path):
-    """`gradtrace serve` with the container's settings: healthy, serves the page, writes snippets to the volume."""
+    """`gradtrace serve` with the container's settings: healthy, serves the page, writes snippets to the volume;
+    stopped (SIGTERM, as `docker stop` and a rolling update do) with a live class stream open, it ends the stream
+    cleanly and exits, rather than holding shutdown_grace_s for a stream that never ends by itself."""
     port = _free_port()
     env = {**os.environ, "GRADTRACE_SNIPPET_DB": str(tmp_path / "data" / "snippets.sqlite3"),
-           "GRADTRACE_FRONTEND_DIR": str(ROOT / "frontend"), "GRADTRACE_WORKERS": "1"}
+           "GRADTRACE_FRONTEND_DIR": str(ROOT / "frontend"), "GRADTRACE_WORKERS": "1",
+           # a grace longer than the wait below: only ending the stream lets the server exit in time
+           "GRADTRACE_SHUTDOWN_GRACE_S": "600", "GRADTRACE_CLASS_HEARTBEAT_S": "2"}
     proc = subprocess.Popen([sys.executable, "-m", "gradtrace.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -66,14 +71,32 @@ def test_server_starts_as_the_container_would(tmp_path):
         assert (tmp_path / "data" / "snippets.sqlite3").exists()
         with urllib.request.urlopen(base + "/", timeout=5) as r:
             assert r.status == 200 and b"<html" in r.read().lower()
-    finally:
+        req = urllib.request.Request(base + "/api/v1/classes", data=json.dumps({"program": {"code": "x = 1"}}).encode(),
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            events_url = json.load(r)["events_url"]
+        stream = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        stream.request("GET", events_url)
+        events = stream.getresponse()
+        assert events.status == 200 and b"event: state" in events.read1(4096)
         proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        rest, deadline = b"", time.monotonic() + 60
+        while chunk := events.read1(65536):  # b"" at the stream's clean end (the chunked terminator)
+            rest += chunk
+            assert time.monotonic() < deadline, "the class stream was still open 60 s after SIGTERM"
+        assert b"event: end" not in rest  # not ended as a session: the browser reconnects, to another replica
+        proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    log = proc.stdout.read().decode(errors="replace")
     if proc.returncode not in (0, -15):
-        pytest.fail(f"server exited with {proc.returncode}")
+        pytest.fail(f"server exited with {proc.returncode}\n{log[-2000:]}")
+    assert "graceful shutdown exceeded" not in log and "Traceback" not in log, log[-2000:]
 
 
 def test_compose_replicas_profile_puts_nginx_before_hardened_replicas_on_postgres_and_redis():

@@ -17,6 +17,7 @@ import h11
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..config import Settings
@@ -209,8 +210,6 @@ def raise_open_file_limit(settings: Settings) -> int:
 
 def uvicorn_config(app, settings: Settings, host: str, port: int, log_level: str = "info"):
     """The uvicorn Config of the door: h11 with the header cap, our protocol, keep-alive timeout."""
-    import uvicorn
-
     return uvicorn.Config(app, host=host, port=port, log_level=log_level, http=protocol_for(settings),
                           h11_max_incomplete_event_size=settings.max_header_bytes,
                           timeout_keep_alive=settings.keepalive_timeout_s, backlog=2048,
@@ -219,7 +218,20 @@ def uvicorn_config(app, settings: Settings, host: str, port: int, log_level: str
 
 def serve(app, settings: Settings, host: str, port: int, log_level: str = "info") -> None:
     """Serve the app behind the door (blocking)."""
-    import uvicorn
-
     raise_open_file_limit(settings)
-    uvicorn.Server(uvicorn_config(app, settings, host, port, log_level)).run()
+    DoorServer(uvicorn_config(app, settings, host, port, log_level), app).run()
+
+
+class DoorServer(uvicorn.Server):
+    """uvicorn's Server that ends the app's endless responses (class event streams) when shutdown begins:
+    uvicorn would otherwise wait shutdown_grace_s for them, then cancel them with a logged traceback."""
+
+    def __init__(self, config, app):
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets=None) -> None:
+        hub = getattr(getattr(self.app, "state", None), "classes", None)
+        if hub is not None:
+            hub.drain()
+        await super().shutdown(sockets)

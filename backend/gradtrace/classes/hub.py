@@ -75,6 +75,7 @@ class Hub:
         self._tasks: list[asyncio.Task] = []
         self._wake = asyncio.Event()
         self.delivered = 0
+        self.draining = False
 
     # --- lifecycle ---
     async def start(self) -> None:
@@ -93,6 +94,15 @@ class Hub:
             for s in streams:
                 self._push(s, None)
         await self.store.close()
+
+    def drain(self) -> None:
+        """The server is shutting down: end every open stream now (no `end` event, so each browser reconnects,
+        to another replica) instead of holding the shutdown for shutdown_grace_s."""
+        self.draining = True
+        for streams in list(self._streams.values()):
+            for s in list(streams):
+                s.cut = True
+                self._push(s, None)
 
     # --- fan-out ---
     def deliver(self, code: str, seq: int, data: bytes) -> None:
@@ -160,7 +170,7 @@ class Hub:
         """The bytes of one event stream: the reconnect delay, `first`, then live frames and heartbeats."""
         try:
             yield f"retry: {self.settings.class_retry_ms}\n\n".encode() + b"".join(first)
-            while not stream.cut:
+            while not stream.cut and not self.draining:
                 data = await stream.queue.get()  # heartbeats come from _beat: no timer per stream and event
                 if data is None:
                     return
