@@ -20,6 +20,7 @@ from . import check, checker, render
 
 log = logging.getLogger("gradtrace.wire")
 CpuExceeded = checker.CpuExceeded
+_ONE_WRITE = 1 << 16  # a task whose frame is at most this is sent in one write (the copy costs less than a wake-up)
 _FIRST_READ = 1 << 16  # most answers (a small program's compact trace) arrive in one read of this size
 _DIED = "the result checker's process died (out of memory?)"
 
@@ -61,9 +62,12 @@ class Proc:
             else:
                 sent.append(a)
         task = pickle.dumps((fn, tuple(sent), cap_s), protocol=pickle.HIGHEST_PROTOCOL)
+        head = checker.HEAD.pack(len(task), len(raw)) + task
         try:
-            await loop.sock_sendall(self.sock, checker.HEAD.pack(len(task), len(raw)) + task)
-            if raw:
+            if len(raw) <= _ONE_WRITE:  # one write: the process wakes once for the whole task
+                await loop.sock_sendall(self.sock, head + raw)
+            else:  # a big frame is not copied to be glued to its head
+                await loop.sock_sendall(self.sock, head)
                 await loop.sock_sendall(self.sock, raw)
             head, body = await self._answer(loop)
         except BaseException as exc:  # mid-task: the socket's state is unknown, so this process is not used again
