@@ -22,6 +22,10 @@ def _die():
     os._exit(3)
 
 
+def _bytes(n: int) -> bytes:
+    return b"x" * n
+
+
 def _sleep(seconds: float) -> str:
     import time
 
@@ -132,3 +136,19 @@ def test_more_tasks_than_processes_wait_their_turn(frames):
     finally:
         checks.close()
     assert len({canonical for canonical, _ in results}) == 1 and procs == 2 and checks.tasks == 7
+
+
+def test_an_answer_over_its_announced_cap_is_refused_before_it_is_read():
+    checks = pool()
+    checks.max_answer = 10_000  # the processes are started with it on first use
+
+    async def main():
+        assert await checks._call("a", _bytes, 9_000) == b"x" * 9_000
+        with pytest.raises(check.Invalid, match="died"):
+            await checks._call("a", _bytes, 20_000)
+        return await checks._call("b", _bytes, 10)
+
+    try:
+        assert run_async(main) == b"xxxxxxxxxx" and checks.broken == 1
+    finally:
+        checks.close()

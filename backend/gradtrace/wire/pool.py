@@ -22,6 +22,7 @@ log = logging.getLogger("gradtrace.wire")
 CpuExceeded = checker.CpuExceeded
 _ONE_WRITE = 1 << 16  # a task whose frame is at most this is sent in one write (the copy costs less than a wake-up)
 _FIRST_READ = 1 << 16  # most answers (a small program's compact trace) arrive in one read of this size
+_MAX_HEAD = 1 << 16  # an answer's JSON head: CPU, error, a few parts' kinds and sizes
 _DIED = "the result checker's process died (out of memory?)"
 
 
@@ -32,7 +33,8 @@ class Died(Exception):
 class Proc:
     """One checker process (a fresh interpreter: no torch, no copy of the server) and the server's end of its socket."""
 
-    def __init__(self):
+    def __init__(self, max_answer: int = 1 << 30):
+        self.max_answer = max_answer  # the answer's announced size is checked against it before anything is read
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.proc = subprocess.Popen([sys.executable, "-c", checker.BOOT, str(theirs.fileno())],
@@ -72,8 +74,8 @@ class Proc:
             head, body = await self._answer(loop)
         except BaseException as exc:  # mid-task: the socket's state is unknown, so this process is not used again
             self.broken = True
-            if isinstance(exc, (OSError, EOFError, ValueError)):
-                raise Died(str(exc)) from None
+            if isinstance(exc, Exception):  # gone, closed, or an answer that is not one (too big, garbled)
+                raise Died(str(exc)[:300]) from None
             raise
         if head.get("error"):
             return head, None, float(head["cpu"])
@@ -98,9 +100,14 @@ class Proc:
         await fill(checker.LEN.size)
         n_head = checker.LEN.unpack_from(buf)[0]
         start = checker.LEN.size + n_head
+        if n_head > _MAX_HEAD:
+            raise ValueError(f"the checker announced a head of {n_head} bytes")
         await fill(start)
         head = json.loads(bytes(buf[checker.LEN.size:start]))
-        await fill(start + sum(head["sizes"]))
+        size = sum(head["sizes"])
+        if size > self.max_answer:
+            raise ValueError(f"the checker announced an answer of {size} bytes; at most {self.max_answer} accepted")
+        await fill(start + size)
         return head, memoryview(buf)[start:]
 
     def kill(self) -> None:
@@ -155,6 +162,8 @@ class CheckPool:
         self._idle: list[Proc] = []
         self._waiters: deque[asyncio.Future] = deque()
         self._closed = False
+        # an answer holds the canonical trace (about a run's frame) and one rendered form (capped): far below this
+        self.max_answer = 2 * (settings.max_trace_bytes + settings.max_answer_bytes) + (1 << 20)
         self.cpu_s = 0.0
         self.tasks = self.broken = 0
 
@@ -162,7 +171,7 @@ class CheckPool:
         """Start every process now (they import the wire modules while the server starts), not at the first run."""
         with self._lock:
             while len(self._procs) < self.size:
-                proc = Proc()
+                proc = Proc(self.max_answer)
                 self._procs.append(proc)
                 self._idle.append(proc)
 
@@ -174,7 +183,7 @@ class CheckPool:
                     return proc
                 self._drop(proc)
             if len(self._procs) < self.size:
-                proc = Proc()
+                proc = Proc(self.max_answer)
                 self._procs.append(proc)
                 return proc
             waiter = asyncio.get_running_loop().create_future()
@@ -199,7 +208,7 @@ class CheckPool:
                 self._drop(proc)
                 if not self._waiters or self._closed:
                     return
-                proc = Proc()  # someone is waiting: its replacement goes straight to them
+                proc = Proc(self.max_answer)  # someone is waiting: its replacement goes straight to them
                 self._procs.append(proc)
             if self._closed:
                 proc.kill()
