@@ -170,10 +170,13 @@ class CheckPool:
     def start(self) -> None:
         """Start every process now (they import the wire modules while the server starts), not at the first run."""
         with self._lock:
-            while len(self._procs) < self.size:
-                proc = Proc(self.max_answer)
-                self._procs.append(proc)
-                self._idle.append(proc)
+            try:
+                while len(self._procs) < self.size:
+                    proc = Proc(self.max_answer)
+                    self._procs.append(proc)
+                    self._idle.append(proc)
+            except OSError as exc:  # e.g. out of processes or files: the first runs start them instead
+                log.warning("result checker processes not started ahead: %s", exc)
 
     async def _acquire(self) -> Proc:
         with self._lock:
