@@ -6,8 +6,13 @@ the current one always), starts `gradtrace serve` with 2 workers and measures:
      the server's own import + create_app in a fresh interpreter;
   2. the server process's RSS after serving, and whether libtorch is mapped into it (/proc/<pid>/maps);
   3. warm uncached latency of a two-line program (a fresh seed per request, so nothing is a cache hit), one
-     request at a time: p50 / p95; then `--clients` clients back to back: traces/s and p50.
+     request at a time: p50 / p95; then `--clients` clients back to back: traces/s and p50;
+  4. CPU per trace during the clients' run (/proc utime + stime): the server process, its check pool's processes,
+     and the sandbox (the warm parents with every child they reaped), which on a shared machine means more than
+     the wall-clock figures.
 Usage: .venv/bin/python bench/server_bench.py --before /tmp/s4h-before/venv/bin/python [--requests 200] [--json]
+       or --before-path DIR: this Python with PYTHONPATH=DIR (e.g. `git archive <ref> backend | tar -x -C /tmp/old`,
+       DIR=/tmp/old/backend; the warm parents run isolated (-I), so they run this tree's sandbox either way).
 """
 import argparse
 import http.client
@@ -31,6 +36,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_role(server: int) -> dict:
+    """CPU seconds so far of the server process, its check pool (its other children) and the sandbox (warm parents,
+    the children they reaped, the spares alive now)."""
+
+    def times(pid: int) -> tuple[float, float]:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / TCK, (int(f[13]) + int(f[14])) / TCK
+
+    def children(pid: int) -> list[int]:
+        return [int(c) for t in os.listdir(f"/proc/{pid}/task") for c in open(f"/proc/{pid}/task/{t}/children").read().split()]
+
+    out = {"server": times(server)[0], "pool": 0.0, "sandbox": 0.0}
+    for child in children(server):
+        try:
+            own, reaped = times(child)
+            if "zygote" in open(f"/proc/{child}/cmdline").read():
+                out["sandbox"] += own + reaped + sum(sum(times(g)) for g in children(child))
+            else:
+                out["pool"] += own
+        except OSError:  # a child that ended meanwhile
+            pass
+    return out
+
+
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
@@ -49,12 +81,13 @@ def post(conn: http.client.HTTPConnection, seed: int, fmt: dict) -> float:
     return took
 
 
-def measure(python: str, label: str, requests: int, clients: int, fmt: dict) -> dict:
+def measure(python: str, label: str, requests: int, clients: int, fmt: dict, pythonpath: str | None = None) -> dict:
     out = {"build": label}
-    imp = subprocess.run([python, "-c", IMPORT], capture_output=True, text=True, check=True).stdout.split()
+    path_env = dict(os.environ, PYTHONPATH=pythonpath) if pythonpath else dict(os.environ)
+    imp = subprocess.run([python, "-c", IMPORT], capture_output=True, text=True, check=True, env=path_env).stdout.split()
     out["import_create_app_s"], out["import_loads_torch"], out["import_maxrss_mb"] = float(imp[0]), imp[1] == "True", float(imp[2])
     port = free_port()
-    env = dict(os.environ, GRADTRACE_WORKERS="2", GRADTRACE_QUEUE_SIZE="64", GRADTRACE_SNIPPET_DB=f"/tmp/gt-sb-{port}.db")
+    env = dict(path_env, GRADTRACE_WORKERS="2", GRADTRACE_QUEUE_SIZE="64", GRADTRACE_SNIPPET_DB=f"/tmp/gt-sb-{port}.db")
     started = time.monotonic()
     proc = subprocess.Popen([python, "-m", "gradtrace.cli", "serve", "--port", str(port), "--log-level", "warning"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -93,15 +126,20 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict) -> 
                     took.append(t)
 
         threads = [threading.Thread(target=client, args=(requests // clients,)) for _ in range(clients)]
+        cpu0, load0 = cpu_by_role(proc.pid), os.getloadavg()[0]
         t0 = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        cpu1 = cpu_by_role(proc.pid)
         took.sort()
         out["load_traces_per_s"] = round(len(took) / wall, 1)
         out["load_p50_ms"] = round(took[len(took) // 2] * 1000, 1)
+        for role in cpu1:
+            out[f"{role}_cpu_ms_per_trace"] = round((cpu1[role] - cpu0[role]) / len(took) * 1000, 2)
+        out["load_avg"] = f"{load0:.1f}-{os.getloadavg()[0]:.1f}"
         out["server_rss_mb"] = round(rss_mb(proc.pid), 1)
         out["server_maps_libtorch"] = "libtorch" in open(f"/proc/{proc.pid}/maps").read()
     finally:
@@ -115,14 +153,16 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict) -> 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", help="a Python whose gradtrace is the old code")
+    ap.add_argument("--before-path", help="run the before build with this Python and PYTHONPATH=DIR (the old code)")
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--format", default="compact2", choices=["compact2", "full"])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     fmt = {"format": "compact", "compact_version": 2} if args.format == "compact2" else {"format": "full"}
-    builds = ([(args.before, "before")] if args.before else []) + [(sys.executable, "after")]
-    rows = [measure(py, label, args.requests, args.clients, fmt) for py, label in builds]
+    builds = ([(args.before, "before", None)] if args.before else []) + (
+        [(sys.executable, "before", args.before_path)] if args.before_path else []) + [(sys.executable, "after", None)]
+    rows = [measure(py, label, args.requests, args.clients, fmt, path) for py, label, path in builds]
     if args.json:
         print(json.dumps(rows, indent=1))
         return

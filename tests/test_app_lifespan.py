@@ -37,3 +37,15 @@ def test_the_runner_the_lifespan_makes_is_the_one_it_closes(monkeypatch):
         assert client.get("/api/v1/health").status_code == 200
         assert made and made[0].closed == 0
     assert [r.closed for r in made] == [1]
+
+
+def test_the_lifespan_starts_the_check_pools_processes_and_closing_ends_them():
+    app = create_app(Settings(check_workers=2), runner=Closing())
+    with TestClient(app) as client:
+        pool = client.app.state.traces.pool
+        procs = list(pool._procs)
+        assert len(procs) == 2 and all(p.alive for p in procs)  # before any run: started with the app
+        assert client.post("/api/v1/traces", json={"code": PROGRAM, "seed": 5}).json()["status"] == "ok"
+        assert pool._procs == procs and pool.tasks == 1  # the run was checked by one of them, none restarted
+    for p in procs:
+        assert p.proc.wait(timeout=10) is not None  # gone with the app

@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, runner: Runner | None = None) -
         from ..cache import TraceService
 
         app.state.traces = TraceService.from_settings(settings)
+        app.state.traces.pool.start()  # the check processes import while the server starts, not at the first run
         from ..classes import hub_from_settings
 
         app.state.classes = hub_from_settings(settings)

@@ -9,15 +9,16 @@ from ..runner import ClientBusy, Runner, Saturated
 from ..wire.render import TooLarge
 
 
-def get_app_settings(request: Request) -> Settings:
+# async: FastAPI runs a plain-def dependency on a worker thread (a thread hop and a GIL hand-over each, per request)
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_runner(request: Request) -> Runner:
+async def get_runner(request: Request) -> Runner:
     return request.app.state.runner
 
 
-def get_traces(request: Request) -> TraceService:
+async def get_traces(request: Request) -> TraceService:
     """The trace cache in front of the runner (made by the app's lifespan)."""
     return request.app.state.traces
 

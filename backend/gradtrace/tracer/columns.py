@@ -149,8 +149,11 @@ def _rle(cells: list, exact: bool = False):
     return {"rle": runs}
 
 
+_DUMPS = json.JSONEncoder(separators=(",", ":")).encode  # what json.dumps(…, separators=…) builds on every call
+
+
 def _size(column) -> int:
-    return len(json.dumps(column, separators=(",", ":")))
+    return len(_DUMPS(column))
 
 
 def _column(cells: list, kind, atoms) -> tuple:

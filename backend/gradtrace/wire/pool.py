@@ -1,45 +1,121 @@
 """A bounded pool of worker processes that check, convert and encode results: nothing a program controls runs on
 the server's event loop (or holds its GIL). Each task has a CPU cap; each client a CPU budget (a token bucket)
-and one task at a time, so one client's hostile results slow that client down, not the class."""
-import asyncio
-import logging
-import multiprocessing
-import os
-import signal
-import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+and one task at a time, so one client's hostile results slow that client down, not the class.
 
-from . import check, render
+The event loop talks to each process over its own socket (wire/checker.py): the run's bytes go out as they are
+and the answer comes back as raw parts, with no thread between (a ProcessPoolExecutor hops through a feeder and
+a manager thread each way, each a GIL hand-over that costs milliseconds on a busy machine)."""
+import asyncio
+import json
+import logging
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+
+from . import check, checker, render
 
 log = logging.getLogger("gradtrace.wire")
-_NICE = 10  # below the server's own process: the event loop is served first when the cores are busy
+CpuExceeded = checker.CpuExceeded
+_ONE_WRITE = 1 << 16  # a task whose frame is at most this is sent in one write (the copy costs less than a wake-up)
+_FIRST_READ = 1 << 16  # most answers (a small program's compact trace) arrive in one read of this size
+_MAX_HEAD = 1 << 16  # an answer's JSON head: CPU, error, a few parts' kinds and sizes
+_DIED = "the result checker's process died (out of memory?)"
 
 
-class CpuExceeded(Exception):
-    """A task used more than its CPU cap."""
+class Died(Exception):
+    """The checker process closed its socket (or could not be written to) in the middle of a task."""
 
 
-def _init() -> None:
-    try:
-        os.nice(_NICE)
-    except OSError:
-        pass
+class Proc:
+    """One checker process (a fresh interpreter: no torch, no copy of the server) and the server's end of its socket."""
 
+    def __init__(self, max_answer: int = 1 << 30):
+        self.max_answer = max_answer  # the answer's announced size is checked against it before anything is read
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", checker.BOOT, str(theirs.fileno())],
+                                         pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        path = pickle.dumps(list(sys.path))
+        ours.sendall(checker.LEN.pack(len(path)) + path)  # small: the socket's buffer takes it before the child reads
+        ours.setblocking(False)
+        self.sock = ours
+        self.broken = False
 
-def _on_prof(signum, frame):
-    raise CpuExceeded("the task used more CPU than allowed")
+    @property
+    def alive(self) -> bool:
+        return not self.broken and self.proc.poll() is None
 
+    async def call(self, loop, cap_s: float, fn, args: tuple):
+        """(answer head, result, CPU seconds) of `fn(*args)` in the process; Died when it is gone."""
+        raw, sent = b"", []
+        for a in args:  # the first bytes argument travels raw after the pickle: never pickled, never copied here
+            if not raw and isinstance(a, bytes) and a:
+                raw = a
+                sent.append(checker.Raw())
+            else:
+                sent.append(a)
+        task = pickle.dumps((fn, tuple(sent), cap_s), protocol=pickle.HIGHEST_PROTOCOL)
+        head = checker.HEAD.pack(len(task), len(raw)) + task
+        try:
+            if len(raw) <= _ONE_WRITE:  # one write: the process wakes once for the whole task
+                await loop.sock_sendall(self.sock, head + raw)
+            else:  # a big frame is not copied to be glued to its head
+                await loop.sock_sendall(self.sock, head)
+                await loop.sock_sendall(self.sock, raw)
+            head, body = await self._answer(loop)
+        except BaseException as exc:  # mid-task: the socket's state is unknown, so this process is not used again
+            self.broken = True
+            if isinstance(exc, Exception):  # gone, closed, or an answer that is not one (too big, garbled)
+                raise Died(str(exc)[:300]) from None
+            raise
+        if head.get("error"):
+            return head, None, float(head["cpu"])
+        result, cpu = checker.decode_answer(head, body)
+        return head, result, cpu
 
-def _task(cap_s: float, fn, *args):
-    """Run `fn(*args)` under a CPU cap (SIGPROF); returns (result, CPU seconds used)."""
-    started = time.process_time()
-    signal.signal(signal.SIGPROF, _on_prof)
-    signal.setitimer(signal.ITIMER_PROF, cap_s)
-    try:
-        return fn(*args), time.process_time() - started
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
+    async def _answer(self, loop) -> tuple[dict, memoryview]:
+        buf, got = bytearray(_FIRST_READ), 0
+
+        async def fill(upto: int):
+            nonlocal buf, got
+            if upto > len(buf):  # only answers over _FIRST_READ are copied once into a buffer of their size
+                bigger = bytearray(upto)
+                bigger[:got] = buf[:got]
+                buf = bigger
+            while got < upto:
+                k = await loop.sock_recv_into(self.sock, memoryview(buf)[got:])
+                if not k:
+                    raise EOFError("the checker process closed its socket")
+                got += k
+
+        await fill(checker.LEN.size)
+        n_head = checker.LEN.unpack_from(buf)[0]
+        start = checker.LEN.size + n_head
+        if n_head > _MAX_HEAD:
+            raise ValueError(f"the checker announced a head of {n_head} bytes")
+        await fill(start)
+        head = json.loads(bytes(buf[checker.LEN.size:start]))
+        size = sum(head["sizes"])
+        if size > self.max_answer:
+            raise ValueError(f"the checker announced an answer of {size} bytes; at most {self.max_answer} accepted")
+        await fill(start + size)
+        return head, memoryview(buf)[start:]
+
+    def kill(self) -> None:
+        self.broken = True
+        self.sock.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.poll()
 
 
 def check_render(result, limit: int, fmt: str, version: int, key: str, cap: int):
@@ -80,17 +156,86 @@ class CheckPool:
         self.settings = settings
         self.size = max(1, settings.check_workers)
         self.budget = Budget(settings.check_client_cpu_share, settings.check_client_cpu_burst_s)
-        self._executor: ProcessPoolExecutor | None = None
         self._per_client: dict[tuple[int, str], asyncio.Lock] = {}
+        self._lock = threading.Lock()  # the process lists: a bare TestClient may call from several loops' threads
+        self._procs: list[Proc] = []
+        self._idle: list[Proc] = []
+        self._waiters: deque[asyncio.Future] = deque()
+        self._closed = False
+        # an answer holds the canonical trace (about a run's frame) and one rendered form (capped): far below this
+        self.max_answer = 2 * (settings.max_trace_bytes + settings.max_answer_bytes) + (1 << 20)
         self.cpu_s = 0.0
         self.tasks = self.broken = 0
 
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            # spawn: a fresh interpreter that imports only the wire modules (no torch, no copy of the server)
-            self._executor = ProcessPoolExecutor(self.size, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_init)
-        return self._executor
+    def start(self) -> None:
+        """Start every process now (they import the wire modules while the server starts), not at the first run."""
+        with self._lock:
+            try:
+                while len(self._procs) < self.size:
+                    proc = Proc(self.max_answer)
+                    self._procs.append(proc)
+                    self._idle.append(proc)
+            except OSError as exc:  # e.g. out of processes or files: the first runs start them instead
+                log.warning("result checker processes not started ahead: %s", exc)
+
+    async def _acquire(self) -> Proc:
+        with self._lock:
+            while self._idle:
+                proc = self._idle.pop()
+                if proc.alive:
+                    return proc
+                self._drop(proc)
+            if len(self._procs) < self.size:
+                proc = Proc(self.max_answer)
+                self._procs.append(proc)
+                return proc
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())  # handed over just as the waiter gave up: pass it on
+            raise
+
+    def _drop(self, proc: Proc) -> None:
+        """Forget a dead or broken process (caller holds the lock)."""
+        proc.kill()
+        if proc in self._procs:
+            self._procs.remove(proc)
+            self.broken += 1
+
+    def _release(self, proc: Proc) -> None:
+        with self._lock:
+            if not proc.alive:
+                self._drop(proc)
+                if not self._waiters or self._closed:
+                    return
+                proc = Proc(self.max_answer)  # someone is waiting: its replacement goes straight to them
+                self._procs.append(proc)
+            if self._closed:
+                proc.kill()
+                return
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if waiter.done():
+                    continue
+                try:
+                    here = asyncio.get_running_loop() is waiter.get_loop()
+                except RuntimeError:
+                    here = False
+                if here:
+                    waiter.set_result(proc)
+                else:
+                    waiter.get_loop().call_soon_threadsafe(self._hand, waiter, proc)
+                return
+            self._idle.append(proc)
+
+    def _hand(self, waiter: asyncio.Future, proc: Proc) -> None:
+        if waiter.done():
+            self._release(proc)
+        else:
+            waiter.set_result(proc)
 
     async def _call(self, client: str | None, fn, *args):
         key = client or ""
@@ -102,19 +247,22 @@ class CheckPool:
                 wait = self.budget.wait_s(key)
                 if wait:
                     await asyncio.sleep(wait)
+                proc = await self._acquire()
+                exchange = loop.create_task(proc.call(loop, self.settings.check_task_cpu_s, fn, args))
+                exchange.add_done_callback(lambda _: self._release(proc))
                 try:
-                    result, cpu = await loop.run_in_executor(self._pool(), _task, self.settings.check_task_cpu_s,
-                                                             fn, *args)
-                except BrokenProcessPool:
-                    self._reset()
-                    raise check.Invalid("the result checker's process died (out of memory?)") from None
-                except CpuExceeded:
+                    # shield: a client that hangs up leaves the exchange to finish, so the process is reused
+                    head, result, cpu = await asyncio.shield(exchange)
+                except Died:
+                    raise check.Invalid(_DIED) from None
+                error = head.get("error")
+                if error and error.get("kind") == "cpu":
                     cpu = self.settings.check_task_cpu_s
-                    self.budget.charge(key, cpu)
-                    raise check.Invalid("checking the result used more CPU than allowed") from None
                 self.budget.charge(key, cpu)
                 self.cpu_s += cpu
                 self.tasks += 1
+                if error:
+                    raise _exception(error)
                 return result
         finally:
             if not lock.locked() and not getattr(lock, "_waiters", None):
@@ -144,16 +292,26 @@ class CheckPool:
             return body
         return await self._call(client, render.render, canonical, fmt, version, key, self.settings.max_answer_bytes)
 
-    def _reset(self) -> None:
-        self.broken += 1
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
-
     def stats(self) -> dict:
         return {"workers": self.size, "tasks": self.tasks, "cpu_s": round(self.cpu_s, 3), "restarts": self.broken}
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        with self._lock:
+            self._closed = True
+            procs, self._procs, self._idle = self._procs, [], []
+        for proc in procs:
+            proc.kill()
+
+
+def _exception(error: dict) -> Exception:
+    """The server-side exception of a task's error answer."""
+    kind = error.get("kind")
+    if kind == "cpu":
+        return check.Invalid("checking the result used more CPU than allowed")
+    if kind == "too_large":
+        return render.TooLarge(int(error["size"]), int(error["cap"]))
+    if kind == "invalid":
+        return check.Invalid(str(error.get("message", "")))
+    if kind == "memory":
+        return MemoryError("the result checker ran out of memory")
+    return RuntimeError(f"result checker: {error.get('type')}: {error.get('message')}")
