@@ -126,6 +126,10 @@ def main() -> None:
 
         refusals.install()  # once here rather than in every child; the warm parent runs no more torch code
     gc.collect()
+    if options.hugepages:  # last: every page a fork would copy an entry for is in place now
+        from . import hugepages
+
+        report["hugepages"] = hugepages.collapse()
     channel.send_control(control, {"ready": report})
     serve(options, control, ruleset_fd, expected)
 
