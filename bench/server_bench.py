@@ -38,6 +38,25 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds of a process, its descendants (warm parents, check pool) and every child any of them reaped."""
+    tick, total, parents = os.sysconf("SC_CLK_TCK"), 0, {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, (ppid, _) in parents.items() if ppid in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(parents[p][1] for p in tree if p in parents) / tick
+
+
 def post(conn: http.client.HTTPConnection, seed: int, fmt: dict) -> float:
     body = json.dumps({"code": TWO_LINES, "seed": seed, **fmt})
     started = time.perf_counter()
@@ -76,9 +95,11 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict) -> 
         for _ in range(20):  # warm: workers, the check pool's processes
             post(conn, next(seed), fmt)
         one = []
+        cpu_one = tree_cpu_s(proc.pid)
         for _ in range(requests // 2):
             one.append(post(conn, next(seed), fmt))
             time.sleep(0.01)
+        out["one_cpu_ms_per_trace"] = round((tree_cpu_s(proc.pid) - cpu_one) / len(one) * 1000, 1)
         one.sort()
         out["p50_ms"], out["p95_ms"] = round(one[len(one) // 2] * 1000, 1), round(one[int(len(one) * 0.95)] * 1000, 1)
         lock, took = threading.Lock(), []
@@ -93,15 +114,19 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict) -> 
                     took.append(t)
 
         threads = [threading.Thread(target=client, args=(requests // clients,)) for _ in range(clients)]
+        cpu0 = tree_cpu_s(proc.pid)
         t0 = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        time.sleep(0.3)  # the last runs' children are reaped
+        out["load_cpu_ms_per_trace"] = round((tree_cpu_s(proc.pid) - cpu0) / len(took) * 1000, 1)
         took.sort()
         out["load_traces_per_s"] = round(len(took) / wall, 1)
         out["load_p50_ms"] = round(took[len(took) // 2] * 1000, 1)
+        out["load_avg"] = round(os.getloadavg()[0], 1)
         out["server_rss_mb"] = round(rss_mb(proc.pid), 1)
         out["server_maps_libtorch"] = "libtorch" in open(f"/proc/{proc.pid}/maps").read()
     finally:

@@ -99,7 +99,7 @@ def _quiet(request_fd: int, flags: int | None) -> None:
 def run(request_fd: int, run_program, options) -> None:
     flags = _notify(request_fd)
     try:
-        for piece in PIECES:
+        for piece in PIECES[:options.pretouch_pieces]:
             if select.select([request_fd], [], [], 0)[0]:
                 return  # the request is here: stop warming
             try:
