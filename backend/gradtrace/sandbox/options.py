@@ -41,7 +41,7 @@ class Options:
     gid: int = NOBODY
     language_guards: bool = True  # off only in tests that show the OS layers hold on their own
     hugepages: bool = True  # settings.sandbox_hugepages: the warm parent's memory in huge pages (hugepages.py)
-    pretouch_pieces: int = 3  # settings.sandbox_pretouch_pieces: warm-up traces of a spare (pretouch.py)
+    pretouch_pieces: int = 1  # settings.sandbox_pretouch_pieces: warm-up traces of a spare (pretouch.py)
     read_paths: list = field(default_factory=default_read_paths)
 
     @classmethod

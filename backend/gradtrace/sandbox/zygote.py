@@ -116,6 +116,9 @@ def main() -> None:
         ruleset_fd, landlock_info = landlock.create_ruleset(options.read_paths)
     except OSError as exc:
         ruleset_fd, landlock_info = None, {"error": str(exc)}
+    from .layers import seccomp
+
+    seccomp.prepare()  # each child then only writes its pid into the packed filter
     report = probe(options, ruleset_fd)
     report["landlock_info"] = landlock_info
     report["language_guards"] = options.language_guards
@@ -126,6 +129,7 @@ def main() -> None:
 
         refusals.install()  # once here rather than in every child; the warm parent runs no more torch code
     gc.collect()
+    gc.freeze()  # what the probe and the refusals made, too: a child's collections never touch (copy) it
     if options.hugepages:  # last: every page a fork would copy an entry for is in place now
         from . import hugepages
 
