@@ -25,6 +25,14 @@ def tree_cpu_s(pid: int) -> tuple[float, float]:
     return (ut + cut) / TICK, (st + cst) / TICK
 
 
+def anon_huge_mb(pid: int) -> float:
+    """MiB of a warm parent's memory still in huge pages (its own writes split them over time)."""
+    for line in open(f"/proc/{pid}/smaps_rollup"):
+        if line.startswith("AnonHugePages:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def measure(runs: int, workers: int, clients: int, gap_ms: float, perf_out: str | None = None, **settings) -> dict:
     from gradtrace.config import Settings
     from gradtrace.sandbox.runner import SandboxRunner
@@ -41,7 +49,7 @@ def measure(runs: int, workers: int, clients: int, gap_ms: float, perf_out: str 
         perf = None
         if perf_out:  # profile the warm parents and every child they fork (perf follows forks)
             import subprocess
-            perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-g", "-o", perf_out,
+            perf = subprocess.Popen(["perf", "record", "-q", *os.environ.get("PERF_EVENT", "-e cpu-clock -F 2000 -g").split(), "-o", perf_out,
                                      "-p", ",".join(map(str, pids))], stderr=subprocess.DEVNULL)
             time.sleep(1.0)
         before = [tree_cpu_s(p) for p in pids]
@@ -82,7 +90,7 @@ def measure(runs: int, workers: int, clients: int, gap_ms: float, perf_out: str 
                 "sandbox_sys_ms": round(system / n * 1000, 2), "server_side_ms": round(server / n * 1000, 2),
                 "cpu_per_run_ms": round((user + system + server) / n * 1000, 2), "p50_ms": round(took[n // 2] * 1000, 1),
                 "runs_per_s": round(n / wall, 1), "load": round(os.getloadavg()[0], 1), **settings,
-                "hugepages": runner.layers.get("hugepages")}
+                "hugepages": runner.layers.get("hugepages"), "huge_mb_end": [anon_huge_mb(p) for p in pids]}
     finally:
         runner.close()
 
