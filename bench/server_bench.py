@@ -6,7 +6,9 @@ the current one always), starts `gradtrace serve` with 2 workers and measures:
      the server's own import + create_app in a fresh interpreter;
   2. the server process's RSS after serving, and whether libtorch is mapped into it (/proc/<pid>/maps);
   3. warm uncached latency of a two-line program (a fresh seed per request, so nothing is a cache hit), one
-     request at a time: p50 / p95; then `--clients` clients back to back: traces/s and p50.
+     request at a time: p50 / p95; then `--clients` clients back to back: traces/s and p50;
+  4. CPU per trace of the server's whole process tree (load-independent, unlike the wall-clock figures), one at a
+     time and under load, the latter split server process / sandbox (warm parents and runs) / other (check pool).
 Usage: .venv/bin/python bench/server_bench.py --before /tmp/s4h-before/venv/bin/python [--requests 200] [--json]
 """
 import argparse
@@ -38,23 +40,33 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def tree_cpu_s(root: int) -> float:
-    """CPU seconds of a process, its descendants (warm parents, check pool) and every child any of them reaped."""
-    tick, total, parents = os.sysconf("SC_CLK_TCK"), 0, {}
+def tree_cpu_s(root: int) -> dict:
+    """CPU seconds of a process tree, each process with the children it reaped: 'server' (the root's own),
+    'sandbox' (warm parents and every run's child), 'other' (the check pool...), 'total'."""
+    tick, procs = os.sysconf("SC_CLK_TCK"), {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read()
             except OSError:
                 continue
-            parents[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+            own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+            procs[int(entry)] = (int(fields[1]), own, reaped, b"gradtrace.sandbox.zygote" in cmdline)
     tree, grew = {root}, True
     while grew:
-        more = {pid for pid, (ppid, _) in parents.items() if ppid in tree} - tree
+        more = {pid for pid, info in procs.items() if info[0] in tree} - tree
         tree |= more
         grew = bool(more)
-    return sum(parents[p][1] for p in tree if p in parents) / tick
+    out = {"server": 0.0, "sandbox": 0.0, "other": 0.0}
+    for pid in tree & set(procs):
+        _, own, reaped, zygote = procs[pid]
+        part = "sandbox" if zygote else "server" if pid == root else "other"
+        out[part] += (own + (reaped if pid != root else 0)) / tick
+    out["total"] = sum(out.values())
+    return out
 
 
 def post(conn: http.client.HTTPConnection, seed: int, fmt: dict) -> float:
@@ -99,7 +111,7 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict) -> 
         for _ in range(requests // 2):
             one.append(post(conn, next(seed), fmt))
             time.sleep(0.01)
-        out["one_cpu_ms_per_trace"] = round((tree_cpu_s(proc.pid) - cpu_one) / len(one) * 1000, 1)
+        out["one_cpu_ms_per_trace"] = round((tree_cpu_s(proc.pid)["total"] - cpu_one["total"]) / len(one) * 1000, 1)
         one.sort()
         out["p50_ms"], out["p95_ms"] = round(one[len(one) // 2] * 1000, 1), round(one[int(len(one) * 0.95)] * 1000, 1)
         lock, took = threading.Lock(), []
@@ -122,7 +134,9 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict) -> 
             t.join()
         wall = time.perf_counter() - t0
         time.sleep(0.3)  # the last runs' children are reaped
-        out["load_cpu_ms_per_trace"] = round((tree_cpu_s(proc.pid) - cpu0) / len(took) * 1000, 1)
+        cpu1 = tree_cpu_s(proc.pid)
+        out["load_cpu_ms_per_trace"] = round((cpu1["total"] - cpu0["total"]) / len(took) * 1000, 1)
+        out["load_cpu_ms_split"] = "/".join(f"{(cpu1[k] - cpu0[k]) / len(took) * 1000:.1f}" for k in ("server", "sandbox", "other"))
         took.sort()
         out["load_traces_per_s"] = round(len(took) / wall, 1)
         out["load_p50_ms"] = round(took[len(took) // 2] * 1000, 1)
