@@ -130,3 +130,37 @@ def test_a_waiting_request_skips_the_warm_up():
         ours.close()
         theirs.close()
     assert ran == []
+
+
+def test_cpu_pressure_is_the_stalled_share_of_the_time_since_the_last_look(tmp_path, monkeypatch):
+    from gradtrace.sandbox import pressure
+
+    psi = tmp_path / "cpu"
+    clock = [1_000_000_000]  # ns
+    monkeypatch.setattr(pressure.time, "monotonic_ns", lambda: clock[0])
+
+    def state(total_us: int):
+        psi.write_text(f"some avg10=1.00 avg60=1.00 avg300=1.00 total={total_us}\nfull avg10=0.00 total=0\n")
+
+    state(5_000)
+    meter = pressure.CpuPressure(str(psi))
+    clock[0] += 100_000_000  # 100 ms later, 30 ms of them stalled
+    state(35_000)
+    assert meter.since_last() == pytest.approx(0.3)
+    clock[0] += 10_000_000  # 10 ms later, stalled throughout
+    state(45_000)
+    assert meter.since_last() == pytest.approx(1.0)
+    psi.unlink()  # no PSI: nothing can be told, and the next reading starts over
+    assert meter.since_last() is None
+    assert pressure.CpuPressure(str(tmp_path / "missing")).since_last() is None
+
+
+def test_a_spare_warms_up_only_when_the_cpus_were_not_busy():
+    from gradtrace.sandbox.zygote import spare_warms
+
+    options = Options(pretouch_pieces=1, pretouch_max_cpu_pressure=0.25)
+    assert spare_warms(0.1, options) and spare_warms(0.25, options) and spare_warms(None, options)
+    assert not spare_warms(0.26, options) and not spare_warms(1.0, options)
+    assert spare_warms(1.0, Options(pretouch_pieces=1, pretouch_max_cpu_pressure=1.0))
+    assert not spare_warms(0.0, Options(pretouch_pieces=0))
+    assert Options.from_settings(Settings(sandbox_pretouch_max_cpu_pressure=0.5)).pretouch_max_cpu_pressure == 0.5

@@ -52,9 +52,10 @@ def warm_up() -> None:
     gc.freeze()  # children then never touch (copy) the warm objects' pages during garbage collection
 
 
-def fork_child(options: Options, ruleset_fd, expected) -> tuple[int, int, int]:
+def fork_child(options: Options, ruleset_fd, expected, warm: bool = True) -> tuple[int, int, int]:
     """Fork one isolated child with its own fresh run socket: (pid, pidfd, server's end of the socket).
-    The child keeps the other end; nothing else of this process's channels reaches it."""
+    The child keeps the other end; nothing else of this process's channels reaches it. `warm`: it runs the
+    trusted warm-up pieces while it waits (pretouch.py)."""
     from . import child
 
     server_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -62,7 +63,7 @@ def fork_child(options: Options, ruleset_fd, expected) -> tuple[int, int, int]:
     pid = os.fork()
     if pid == 0:
         server_end.close()
-        child.main(options, child_end.detach(), ruleset_fd, parent, expected)
+        child.main(options, child_end.detach(), ruleset_fd, parent, expected, warm)
     child_end.close()
     return pid, os.pidfd_open(pid), server_end.detach()
 
@@ -138,16 +139,26 @@ def main() -> None:
     serve(options, control, ruleset_fd, expected)
 
 
+def spare_warms(pressure: float | None, options: Options) -> bool:
+    """Whether the next spare runs its warm-up pieces: not when the CPUs were busy since the last spare (the
+    pieces would take CPU from runs); when that cannot be told, it does."""
+    return options.pretouch_pieces > 0 and (pressure is None or pressure <= options.pretouch_max_cpu_pressure)
+
+
 def serve(options: Options, control: socket.socket, ruleset_fd, expected: dict) -> None:
     """Fork a spare, hand its run socket to the server, and wait for "end <pid>" (kill it, fork the next)
     or a child's exit (reap it, report its status and CPU time). Nothing here ever holds run data."""
     from . import channel
 
+    from .pressure import CpuPressure
+
     children: dict[int, int] = {}  # pid -> pidfd, until reaped
     spares: set[int] = set()  # handed to the server, not yet ended by it
+    pressure = CpuPressure()
     while True:
         while len(spares) < SPARES:
-            spare, pidfd, server_end = fork_child(options, ruleset_fd, expected)
+            warm = spare_warms(pressure.since_last(), options)
+            spare, pidfd, server_end = fork_child(options, ruleset_fd, expected, warm)
             children[spare] = pidfd
             spares.add(spare)
             channel.send_control(control, {"spare": spare}, [server_end])
