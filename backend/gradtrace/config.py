@@ -73,7 +73,7 @@ class Settings(BaseSettings, TraceLimits, RunLimits):
         "its program, so most copy-on-write page faults a run takes are paid before the user waits; each costs CPU "
         "whether or not it was needed (measured here: 1 piece halves p50 for ~2 ms of CPU per run, 3 cost ~19 ms; 0: none).")
     sandbox_pretouch_max_cpu_pressure: float = Field(
-        0.25, ge=0, le=1, description="A spare skips its warm-up when, since the previous spare, some task waited for a "
+        0.5, ge=0, le=1, description="A spare skips its warm-up when, since the previous spare, some task waited for a "
         "CPU more than this share of the time (Linux PSI, /proc/pressure/cpu): on busy CPUs the warm-up takes CPU from "
         "runs instead of using idle time. 1: always warm up; without PSI spares always warm up.")
 

@@ -42,7 +42,7 @@ class Options:
     language_guards: bool = True  # off only in tests that show the OS layers hold on their own
     hugepages: bool = True  # settings.sandbox_hugepages: the warm parent's memory in huge pages (hugepages.py)
     pretouch_pieces: int = 1  # settings.sandbox_pretouch_pieces: warm-up traces of a spare (pretouch.py)
-    pretouch_max_cpu_pressure: float = 0.25  # settings.sandbox_pretouch_max_cpu_pressure (pressure.py)
+    pretouch_max_cpu_pressure: float = 0.5  # settings.sandbox_pretouch_max_cpu_pressure (pressure.py)
     read_paths: list = field(default_factory=default_read_paths)
 
     @classmethod
