@@ -33,7 +33,8 @@ def anon_huge_mb(pid: int) -> float:
     return 0.0
 
 
-def measure(runs: int, workers: int, clients: int, gap_ms: float, perf_out: str | None = None, **settings) -> dict:
+def measure(runs: int, workers: int, clients: int, gap_ms: float, perf_out: str | None = None, code: str = TWO_LINES,
+            **settings) -> dict:
     from gradtrace.config import Settings
     from gradtrace.sandbox.runner import SandboxRunner
 
@@ -43,7 +44,7 @@ def measure(runs: int, workers: int, clients: int, gap_ms: float, perf_out: str 
     lock = threading.Lock()
     try:
         for _ in range(10):  # warm: the spares, the code paths
-            runner.run_payload(TWO_LINES, next(seeds))
+            runner.run_payload(code, next(seeds))
         time.sleep(0.5)  # let the spares finish warming, so both phases start alike
         pids = [w.proc.pid for w in runner._workers]
         perf = None
@@ -61,7 +62,7 @@ def measure(runs: int, workers: int, clients: int, gap_ms: float, perf_out: str 
                 with lock:
                     s = next(seeds)
                 t = time.perf_counter()
-                payload = runner.run_payload(TWO_LINES, s)
+                payload = runner.run_payload(code, s)
                 took.append(time.perf_counter() - t)
                 assert isinstance(payload, bytes) and b'"status":"ok"' in payload, payload[:200]
                 if gap_ms:
@@ -107,12 +108,14 @@ def main() -> None:
     ap.add_argument("--vs", action="append", default=[], metavar="NAME=VALUE",
                     help="a second configuration, measured alternately with the first (--rounds pairs)")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--code-file", help="trace this program instead of the two-line one")
     args = ap.parse_args()
     base = dict(kv.split("=", 1) for kv in args.set)
     configs = [base] + ([{**base, **dict(kv.split("=", 1) for kv in args.vs)}] if args.vs else [])
     for _ in range(args.rounds):
         for config in configs:
-            print(json.dumps(measure(args.runs, args.workers, args.clients, args.gap_ms, args.perf, **config)), flush=True)
+            code = open(args.code_file).read() if args.code_file else TWO_LINES
+            print(json.dumps(measure(args.runs, args.workers, args.clients, args.gap_ms, args.perf, code, **config)), flush=True)
 
 
 if __name__ == "__main__":
