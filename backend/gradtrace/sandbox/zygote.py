@@ -149,7 +149,6 @@ def serve(options: Options, control: socket.socket, ruleset_fd, expected: dict) 
     """Fork a spare, hand its run socket to the server, and wait for "end <pid>" (kill it, fork the next)
     or a child's exit (reap it, report its status and CPU time). Nothing here ever holds run data."""
     from . import channel
-
     from .pressure import CpuPressure
 
     children: dict[int, int] = {}  # pid -> pidfd, until reaped
