@@ -7,9 +7,8 @@ the current one always), starts `gradtrace serve` with 2 workers and measures:
   2. the server process's RSS after serving, and whether libtorch is mapped into it (/proc/<pid>/maps);
   3. warm uncached latency of a two-line program (a fresh seed per request, so nothing is a cache hit), one
      request at a time: p50 / p95; then `--clients` clients back to back: traces/s and p50;
-  4. CPU per trace during the clients' run (/proc utime + stime): the server process, its check pool's processes,
-     and the sandbox (the warm parents with every child they reaped), which on a shared machine means more than
-     the wall-clock figures.
+  4. CPU per trace of the server's whole process tree (load-independent, unlike the wall-clock figures), one at a
+     time and under load, the latter split server process / sandbox (warm parents and runs) / other (check pool).
 Usage: .venv/bin/python bench/server_bench.py --before /tmp/s4h-before/venv/bin/python [--requests 200] [--json]
        or --before-path DIR: this Python with PYTHONPATH=DIR (e.g. `git archive <ref> backend | tar -x -C /tmp/old`,
        DIR=/tmp/old/backend; the warm parents run isolated (-I), so they run this tree's sandbox either way).
@@ -36,38 +35,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_by_role(server: int) -> dict:
-    """CPU seconds so far of the server process, its check pool (its other children) and the sandbox (warm parents,
-    the children they reaped, the spares alive now)."""
-
-    def times(pid: int) -> tuple[float, float]:
-        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / TCK, (int(f[13]) + int(f[14])) / TCK
-
-    def children(pid: int) -> list[int]:
-        return [int(c) for t in os.listdir(f"/proc/{pid}/task") for c in open(f"/proc/{pid}/task/{t}/children").read().split()]
-
-    out = {"server": times(server)[0], "pool": 0.0, "sandbox": 0.0}
-    for child in children(server):
-        try:
-            own, reaped = times(child)
-            if "zygote" in open(f"/proc/{child}/cmdline").read():
-                out["sandbox"] += own + reaped + sum(sum(times(g)) for g in children(child))
-            else:
-                out["pool"] += own
-        except OSError:  # a child that ended meanwhile
-            pass
-    return out
-
-
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def tree_cpu_s(root: int) -> dict:
+    """CPU seconds of a process tree, each process with the children it reaped: 'server' (the root's own),
+    'sandbox' (warm parents and every run's child), 'other' (the check pool...), 'total'."""
+    tick, procs = os.sysconf("SC_CLK_TCK"), {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read()
+            except OSError:
+                continue
+            own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+            procs[int(entry)] = (int(fields[1]), own, reaped, b"gradtrace.sandbox.zygote" in cmdline)
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, info in procs.items() if info[0] in tree} - tree
+        tree |= more
+        grew = bool(more)
+    out = {"server": 0.0, "sandbox": 0.0, "other": 0.0}
+    for pid in tree & set(procs):
+        _, own, reaped, zygote = procs[pid]
+        part = "sandbox" if zygote else "server" if pid == root else "other"
+        out[part] += (own + (reaped if pid != root else 0)) / tick
+    out["total"] = sum(out.values())
+    return out
 
 
 def post(conn: http.client.HTTPConnection, seed: int, fmt: dict) -> float:
@@ -109,9 +110,11 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict, pyt
         for _ in range(20):  # warm: workers, the check pool's processes
             post(conn, next(seed), fmt)
         one = []
+        cpu_one = tree_cpu_s(proc.pid)
         for _ in range(requests // 2):
             one.append(post(conn, next(seed), fmt))
             time.sleep(0.01)
+        out["one_cpu_ms_per_trace"] = round((tree_cpu_s(proc.pid)["total"] - cpu_one["total"]) / len(one) * 1000, 1)
         one.sort()
         out["p50_ms"], out["p95_ms"] = round(one[len(one) // 2] * 1000, 1), round(one[int(len(one) * 0.95)] * 1000, 1)
         lock, took = threading.Lock(), []
@@ -126,20 +129,21 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict, pyt
                     took.append(t)
 
         threads = [threading.Thread(target=client, args=(requests // clients,)) for _ in range(clients)]
-        cpu0, load0 = cpu_by_role(proc.pid), os.getloadavg()[0]
+        cpu0 = tree_cpu_s(proc.pid)
         t0 = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
-        cpu1 = cpu_by_role(proc.pid)
+        time.sleep(0.3)  # the last runs' children are reaped
+        cpu1 = tree_cpu_s(proc.pid)
+        out["load_cpu_ms_per_trace"] = round((cpu1["total"] - cpu0["total"]) / len(took) * 1000, 1)
+        out["load_cpu_ms_split"] = "/".join(f"{(cpu1[k] - cpu0[k]) / len(took) * 1000:.1f}" for k in ("server", "sandbox", "other"))
         took.sort()
         out["load_traces_per_s"] = round(len(took) / wall, 1)
         out["load_p50_ms"] = round(took[len(took) // 2] * 1000, 1)
-        for role in cpu1:
-            out[f"{role}_cpu_ms_per_trace"] = round((cpu1[role] - cpu0[role]) / len(took) * 1000, 2)
-        out["load_avg"] = f"{load0:.1f}-{os.getloadavg()[0]:.1f}"
+        out["load_avg"] = round(os.getloadavg()[0], 1)
         out["server_rss_mb"] = round(rss_mb(proc.pid), 1)
         out["server_maps_libtorch"] = "libtorch" in open(f"/proc/{proc.pid}/maps").read()
     finally:

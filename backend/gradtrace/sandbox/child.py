@@ -104,8 +104,10 @@ def serve(request: dict, options) -> bytes:
         return _OUT_OF_MEMORY
 
 
-def main(options, run_fd: int, ruleset_fd: int | None, parent_pid: int, expected: dict | None) -> None:
-    """Entry point right after fork(); never returns. `run_fd` is this child's own socket to the server."""
+def main(options, run_fd: int, ruleset_fd: int | None, parent_pid: int, expected: dict | None,
+         warm: bool = True) -> None:
+    """Entry point right after fork(); never returns. `run_fd` is this child's own socket to the server;
+    `warm`: run the trusted warm-up pieces while waiting for the program (the warm parent's call)."""
     status = EXIT_BROKEN
     try:
         os.setsid()  # own process group and session: no terminal, killable as a group
@@ -115,7 +117,7 @@ def main(options, run_fd: int, ruleset_fd: int | None, parent_pid: int, expected
         sys.dont_write_bytecode = True
         stdlib_finder.install()
         active, errors = apply_all(options, ruleset_fd, parent_pid)
-        if expected is not None:  # not for the startup probe
+        if expected is not None and warm:  # not for the startup probe
             pretouch.run(run_fd, run_program, options)
         request = json.loads(channel.read_frame(run_fd))
         missing = [name for name, on in (expected or {}).items() if on and not active.get(name)]

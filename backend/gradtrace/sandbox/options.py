@@ -40,13 +40,19 @@ class Options:
     uid: int = NOBODY
     gid: int = NOBODY
     language_guards: bool = True  # off only in tests that show the OS layers hold on their own
+    hugepages: bool = True  # settings.sandbox_hugepages: the warm parent's memory in huge pages (hugepages.py)
+    pretouch_pieces: int = 1  # settings.sandbox_pretouch_pieces: warm-up traces of a spare (pretouch.py)
+    pretouch_max_cpu_pressure: float = 0.5  # settings.sandbox_pretouch_max_cpu_pressure (pressure.py)
     read_paths: list = field(default_factory=default_read_paths)
 
     @classmethod
     def from_settings(cls, settings, **overrides) -> "Options":
         trace = TraceLimits.from_settings(settings)
         return cls(**RunLimits.from_settings(settings).model_dump(), max_trace_bytes=trace.max_trace_bytes,
-                   limits=trace.model_dump(), uid=settings.sandbox_uid, gid=settings.sandbox_uid, **overrides)
+                   limits=trace.model_dump(), uid=settings.sandbox_uid, gid=settings.sandbox_uid,
+                   **{"hugepages": settings.sandbox_hugepages,
+                      "pretouch_pieces": settings.sandbox_pretouch_pieces,
+                      "pretouch_max_cpu_pressure": settings.sandbox_pretouch_max_cpu_pressure, **overrides})
 
     def tracer_limits(self) -> Limits:
         return Limits(**self.limits)

@@ -2,7 +2,8 @@
 page fault for every memory page a run writes (~5-10 ms for a typical trace); paying them while idle takes
 them off the user's clock. A request that arrives meanwhile stops the piece at once (SIGIO on the run socket,
 acted on only while the piece's program is on the stack, once, so the tracer unwinds as from an exception
-the program raised); under load (request already waiting) none runs, since it would only add CPU time."""
+the program raised); under load (request already waiting, or the CPUs busy: zygote.spare_warms) none runs,
+since it would only add CPU time. How many pieces run is a setting (sandbox_pretouch_pieces)."""
 import fcntl
 import os
 import select
@@ -99,7 +100,7 @@ def _quiet(request_fd: int, flags: int | None) -> None:
 def run(request_fd: int, run_program, options) -> None:
     flags = _notify(request_fd)
     try:
-        for piece in PIECES:
+        for piece in PIECES[:options.pretouch_pieces]:
             if select.select([request_fd], [], [], 0)[0]:
                 return  # the request is here: stop warming
             try:

@@ -10,6 +10,9 @@ import sys
 import sysconfig
 
 
+STDLIB = sysconfig.get_paths()["stdlib"]  # looked up once in the warm parent (sysconfig takes ~0.5 ms a call)
+
+
 class CwdStdlibFinder:
     @classmethod
     def find_spec(cls, name, path=None, target=None):
@@ -25,7 +28,7 @@ class CwdStdlibFinder:
 def install() -> bool:
     """chdir into the stdlib (call while still privileged); False when that folder can't be entered."""
     try:
-        os.chdir(sysconfig.get_paths()["stdlib"])
+        os.chdir(STDLIB)
     except OSError:
         return False
     sys.meta_path.append(CwdStdlibFinder)

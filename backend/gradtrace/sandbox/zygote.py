@@ -52,9 +52,10 @@ def warm_up() -> None:
     gc.freeze()  # children then never touch (copy) the warm objects' pages during garbage collection
 
 
-def fork_child(options: Options, ruleset_fd, expected) -> tuple[int, int, int]:
+def fork_child(options: Options, ruleset_fd, expected, warm: bool = True) -> tuple[int, int, int]:
     """Fork one isolated child with its own fresh run socket: (pid, pidfd, server's end of the socket).
-    The child keeps the other end; nothing else of this process's channels reaches it."""
+    The child keeps the other end; nothing else of this process's channels reaches it. `warm`: it runs the
+    trusted warm-up pieces while it waits (pretouch.py)."""
     from . import child
 
     server_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -62,7 +63,7 @@ def fork_child(options: Options, ruleset_fd, expected) -> tuple[int, int, int]:
     pid = os.fork()
     if pid == 0:
         server_end.close()
-        child.main(options, child_end.detach(), ruleset_fd, parent, expected)
+        child.main(options, child_end.detach(), ruleset_fd, parent, expected, warm)
     child_end.close()
     return pid, os.pidfd_open(pid), server_end.detach()
 
@@ -116,6 +117,9 @@ def main() -> None:
         ruleset_fd, landlock_info = landlock.create_ruleset(options.read_paths)
     except OSError as exc:
         ruleset_fd, landlock_info = None, {"error": str(exc)}
+    from .layers import seccomp
+
+    seccomp.prepare()  # each child then only writes its pid into the packed filter
     report = probe(options, ruleset_fd)
     report["landlock_info"] = landlock_info
     report["language_guards"] = options.language_guards
@@ -126,20 +130,34 @@ def main() -> None:
 
         refusals.install()  # once here rather than in every child; the warm parent runs no more torch code
     gc.collect()
+    gc.freeze()  # what the probe and the refusals made, too: a child's collections never touch (copy) it
+    if options.hugepages:  # last: every page a fork would copy an entry for is in place now
+        from . import hugepages
+
+        report["hugepages"] = hugepages.collapse()
     channel.send_control(control, {"ready": report})
     serve(options, control, ruleset_fd, expected)
+
+
+def spare_warms(pressure: float | None, options: Options) -> bool:
+    """Whether the next spare runs its warm-up pieces: not when the CPUs were busy since the last spare (the
+    pieces would take CPU from runs); when that cannot be told, it does."""
+    return options.pretouch_pieces > 0 and (pressure is None or pressure <= options.pretouch_max_cpu_pressure)
 
 
 def serve(options: Options, control: socket.socket, ruleset_fd, expected: dict) -> None:
     """Fork a spare, hand its run socket to the server, and wait for "end <pid>" (kill it, fork the next)
     or a child's exit (reap it, report its status and CPU time). Nothing here ever holds run data."""
     from . import channel
+    from .pressure import CpuPressure
 
     children: dict[int, int] = {}  # pid -> pidfd, until reaped
     spares: set[int] = set()  # handed to the server, not yet ended by it
+    pressure = CpuPressure()
     while True:
         while len(spares) < SPARES:
-            spare, pidfd, server_end = fork_child(options, ruleset_fd, expected)
+            warm = spare_warms(pressure.since_last(), options)
+            spare, pidfd, server_end = fork_child(options, ruleset_fd, expected, warm)
             children[spare] = pidfd
             spares.add(spare)
             channel.send_control(control, {"spare": spare}, [server_end])

@@ -118,6 +118,32 @@ def build_filter(pid: int) -> list:
     return prog
 
 
+_INS = struct.Struct("<HBBI")
+_prepared: tuple[bytes, tuple[int, ...]] | None = None  # (packed filter for pid 1, indexes of the pid's instructions)
+
+
+def prepare() -> None:
+    """Build and pack the filter once (in the warm parent): a child then only writes its pid into it."""
+    global _prepared
+    one, two = build_filter(1), build_filter(2)
+    slots = tuple(i for i, (a, b) in enumerate(zip(one, two)) if a != b)
+    if len(one) != len(two) or any(one[i][:3] != two[i][:3] for i in slots):
+        return  # the filter's shape depends on the pid: each child builds its own (packed() without a copy)
+    _prepared = (b"".join(_INS.pack(*ins) for ins in one), slots)
+
+
+def packed(pid: int) -> bytes:
+    """The filter for `pid` as the kernel reads it (struct sock_filter[]), from prepare()'s copy when there is one."""
+    if _prepared is None:
+        return b"".join(_INS.pack(*ins) for ins in build_filter(pid))
+    raw, slots = _prepared
+    buf = bytearray(raw)
+    for i in slots:
+        code, jt, jf, _ = _INS.unpack_from(buf, i * _INS.size)
+        _INS.pack_into(buf, i * _INS.size, code, jt, jf, pid)
+    return bytes(buf)
+
+
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
@@ -126,7 +152,7 @@ def install(pid: int) -> None:
     """Load the filter into this process for good (needs no_new_privs or CAP_SYS_ADMIN)."""
     if not libc.X86_64:
         raise OSError("seccomp filter table is for x86_64 only")
-    prog = build_filter(pid)
-    raw = ctypes.create_string_buffer(b"".join(struct.pack("<HBBI", *ins) for ins in prog))
-    fprog = _SockFprog(len(prog), ctypes.addressof(raw))
+    data = packed(pid)
+    raw = ctypes.create_string_buffer(data)
+    fprog = _SockFprog(len(data) // _INS.size, ctypes.addressof(raw))
     libc.prctl(libc.PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
