@@ -166,25 +166,25 @@ export function sendersTo(tl, p, m, nr) {
   return n;
 }
 
-/** The closed block box step k is drawn in (null: the step's node is drawn itself, or k is no op step). */
-export function boxAt(tl, k, collapsed) {
+/** The closed block step k runs in, as narrated (a folded block, not its fold; null: the node is drawn itself). */
+export function blockAt(tl, k, collapsed) {
   const e = entryAt(tl, k);
   if (!e || (e.kind !== "forward" && e.kind !== "backward")) return null;
   const key = e.kind === "forward" ? forwardKey(tl.trace.forward[e.index]) : `n:${tl.trace.backward[e.pass].steps[e.index].node}`;
   if (e.kind === "forward" && (tl.trace.forward[e.index].kind === "optim" || tl.trace.forward[e.index].bookkeeping)) return null;
-  return key ? shownBlock(tl.graph, collapsed, key)?.box ?? null : null;
+  return key ? shownBlock(tl.graph, collapsed, key)?.block ?? null : null;
 }
 
-// Steps k and k2 are one run of a block: the same box, both forward or both in one backward pass.
+// Steps k and k2 are one run of a block: the same block, both forward or both in one backward pass.
 function sameRun(tl, k, k2, box, collapsed) {
   const a = entryAt(tl, k), b = entryAt(tl, k2);
-  return !!a && !!b && a.kind === b.kind && (a.kind !== "backward" || a.pass === b.pass) && boxAt(tl, k2, collapsed) === box;
+  return !!a && !!b && a.kind === b.kind && (a.kind !== "backward" || a.pass === b.pass) && blockAt(tl, k2, collapsed) === box;
 }
 
 /** Step by block: from step k, the last step of the run of steps the next step belongs to (a block's run, else k + 1). */
 export function nextBlockEnd(tl, k, collapsed) {
   if (k >= tl.total) return tl.total;
-  const box = boxAt(tl, k + 1, collapsed);
+  const box = blockAt(tl, k + 1, collapsed);
   let j = k + 1;
   if (box) while (j < tl.total && sameRun(tl, j, j + 1, box, collapsed)) j++;
   return j;
@@ -193,7 +193,7 @@ export function nextBlockEnd(tl, k, collapsed) {
 /** Back by block: the step just before the run step k belongs to. */
 export function prevBlockStart(tl, k, collapsed) {
   if (k <= 0) return 0;
-  const box = boxAt(tl, k, collapsed);
+  const box = blockAt(tl, k, collapsed);
   let j = k;
   if (box) while (j > 1 && sameRun(tl, j, j - 1, box, collapsed)) j--;
   return j - 1;
