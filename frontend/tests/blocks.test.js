@@ -40,7 +40,7 @@ test("backward at block level: enters through the output with the engine's own g
   assert.equal(span.length, 5, "TanhBackward0, AddmmBackward0, TBackward0 and the two AccumulateGrads");
   const k0 = tl.entries.findIndex((e) => e.kind === "backward" && e.index === span[0]) + 1;
   const first = said.get(k0), last = said.get(k0 + span.length - 1);
-  assert.match(first.title, /^Backward pass 1\/1 · \d+\/20 · block blocks\.2 · 1\/5$/);
+  assert.match(first.title, /^Backward pass 1\/1 · \d+\/20 · block net\.blocks\.2 · 1\/5$/);
   // the gradient entering through x₃ is what TanhBackward0 received (every gradient it got came from outside)
   const tanh = steps[span[0]];
   assert.ok(first.text.includes(`The gradient enters block net.blocks.2 (Block, folded into "Block ×2") through its output x₃: dL/dx₃ = ${V(tanh.grad_outputs[0])}.`), first.text);
@@ -58,7 +58,7 @@ test("backward at block level: enters through the output with the engine's own g
   // the first block: x does not require grad, nothing leaves
   const b0 = byPath.get("net.blocks.0"), s0 = blockSpan(tl, 0, b0);
   const end0 = tl.entries.findIndex((e) => e.kind === "backward" && e.index === s0[s0.length - 1]) + 1;
-  assert.match(said.get(end0).text, /No gradient leaves block net\.blocks\.0 \(Block\) through its inputs/);
+  assert.match(said.get(end0).text, /No gradient leaves block net\.blocks\.0 \(Block\) through its inputs: none of them requires grad\./);
 });
 
 test("the border is the trace's sends: every gradient entering one block left the block before it", () => {
@@ -86,7 +86,7 @@ test("forward at block level: the block starts with its input, op i of n, its ou
   const ks = tl.entries.map((e, i) => [e, i + 1]).filter(([e, k]) => e.kind === "forward" && blockAt(tl, k, level1) && shownBlock(g, level1, `n:${tl.trace.forward[e.index].node}`)?.block === b1).map(([, k]) => k);
   assert.equal(ks.length, 2, "linear and tanh");
   const [a, b] = ks.map((k) => narrate(tl, k, { source: code, collapsed: level1 }));
-  assert.match(a.title, /^Forward \d+\/\d+ · block blocks\.1 · 1\/2$/);
+  assert.match(a.title, /^Forward \d+\/\d+ · block net\.blocks\.1 · 1\/2$/);
   const s1 = tl.trace.forward[tl.entries[ks[1] - 1].index];
   assert.match(a.text, /^Block net\.blocks\.1 \(Block, folded into "Block ×2"\) starts: its input x₁ = \[\[/);
   assert.match(a.text, /computes op 1 of 2, linear in net\.blocks\.1\.fc/);

@@ -53,7 +53,7 @@ function forwardBlock(tl, ctx, e, k, b) {
   const { inputs, outputs } = blockPorts(tl, b.key);
   const own = blockMembers(tl, b.key).tensors;
   const parts = [];
-  const title = `Forward ${e.index + 1}/${tl.trace.forward.length} · block ${b.grp.label} · ${i}/${n}`;
+  const title = `Forward ${e.index + 1}/${tl.trace.forward.length} · block ${b.grp.path} · ${i}/${n}`;
   const outside = inputs.filter((t) => !own.has(t) && !tl.graph.tensors.get(t)?.grad_of);
   if (i === 1) {
     const shownIn = outside.slice(0, 3).map((t) => `${ctx.name(t)} = ${V(dataAt(tl, t, k))}`);
@@ -75,7 +75,7 @@ function backwardBlock(tl, ctx, e, k, b) {
   const g = tl.graph, node = g.tnodes.get(step.node);
   const span = blockSpan(tl, e.pass, b.key), i = span.indexOf(e.index) + 1, n = span.length;
   const border = blockBorder(tl, e.pass, b.key);
-  const title = `Backward pass ${e.pass + 1}/${tl.trace.backward.length} · ${e.index + 1}/${pass.steps.length} · block ${b.grp.label} · ${i}/${n}`;
+  const title = `Backward pass ${e.pass + 1}/${tl.trace.backward.length} · ${e.index + 1}/${pass.steps.length} · block ${b.grp.path} · ${i}/${n}`;
   const parts = [];
   const acc = opKind(node || {}) === "accumulate";
   const rootFn = g.tensors.get(pass.root)?.grad_fn;
@@ -128,7 +128,12 @@ function leaving(tl, ctx, p, j, b, span) {
       return x.parts.length > 1 ? `${name} = ${V(x.sum)} (${x.parts.length} paths inside the block, summed)` : `${name} = ${V(x.sum)}`;
     });
     out.push(`That was the block's last node: the gradient leaves block ${b.name} through its ${plural(inputs.length, "input")}: ${list(said)}.`);
-  } else out.push(`That was the block's last node. No gradient leaves block ${b.name} through its inputs: none of them needs one.`);
+  } else {
+    const { inputs: ins } = blockPorts(tl, b.key), own = blockMembers(tl, b.key).tensors;
+    const needs = ins.some((t) => !own.has(t) && tl.graph.tensors.get(t)?.requires_grad);
+    out.push(needs ? `That was the block's last node in this pass. No gradient leaves block ${b.name} here: this backward pass does not go through its inputs.`
+      : `That was the block's last node. No gradient leaves block ${b.name} through its inputs: none of them requires grad.`);
+  }
   if (params.length) {
     const names = [...new Set(params.map((x) => ctx.name(tl.graph.tnodes.get(x.to)?.tensor)))];
     out.push(`It also sends gradients out to ${plural(names.length, "the parameter", "the parameters")} ${list(names.slice(0, 4))}${names.length > 4 ? ` and ${names.length - 4} more` : ""}, drawn with another call of the module.`);
