@@ -99,6 +99,8 @@ test("step by block: Shift+â†’ ends where the gradient leaves the block, Shift+â
   const k0 = tl.entries.findIndex((e) => e.kind === "backward" && e.index === span[0]) + 1, kEnd = k0 + span.length - 1;
   assert.equal(nextBlockEnd(tl, k0 - 1, level1), kEnd, "from just before the block: to its last node");
   assert.equal(nextBlockEnd(tl, k0 + 1, level1), kEnd, "from inside it: to its last node");
+  assert.equal(nextBlockEnd(tl, k0, level1), kEnd, "from its first node: to its last node");
+  assert.equal(nextBlockEnd(tl, kEnd, level1), kEnd + blockSpan(tl, 0, byPath.get("net.blocks.1")).length, "from its last node: over the next block");
   assert.equal(prevBlockStart(tl, kEnd, level1), k0 - 1);
   assert.equal(prevBlockStart(tl, k0 + 2, level1), k0 - 1);
   const open = new Set();

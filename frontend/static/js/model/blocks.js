@@ -175,26 +175,32 @@ export function blockAt(tl, k, collapsed) {
   return key ? shownBlock(tl.graph, collapsed, key)?.block ?? null : null;
 }
 
-// Steps k and k2 are one run of a block: the same block, both forward or both in one backward pass.
-function sameRun(tl, k, k2, box, collapsed) {
-  const a = entryAt(tl, k), b = entryAt(tl, k2);
-  return !!a && !!b && a.kind === b.kind && (a.kind !== "backward" || a.pass === b.pass) && blockAt(tl, k2, collapsed) === box;
+// The timeline step of a block's first or last step in the same phase as step k (a pass's nodes, or forward ops).
+function blockEdge(tl, k, gk, last) {
+  const e = entryAt(tl, k);
+  const idx = e.kind === "backward" ? blockSpan(tl, e.pass, gk) : blockForward(tl, gk);
+  const want = last ? idx[idx.length - 1] : idx[0];
+  const same = (x) => x.kind === e.kind && x.index === want && (e.kind !== "backward" || x.pass === e.pass);
+  if (last) { for (let j = k; j <= tl.total; j++) if (same(tl.entries[j - 1])) return j; }
+  else for (let j = k; j >= 1; j--) if (same(tl.entries[j - 1])) return j;
+  return k;
 }
 
-/** Step by block: from step k, the last step of the run of steps the next step belongs to (a block's run, else k + 1). */
+/** Step by block: from step k, where the gradient leaves the closed block step k runs in (its last node in that pass,
+ * over any steps of other blocks in between; forward: its last op); from a block's last step (or outside blocks) the
+ * same for the next step's block, else k + 1. */
 export function nextBlockEnd(tl, k, collapsed) {
   if (k >= tl.total) return tl.total;
-  const box = blockAt(tl, k + 1, collapsed);
-  let j = k + 1;
-  if (box) while (j < tl.total && sameRun(tl, j, j + 1, box, collapsed)) j++;
-  return j;
+  const here = blockAt(tl, k, collapsed);
+  const end = here ? blockEdge(tl, k, here, true) : k;
+  if (end > k) return end;
+  const gk = blockAt(tl, k + 1, collapsed);
+  return gk ? blockEdge(tl, k + 1, gk, true) : k + 1;
 }
 
-/** Back by block: the step just before the run step k belongs to. */
+/** Back by block: the step just before the first step of the block step k runs in (else k − 1). */
 export function prevBlockStart(tl, k, collapsed) {
   if (k <= 0) return 0;
-  const box = blockAt(tl, k, collapsed);
-  let j = k;
-  if (box) while (j > 1 && sameRun(tl, j, j - 1, box, collapsed)) j--;
-  return j - 1;
+  const gk = blockAt(tl, k, collapsed);
+  return (gk ? blockEdge(tl, k, gk, false) : k) - 1;
 }

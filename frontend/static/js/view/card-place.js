@@ -84,3 +84,38 @@ export const RANK = { beside: 0, dock: 1, "dock-node": 2, corner: 3 };
 
 /** The width of the node and its neighbours together (a narrower card may then fit beside them). */
 export const spanOf = (rs) => { const u = union(rs); return { w: u.x1 - u.x0, h: u.y1 - u.y0 }; };
+
+/**
+ * A spot at a corner of the pane where the card covers no box at all, with the graph panned as little as it takes:
+ * `boxes` are every drawn box (the active one too), `active` must stay whole beside the card. Returns
+ * {left, top, dx, dy, how: "clear", hides: 0} or null when no pan clears the card (a graph too big for the rest).
+ */
+export function clearDock(pane, card, active, boxes) {
+  const { W, H, top: T } = pane, { w, h } = card;
+  if (w + 2 * M > W || h + T + M > H) return null;
+  const corners = [[W - w - M, T], [M, T], [W - w - M, H - h - M], [M, H - h - M]];
+  let best = null;
+  for (const [left, top] of corners) {
+    const r = { x0: left - CLEAR, y0: top - CLEAR, x1: left + w + CLEAR, y1: top + h + CLEAR };
+    // the active node whole in the pane, off the card
+    const okActive = (dx, dy) => {
+      const a = { x0: active.x0 + dx, x1: active.x1 + dx, y0: active.y0 + dy, y1: active.y1 + dy };
+      const inPane = a.x0 >= M && a.x1 <= W - M && a.y0 >= T && a.y1 <= H - M;
+      return inPane && !overlaps(a, r);
+    };
+    const dxs = new Set([0]), dys = new Set([0]);
+    for (const b of boxes) { dxs.add(r.x0 - b.x1); dxs.add(r.x1 - b.x0); dys.add(r.y0 - b.y1); dys.add(r.y1 - b.y0); }
+    const near = (s) => [...s].sort((p, q) => Math.abs(p) - Math.abs(q)).slice(0, 24);
+    const sx = near(dxs), sy = near(dys);
+    for (const dx of sx) {
+      for (const dy of sy) {
+        const cost = Math.abs(dx) + Math.abs(dy);
+        if (best && cost >= best.cost) continue;
+        if (!okActive(dx, dy)) continue;
+        if (boxes.some((b) => overlaps({ x0: b.x0 + dx, y0: b.y0 + dy, x1: b.x1 + dx, y1: b.y1 + dy }, r))) continue;
+        best = { left, top, dx, dy, cost, hides: 0, how: "clear" };
+      }
+    }
+  }
+  return best;
+}
