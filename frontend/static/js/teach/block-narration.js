@@ -84,6 +84,10 @@ function backwardBlock(tl, ctx, e, k, b) {
   if (enter.length) parts.push(`The gradient enters block ${b.name} through its ${plural(enter.length, "output")} ${list(enter)}.`);
   else if (acc && border.enter.has(step.node)) parts.push(`${ctx.name(node.tensor)}'s gradient comes into block ${b.name} from outside it: another call uses ${ctx.name(node.tensor)} too.`);
   else if (i === 1 && !(border.root && step.node === rootFn)) parts.push(`The gradient reaches block ${b.name}.`);
+  for (const h of step.hooks || []) { // a tensor hook inside the block changes the gradient: said as at node level
+    parts.push(h.grad_out ? `A hook on ${ctx.name(h.tensor)} runs and turns its gradient ${V(h.grad_in)} into ${V(h.grad_out)}.`
+      : `A hook on ${ctx.name(h.tensor)} runs, sees its gradient ${V(h.grad_in)} and leaves it unchanged.`);
+  }
   const src = stepSource(tl, ctx, step.node);
   const what = acc
     ? `AccumulateGrad stores ${ctx.name(node.tensor)}.grad = ${V(gradAt(tl, node.tensor, k) ?? step.grad_outputs?.[0])}`
