@@ -16,7 +16,8 @@ from gradtrace.tracer import trace
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "tests" / "browser" / "models"
-NAMES = ["cnn", "lstm_lm", "gpt", "vae", "gan"]
+NAMES = ["cnn", "lstm_lm", "gpt", "vae", "gan", "real_nanogpt"]  # the last: nanoGPT's own model, two training iterations
+SOURCES = {n: MODELS / f"{n}.py" for n in NAMES} | {"real_nanogpt": ROOT / "tests" / "corpus" / "real_nanogpt.py"}
 LEVELS = [0, 1, 2, 3]
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is needed to run the page's narration module")
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="node is needed to run the 
 @pytest.fixture(scope="module")
 def spoken():
     """{name: (code, {level: [step narrations]})}: one node run for every model at every level."""
-    codes = {n: (MODELS / f"{n}.py").read_text() for n in NAMES}
+    codes = {n: SOURCES[n].read_text() for n in NAMES}
     traces = {n: trace(c, seed=0) for n, c in codes.items()}
     docs = [{"code": codes[n], "trace": traces[n], "level": lv} for n in NAMES for lv in LEVELS]
     out = subprocess.run([NODE, str(ROOT / "frontend/tools/narrate.mjs")], input=json.dumps(docs),

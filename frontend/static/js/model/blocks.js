@@ -56,9 +56,10 @@ export const forwardKey = (s) => (s.node != null ? `n:${s.node}` : (s.outputs ||
 export function blockForward(tl, gk) {
   return cache(tl, `f:${gk}`, () => {
     const { nodes, tensors } = blockMembers(tl, gk);
-    const out = [];
+    const grp = tl.graph.groups.get(gk), out = [];
     (tl.trace.forward || []).forEach((s, i) => {
       if (s.kind === "optim" || s.bookkeeping) return;
+      if (grp?.last !== undefined && (i < grp.seq || i > grp.last)) return; // a module call: the steps it ran (not a parameter's init)
       if ((s.node != null && nodes.has(s.node)) || (s.node == null && (s.outputs || []).some((o) => tensors.has(o)))) out.push(i);
     });
     return out;

@@ -134,13 +134,16 @@ function leaving(tl, ctx, p, j, b, span) {
     out.push(`That was the block's last node: the gradient leaves block ${b.name} through its ${plural(inputs.length, "input")}: ${list(said)}.`);
   } else {
     const { inputs: ins } = blockPorts(tl, b.key), own = blockMembers(tl, b.key).tensors;
-    const needs = ins.some((t) => !own.has(t) && tl.graph.tensors.get(t)?.requires_grad);
+    // an input that requires grad, not a module's parameter drawn outside the block (a module called twice, a loop)
+    const mods = new Set((tl.trace.modules || []).map((x) => x.path));
+    const param = (t) => t.is_leaf && mods.has(String(t.name ?? "").replace(/\.[^.]*$/, ""));
+    const needs = ins.some((t) => !own.has(t) && tl.graph.tensors.get(t)?.requires_grad && !param(tl.graph.tensors.get(t)));
     out.push(needs ? `That was the block's last node in this pass. No gradient leaves block ${b.name} here: this backward pass does not go through its inputs.`
       : `That was the block's last node. No gradient leaves block ${b.name} through its inputs: none of them requires grad.`);
   }
   if (params.length) {
     const names = [...new Set(params.map((x) => ctx.name(tl.graph.tnodes.get(x.to)?.tensor)))];
-    out.push(`It also sends gradients out to ${plural(names.length, "the parameter", "the parameters")} ${list(names.slice(0, 4))}${names.length > 4 ? ` and ${names.length - 4} more` : ""}, drawn with another call of the module.`);
+    out.push(`It also sends gradients out to ${plural(names.length, "the parameter", "the parameters")} ${list(names.slice(0, 4))}${names.length > 4 ? ` and ${names.length - 4} more` : ""}, drawn outside it.`);
   }
   const steps = tl.trace.backward[p].steps;
   const stored = span.filter((x) => opKind(tl.graph.tnodes.get(steps[x].node) || {}) === "accumulate").length;
