@@ -5,6 +5,7 @@
 export const GAP = 14; // px between the active node and its card
 const M = 4; // px between the card and the pane's edges
 const CLEAR = 6; // px the card keeps off the node and its neighbours
+const IN_VIEW = 14; // px from the pane's edges (and the toolbar) a node keeps to count as in view (view/camera.js shows())
 
 export const overlaps = (a, b, m = 0) => a.x0 < b.x1 + m && b.x0 < a.x1 + m && a.y0 < b.y1 + m && b.y0 < a.y1 + m;
 const area = (a, b) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
@@ -98,9 +99,9 @@ export function clearDock(pane, card, active, boxes) {
   for (const [left, top] of corners) {
     const r = { x0: left - CLEAR, y0: top - CLEAR, x1: left + w + CLEAR, y1: top + h + CLEAR };
     // the active node whole in the pane, off the card
-    const okActive = (dx, dy) => {
+    const okActive = (dx, dy) => { // with the margin the camera wants of a node in view (so the next step does not pan back)
       const a = { x0: active.x0 + dx, x1: active.x1 + dx, y0: active.y0 + dy, y1: active.y1 + dy };
-      const inPane = a.x0 >= M && a.x1 <= W - M && a.y0 >= T && a.y1 <= H - M;
+      const inPane = a.x0 >= IN_VIEW && a.x1 <= W - IN_VIEW && a.y0 >= T + IN_VIEW && a.y1 <= H - IN_VIEW;
       return inPane && !overlaps(a, r);
     };
     const dxs = new Set([0]), dys = new Set([0]);
