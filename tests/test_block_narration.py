@@ -1,7 +1,7 @@
 """Steps at block level are claims about PyTorch: on five real models (CNN, LSTM, GPT-style transformer, VAE, GAN step),
 at every overview level, each caption that says a gradient enters a closed block through its outputs or leaves it
-through its inputs gives the gradient torch computed for that module call, and each block's forward outputs are
-torch's values. The page's narration module speaks (via node, frontend/tools/narrate.mjs with the view's level);
+through its inputs gives the gradient torch computed for that module call, each parameter's .grad stored inside a block
+is torch's, and each block's forward outputs are torch's values. The page's narration module speaks (via node, frontend/tools/narrate.mjs with the view's level);
 plain torch runs the same program with per-call module hooks (tests/browser/block_oracle.py)."""
 import json
 import re
@@ -45,8 +45,9 @@ def _match(values: list[str], tensors: list, what: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_block_level_numbers_are_torchs(spoken, name):
     code, by_level = spoken[name]
-    calls = module_calls(code)
-    seen = {"enter": 0, "leave": 0, "none_leave": 0, "output": 0}
+    grads: list = []
+    calls = module_calls(code, grads)
+    seen = {"enter": 0, "leave": 0, "none_leave": 0, "output": 0, "stored": 0}
     for level, steps in by_level.items():
         for s in steps:
             if not s["entry"] or " · block " not in s["title"]:
@@ -64,11 +65,16 @@ def test_block_level_numbers_are_torchs(spoken, name):
                 assert (path, call) in calls, f"{where}: torch made no call {call} of {path}"
                 _match(values, calls[(path, call)][key], f"{where} [{kind}]")
                 seen[kind] += 1
+            if c["stored"]:  # an AccumulateGrad runs once per pass: the .grad it leaves is torch's right after that backward()
+                param, value = c["stored"]
+                p = int(re.match(r"Backward pass (\d+)/", s["title"])[1]) - 1
+                assert agrees(value, grads[p].get(param)), f"{where}: {param}.grad = {value}, torch {grads[p].get(param)}"
+                seen["stored"] += 1
             if c["none_leave"]:
                 path, call, _ = c["none_leave"]
                 assert all(g is None for g in calls[(path, call)]["grad_in"]), f"{where}: torch sent a gradient to an input"
                 seen["none_leave"] += 1
-    assert seen["enter"] >= 2 and seen["output"] >= 2, (name, seen)
+    assert seen["enter"] >= 2 and seen["output"] >= 2 and seen["stored"] >= 2, (name, seen)
     assert seen["leave"] >= 1 and seen["leave"] + seen["none_leave"] >= 2, (name, seen)
 
 

@@ -21,8 +21,9 @@ NUM = re.compile(_N)
 BLOCK = r"block (?P<path>\S+) \((?P<cls>\w+)(?:, call (?P<call>\d+) of \d+)?(?:, folded into \"[^\"]+\")?\)"
 
 
-def module_calls(code: str) -> dict:
-    """{(path, call index): {"grad_out": [tensors], "grad_in": [tensors], "out": [tensors]}} for every module call."""
+def module_calls(code: str, grads: list | None = None) -> dict:
+    """{(path, call index): {"grad_out": [tensors], "grad_in": [tensors], "out": [tensors]}} for every module call.
+    `grads`, when given, gets one {parameter path: .grad} per backward() call, read right after it."""
     calls, stacks, counts = [], defaultdict(list), defaultdict(int)
 
     def wrap(x, store):
@@ -48,16 +49,27 @@ def module_calls(code: str) -> dict:
         rec["out"] = [t.detach().clone() for t in _tensors(out)]
         return wrap(out, rec["grad_out"])
 
+    names: dict = {"__name__": "__main__"}
+    backward = torch.Tensor.backward
+
+    def snapshot(self, *a, **k):
+        out = backward(self, *a, **k)
+        if grads is not None:
+            grads.append({f"{var}.{p}": t.grad.detach().clone() for var, obj in list(names.items()) if isinstance(obj, torch.nn.Module)
+                          for p, t in obj.named_parameters() if t.grad is not None})
+        return out
+
     hooks = [torch.nn.modules.module.register_module_forward_pre_hook(pre),
              torch.nn.modules.module.register_module_forward_hook(post)]
+    torch.Tensor.backward = snapshot
     torch.manual_seed(0)
     random.seed(0)
     np.random.seed(0)
-    names: dict = {"__name__": "__main__"}
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(code, "<plain>", "exec"), names)
     finally:
+        torch.Tensor.backward = backward
         for h in hooks:
             h.remove()
     paths: dict = {}
@@ -116,8 +128,12 @@ def gradient_values(clause: str) -> list[str]:
 
 def claims(text: str) -> dict:
     """A caption's block-level claims, each (path, call index, [printed values]) or None: "enter" (the gradient entering
-    through outputs), "leave" (leaving through inputs), "none_leave" (nothing leaves), "output" (forward: the outputs)."""
-    out: dict = {"enter": None, "leave": None, "none_leave": None, "output": None}
+    through outputs), "leave" (leaving through inputs), "none_leave" (nothing leaves), "output" (forward: the outputs);
+    "stored": (parameter, printed value) of an AccumulateGrad in the block."""
+    out: dict = {"enter": None, "leave": None, "none_leave": None, "output": None, "stored": None}
+    if m := re.search(r"AccumulateGrad stores (?P<name>\S+)\.grad = ", text):
+        v = LITERAL.match(text, m.end())
+        out["stored"] = (m["name"], v.group(0) if v else "")
     call = lambda m: int(m["call"] or 1) - 1  # noqa: E731
     if m := re.search(r"The gradient enters " + BLOCK + r" through its outputs? (?P<rest>.*?)\. Inside it", text):
         out["enter"] = (m["path"], call(m), gradient_values(m["rest"]))
