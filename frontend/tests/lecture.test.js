@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { model } from "./helpers.js";
-import { placeCard, overlaps } from "../static/js/view/card-place.js";
+import { placeCard, overlaps, clearDock } from "../static/js/view/card-place.js";
 import { gradLabel, nodeSize } from "../static/js/layout/sizes.js";
 
 const R = (x0, y0, w, h) => ({ x0, y0, x1: x0 + w, y1: y0 + h });
@@ -59,6 +59,27 @@ test("card: a pane too small for the whole card and node: the far corner, never 
   const s = placeCard({ W: 300, H: 200, top: 10 }, { w: 290, h: 190 }, R(100, 80, 100, 40));
   assert.equal(s.how, "corner");
   assert.ok(Number.isFinite(s.left) && Number.isFinite(s.top));
+});
+
+test("update card: a corner clear of every box, the graph panned as little as it takes; null when none can be", () => {
+  const pane = { W: 640, H: 460, top: 48 };
+  // a column of boxes (a model's overview: input, a closed block, a reshape, the loss) down the middle of the pane
+  const boxes = [[200, 60, 460, 140], [190, 170, 470, 250], [240, 280, 420, 330], [160, 360, 500, 440]].map(([x0, y0, x1, y1]) => ({ x0, y0, x1, y1 }));
+  const active = boxes[1];
+  const card = { w: 160, h: 400 };
+  const spot = clearDock(pane, card, active, boxes);
+  assert.ok(spot && spot.how === "clear" && spot.hides === 0);
+  const r = { x0: spot.left, y0: spot.top, x1: spot.left + card.w, y1: spot.top + card.h };
+  for (const b of boxes) assert.ok(!overlaps({ x0: b.x0 + spot.dx, y0: b.y0 + spot.dy, x1: b.x1 + spot.dx, y1: b.y1 + spot.dy }, r), JSON.stringify(b));
+  const a = { x0: active.x0 + spot.dx, x1: active.x1 + spot.dx, y0: active.y0 + spot.dy, y1: active.y1 + spot.dy };
+  assert.ok(a.x0 >= 0 && a.x1 <= pane.W && a.y0 >= pane.top && a.y1 <= pane.H, "the active block stays whole in the pane");
+  assert.ok(Math.abs(spot.dx) + Math.abs(spot.dy) <= 200, `a small pan: ${spot.dx}, ${spot.dy}`);
+  // boxes across the whole pane, rows above and below: a tall card has no clear corner; a short one has
+  const wide = [[20, 60, 620, 120], [20, 300, 620, 360]].map(([x0, y0, x1, y1]) => ({ x0, y0, x1, y1 }));
+  assert.equal(clearDock(pane, { w: 300, h: 380 }, wide[0], wide), null);
+  const low = clearDock(pane, { w: 300, h: 120 }, wide[0], wide);
+  assert.ok(low && !wide.some((b) => overlaps({ x0: b.x0 + low.dx, y0: b.y0 + low.dy, x1: b.x1 + low.dx, y1: b.y1 + low.dy },
+    { x0: low.left, y0: low.top, x1: low.left + 300, y1: low.top + 120 })));
 });
 
 test("grad rows name the tensor the gradient flows into (never a bare dL/d)", () => {

@@ -126,6 +126,8 @@ test("Adam: m, v and the bias-corrected step are named, and the step recomputes 
   assert.match(text, /exp_avg m ← 0\.9·m \+ 0\.1·grad/);
   assert.match(text, /exp_avg_sq v ← 0\.999·v \+ 0\.001·grad²/);
   assert.match(text, /w = 1 − 0\.1 × 0\.5\/\(√0\.25 \+ 1e-8\) = 0\.9/);
+  assert.match(text, /^Line 1: opt\.step\(\) — Adam \(/, "the source line says the call; it is not repeated");
+  assert.match(narrateUpdate(tl, 1, { source: "" }).text, /^Line 1 — optimizer\.step\(\): Adam \(/, "without the line's text the call is named");
   assert.ok(Math.abs(after - 0.9) < 1e-6);
 });
 
@@ -173,6 +175,9 @@ test("real tracer, optimizer.step(): SGD momentum narrated from ForwardStep.opti
     if (!got) continue;
     n++;
     assert.match(got.text, /SGD \(lr = 1e-4, momentum = 0\.9/);
+    // the line is quoted once: "Line 17: optimizer.step() — SGD (…)", not "… — optimizer.step(): SGD"
+    assert.equal(got.text.split("optimizer.step()").length, 2, got.text);
+    assert.match(got.text, /^Line \d+: optimizer\.step\(\) — SGD \(/);
     const [b, buf, a] = [s.optim.before, s.optim.terms.momentum_buffer, s.optim.after].map((v) => flat(v)[0]);
     assert.ok(Math.abs(b - 1e-4 * buf - a) < 1e-5 * Math.max(1, Math.abs(a)), "SGD's own arithmetic");
   }

@@ -29,6 +29,7 @@ import { layoutBoxes } from "./layout/layout.js";
 import { bookkeeping as bookkeepingOf } from "./model/bookkeeping.js";
 import * as d3 from "../vendor/d3.js";
 import { carryStep } from "./model/carry-step.js";
+import { nextBlockEnd, prevBlockStart } from "./model/blocks.js";
 
 const tick = () => new Promise((r) => setTimeout(r));
 const PRESENTER_SCALE = 1.15; // presenter mode: following a step zooms in at least this far (text readable from afar)
@@ -55,7 +56,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
   const quiz = createQuizView(root, { onChange: () => { refresh(); rendered(player.step); } });
   let waiting = false; // a quiz question waits for its answer: stepping on (→, Step forward, Play) holds until it has one
   const player = new Player({ onStep: (k, why) => render(k, why), onChange: () => sync(), hold: () => waiting, onHold: () => quiz.nudge() });
-  const sync = bindControls(doc, player, { onFit: () => view.fit(300), passKey });
+  const sync = bindControls(doc, player, { onFit: () => view.fit(300), passKey, byBlock });
   const loopView = createLoopView($("loop"), { onSelect: (it, m) => { player.pause(); player.seek(m.spans[it.pos]?.start ?? 0, "iteration"); } });
   const jumpReady = bindJump(doc, player, () => st.tl);
   wireTools();
@@ -126,7 +127,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (big) await tick();
     if (seq !== loadSeq) return;
     if ($("modules")) $("modules").hidden = moduleGroups(st.graph).length === 0;
-    for (const id of ["level-less", "level-more"]) if ($(id)) $(id).hidden = maxLevel(st.graph) < 0;
+    for (const id of ["level-less", "level-more", "step-block"]) if ($(id)) $(id).hidden = maxLevel(st.graph) < 0;
     if ($("bookkeeping")) $("bookkeeping").hidden = !st.bookkeeping && bookkeepingOf(trace).steps.size === 0;
     select(null);
     loaded(trace);
@@ -215,6 +216,13 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     relayout({ focusGroup: open && !st.graph.groups.get(gk)?.iteration ? gk : null });
   }
 
+  // Step by block: to the step where the gradient leaves the closed block the next step runs in (back: before its first).
+  function byBlock(dir) {
+    if (!st.tl) return;
+    player.pause();
+    player.seek(dir > 0 ? nextBlockEnd(st.tl, player.step, st.collapsed) : prevBlockStart(st.tl, player.step, st.collapsed), "block");
+  }
+
   // Semantic zoom: zooming into a closed block opens it, and the view stays on it.
   async function openByZoom(gk) {
     st.collapsed = new Set(st.collapsed);
@@ -245,7 +253,7 @@ export function createStage(doc, { layouts, status = () => {}, loaded = () => {}
     if (!st.tl || !st.layout) return;
     const it = loopView.step(k);
     if (it && st.collapsed.has(it.key)) { st.collapsed = showIteration(st.graph, st.collapsed, it.key); relayout(); return; } // step k is in a folded iteration
-    const shown = stateAt(st.tl, k, { source: st.code });
+    const shown = stateAt(st.tl, k, { source: st.code, collapsed: st.collapsed }); // a closed block's steps told at block level
     const card = chainCard(st.tl, k, { source: st.code });
     const q = quiz.on ? question(card) : null;
     const hidden = quiz.show(q); // predicting: the card, the sent gradients and the narration wait for an answer

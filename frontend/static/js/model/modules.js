@@ -56,9 +56,10 @@ export function buildModuleGroups(g, trace, skip = () => false) {
 }
 
 // Hidden nodes no step made (an RNN's stacked initial states): in the group of every node they hand gradients to.
+// A hidden node a call made outside every module (cross_entropy's LogSoftmaxBackward0) stays outside with its call.
 function adoptOrphans(g) {
   for (const d of g.nodes.values()) {
-    if (d.type !== "op" || !d.hidden || d.group !== null) continue;
+    if (d.type !== "op" || !d.hidden || d.group !== null || d.inheritFrom) continue;
     const to = new Set((d.node?.next || []).map(([m]) => (m == null ? undefined : g.nodes.get(N(m))?.group)).filter((x) => x !== undefined));
     if (to.size === 1 && [...to][0]) move(g, d, [...to][0]);
   }

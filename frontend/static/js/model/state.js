@@ -20,9 +20,10 @@ export function timelineOf(trace) {
  * - edges: Map edge key → the gradient that travelled it in this pass
  * - warnings: the warnings raised by this step; problem: the error cause this step shows (or null)
  * - cuts: at a pass's end, leaves left without .grad because detach()/no_grad cut them off the graph
- * - narration: {title, text} of this step (`source`, the program text, lets it quote lines and name expressions)
+ * - narration: {title, text} of this step (`source`, the program text, lets it quote lines and name expressions;
+ *   `collapsed`, the view's closed groups, tells a step inside a closed module block at block level)
  */
-export function stateAt(src, k, { source = "" } = {}) {
+export function stateAt(src, k, { source = "", collapsed = null } = {}) {
   const tl = src && src.entries ? src : timelineOf(src);
   k = Math.max(0, Math.min(tl.total, k | 0));
   const entry = entryAt(tl, k);
@@ -44,7 +45,7 @@ export function stateAt(src, k, { source = "" } = {}) {
     get tensors() { return tensors || (tensors = tensorStates(tl, k, flow)); },
     get nodes() { return nodes || (nodes = nodeStates(tl, k, flow)); },
     get edges() { return edges || (edges = new Map(flow ? flow.edgeGrad : [])); },
-    get narration() { return said || (said = narrate(tl, k, { source })); },
+    get narration() { return said || (said = narrate(tl, k, { source, collapsed })); },
   };
   return state;
 }

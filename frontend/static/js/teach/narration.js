@@ -10,11 +10,15 @@ import { warningText, causeText, programText, PROGRAM_OPEN, PROGRAM_CLOSE } from
 export { programText, PROGRAM_OPEN, PROGRAM_CLOSE };
 import { narrateUpdate } from "./update-narration.js";
 import { fanTerms } from "./fan-terms.js";
+import { narrateBlock } from "./block-narration.js";
 
 const V = (v) => fmtValues(v, { maxItems: 6 });
 
-/** Caption for step k: { title, text }. `source` is the program text (for quoting lines). */
-export function narrate(tl, k, { source = "" } = {}) {
+/**
+ * Caption for step k: { title, text }. `source` is the program text (for quoting lines); `collapsed` the view's closed
+ * groups: a step whose node is drawn inside a closed module block is told at block level (teach/block-narration.js).
+ */
+export function narrate(tl, k, { source = "", collapsed = null } = {}) {
   const ctx = { ...context(tl, source), k };
   const e = entryAt(tl, k);
   const warned = warningsAt(tl, k).map((w) => warningText(ctx, w)).join(" ");
@@ -22,12 +26,23 @@ export function narrate(tl, k, { source = "" } = {}) {
   if (!e) return withWarnings(startOf(tl, ctx));
   const update = narrateUpdate(tl, k, { source }); if (update) return withWarnings(update); // parameter updates: their own module
   if (e.kind === "error") return withWarnings(failedPass(tl, ctx, e.pass, k));
+  const block = collapsed ? narrateBlock(tl, k, ctx, collapsed) : null;
+  if (block) return withWarnings(blockText(tl, ctx, e, k, block));
   const body = e.kind === "forward" ? forwardText(tl, ctx, e.index) : backwardText(tl, ctx, e, k);
   const title = e.kind === "forward"
     ? `Forward ${e.index + 1}/${tl.trace.forward.length}`
     : `Backward pass ${e.pass + 1}/${tl.trace.backward.length} · ${e.index + 1}/${tl.trace.backward[e.pass].steps.length}`;
   const tail = k === tl.total ? ending(tl, ctx) : "";
   return withWarnings({ title, text: tail ? `${body} ${tail}` : body });
+}
+
+// A step at block level: the pass's start and end (as at node level) around the block's own sentences.
+function blockText(tl, ctx, e, k, block) {
+  const tail = k === tl.total ? ending(tl, ctx) : "";
+  if (e.kind === "forward") return { title: block.title, text: [...block.parts, tail].filter(Boolean).join(" ") };
+  const pass = tl.trace.backward[e.pass];
+  const body = withEnd(tl, ctx, e, pass, [...(e.index === 0 ? [passIntro(ctx, pass)] : []), ...block.parts]);
+  return { title: block.title, text: tail ? `${body} ${tail}` : body };
 }
 
 function context(tl, source) {

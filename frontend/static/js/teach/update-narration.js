@@ -27,7 +27,10 @@ export function narrateUpdate(tl, k, { source = "" } = {}) {
 function context(tl, source, s) {
   const names = namesOf(tl.trace, source);
   const line = s.line ? String(source).split("\n")[s.line - 1]?.trim() ?? "" : "";
-  return { line, where: s.line ? `Line ${s.line}${line ? `: ${line.length > 60 ? `${line.slice(0, 57)}…` : line}` : ""}` : "Step", name: (tid) => tensorName(tl.trace, names, tid) };
+  const where = s.line ? `Line ${s.line}${line ? `: ${line.length > 60 ? `${line.slice(0, 57)}…` : line}` : ""}` : "Step";
+  // the quoted line already shows the call (`optimizer.step()`): say the source once
+  const call = /\.step\s*\(/.test(line) ? "" : "optimizer.step(): ";
+  return { line, where, call, name: (tid) => tensorName(tl.trace, names, tid) };
 }
 
 // The element the equation is written for: the scalar itself, else the first element with a non-zero gradient.
@@ -45,7 +48,7 @@ function summarisedText(ctx, s) {
   const o = s.optim;
   const w = ctx.name(o.param);
   const stat = (v, key) => (v && v[key] != null ? fmtNum(toNum(v[key])) : "?");
-  return `${ctx.where} — optimizer.step(): ${o.optimizer} (lr = ${fmtHyper(o.hyper?.lr)}) updates ${w} in place, outside autograd. `
+  return `${ctx.where} — ${ctx.call}${o.optimizer} (lr = ${fmtHyper(o.hyper?.lr)}) updates ${w} in place, outside autograd. `
     + `${w} has ${numel(o.after?.shape ?? [])} values (the trace keeps their statistics): mean ${stat(o.before, "mean")} → ${stat(o.after, "mean")}, `
     + `min ${stat(o.before, "min")} → ${stat(o.after, "min")}, max ${stat(o.before, "max")} → ${stat(o.after, "max")}; grad mean ${stat(o.grad, "mean")}.`;
 }
@@ -59,7 +62,7 @@ function optimText(ctx, s) {
   const at = p.scalar ? w : `${w}[${p.i}]`;
   const [before, after] = p.vals;
   const hyper = Object.entries(h).filter(([, v]) => v !== 0 && v !== false && v !== null).map(([k, v]) => `${k} = ${Array.isArray(v) ? `(${v.map(fmtHyper).join(", ")})` : fmtHyper(v)}`).join(", ");
-  const head = `${ctx.where} — optimizer.step(): ${o.optimizer}${hyper ? ` (${hyper})` : ""} updates ${w} in place, outside autograd.`;
+  const head = `${ctx.where} — ${ctx.call}${o.optimizer}${hyper ? ` (${hyper})` : ""} updates ${w} in place, outside autograd.`;
   const tail = numel(o.after?.shape ?? []) > 1 ? ` Now ${w} = ${V(o.after)}.` : "";
   const lr = h.lr;
   const name = String(o.optimizer || "");

@@ -5,6 +5,7 @@
 export const GAP = 14; // px between the active node and its card
 const M = 4; // px between the card and the pane's edges
 const CLEAR = 6; // px the card keeps off the node and its neighbours
+const IN_VIEW = 14; // px from the pane's edges (and the toolbar) a node keeps to count as in view (view/camera.js shows())
 
 export const overlaps = (a, b, m = 0) => a.x0 < b.x1 + m && b.x0 < a.x1 + m && a.y0 < b.y1 + m && b.y0 < a.y1 + m;
 const area = (a, b) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
@@ -84,3 +85,38 @@ export const RANK = { beside: 0, dock: 1, "dock-node": 2, corner: 3 };
 
 /** The width of the node and its neighbours together (a narrower card may then fit beside them). */
 export const spanOf = (rs) => { const u = union(rs); return { w: u.x1 - u.x0, h: u.y1 - u.y0 }; };
+
+/**
+ * A spot at a corner of the pane where the card covers no box at all, with the graph panned as little as it takes:
+ * `boxes` are every drawn box (the active one too), `active` must stay whole beside the card. Returns
+ * {left, top, dx, dy, how: "clear", hides: 0} or null when no pan clears the card (a graph too big for the rest).
+ */
+export function clearDock(pane, card, active, boxes) {
+  const { W, H, top: T } = pane, { w, h } = card;
+  if (w + 2 * M > W || h + T + M > H) return null;
+  const corners = [[W - w - M, T], [M, T], [W - w - M, H - h - M], [M, H - h - M]];
+  let best = null;
+  for (const [left, top] of corners) {
+    const r = { x0: left - CLEAR, y0: top - CLEAR, x1: left + w + CLEAR, y1: top + h + CLEAR };
+    // the active node whole in the pane, off the card
+    const okActive = (dx, dy) => { // with the margin the camera wants of a node in view (so the next step does not pan back)
+      const a = { x0: active.x0 + dx, x1: active.x1 + dx, y0: active.y0 + dy, y1: active.y1 + dy };
+      const inPane = a.x0 >= IN_VIEW && a.x1 <= W - IN_VIEW && a.y0 >= T + IN_VIEW && a.y1 <= H - IN_VIEW;
+      return inPane && !overlaps(a, r);
+    };
+    const dxs = new Set([0]), dys = new Set([0]);
+    for (const b of boxes) { dxs.add(r.x0 - b.x1); dxs.add(r.x1 - b.x0); dys.add(r.y0 - b.y1); dys.add(r.y1 - b.y0); }
+    const near = (s) => [...s].sort((p, q) => Math.abs(p) - Math.abs(q)).slice(0, 24);
+    const sx = near(dxs), sy = near(dys);
+    for (const dx of sx) {
+      for (const dy of sy) {
+        const cost = Math.abs(dx) + Math.abs(dy);
+        if (best && cost >= best.cost) continue;
+        if (!okActive(dx, dy)) continue;
+        if (boxes.some((b) => overlaps({ x0: b.x0 + dx, y0: b.y0 + dy, x1: b.x1 + dx, y1: b.y1 + dy }, r))) continue;
+        best = { left, top, dx, dy, cost, hides: 0, how: "clear" };
+      }
+    }
+  }
+  return best;
+}

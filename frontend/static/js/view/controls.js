@@ -5,8 +5,11 @@ const TYPING = ".cm-editor, input[type=number], input[type=text], select, textar
 // The keys a slide deck's clicker sends: an embed passes them on to the deck unless told to keep them.
 const CLICKER = new Set(["ArrowRight", "ArrowLeft", "PageDown", "PageUp"]);
 
-/** `passKey(key)` → true when the key belongs to someone else (an embed in slides); Escape is offered too. */
-export function bindControls(doc, player, { onFit = () => {}, passKey = () => false } = {}) {
+/**
+ * `passKey(key)` → true when the key belongs to someone else (an embed in slides); Escape is offered too.
+ * `byBlock(dir)`: Shift+→ / Shift+← (and the "Step over block" button) step a closed block's steps at once.
+ */
+export function bindControls(doc, player, { onFit = () => {}, passKey = () => false, byBlock = null } = {}) {
   const btn = (label) => doc.querySelector(`.controls button[aria-label="${label}"]`);
   const scrub = doc.getElementById("scrubber");
   const count = doc.getElementById("step-count");
@@ -18,10 +21,16 @@ export function bindControls(doc, player, { onFit = () => {}, passKey = () => fa
   btn("Reset").addEventListener("click", () => player.reset());
   scrub.addEventListener("input", () => { player.pause(); player.seek(Number(scrub.value), "scrub"); });
   speed.addEventListener("change", () => player.setSpeed(Number(speed.value)));
+  doc.getElementById("step-block")?.addEventListener("click", () => byBlock?.(1));
 
   doc.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest?.(TYPING)) return;
     if ((CLICKER.has(ev.key) || ev.key === "Escape") && passKey(ev.key)) { ev.preventDefault(); return; }
+    if (ev.shiftKey && byBlock && (ev.key === "ArrowRight" || ev.key === "ArrowLeft")) {
+      ev.preventDefault();
+      byBlock(ev.key === "ArrowRight" ? 1 : -1);
+      return;
+    }
     const act = {
       ArrowRight: () => { player.pause(); player.forward(); },
       PageDown: () => { player.pause(); player.forward(); },

@@ -26,6 +26,8 @@ export function fitText(el, { minPx = 11 } = {}) {
     el.style.maxHeight = `${Math.max(1, Math.floor((box + 0.5) / line)) * line}px`;
     el.tabIndex = 0;
     el.classList.add("scrolls");
+    const room = el.clientHeight; // the title's "scroll for more" may wrap it and take a line from the box
+    if (room + 0.5 < parseFloat(el.style.maxHeight)) el.style.maxHeight = `${Math.max(1, Math.floor((room + 0.5) / line)) * line}px`;
   }
   return size;
 }

@@ -3,13 +3,16 @@ import { fmtValues } from "../model/format.js";
 import { addValues } from "../model/values.js";
 import { fanTerms, FAN_ALL } from "../teach/fan-terms.js";
 import { fmtHyper } from "../teach/update-card.js";
-import { placeCard, RANK, spanOf, GAP } from "./card-place.js";
+import { placeCard, clearDock, RANK, spanOf, GAP } from "./card-place.js";
 
 const NUM = (v) => fmtValues(v, { maxItems: 16 });
 const SHORT = (v) => fmtValues(v, { maxItems: 4 }); // on an edge: short, the tooltip has the rest
 const SVGNS = "http://www.w3.org/2000/svg";
 const TOOLS = 48; // the graph toolbar's strip: the card stays under it
 const OTHERS_MAX = 400; // nodes past which the card no longer weighs what it covers (a big graph's step stays cheap)
+const CLEAR_MAX = 3000; // nodes past which an update card does not look for a corner clear of every box
+const NARROW = 300; // px: an update card's narrower width when that clears the boxes
+const SHORT_MIN = 110; // px: the shortest an update card gets (its head and the gradient row), scrolling the rest
 
 /** `root`: the graph pane (#graph); `view`: the graph view (nodeBox, transform, destination, panTo, teachLayer, edgePoints). */
 export function createTeach(root, view) {
@@ -79,6 +82,7 @@ export function createTeach(root, view) {
     card.classList.toggle("docked", !active);
     card.classList.remove("compact");
     card.style.maxWidth = "";
+    card.style.maxHeight = "";
     let w = card.offsetWidth, h = card.offsetHeight;
     if (!active) { at = { left: Math.max(4, W - w - 8), top: TOOLS }; move(at.left, at.top); return; }
     const near = [], others = [];
@@ -107,10 +111,40 @@ export function createTeach(root, view) {
       const alt = placeCard(pane, { w: card.offsetWidth, h: card.offsetHeight }, active, near, others);
       if (RANK[alt.how] < RANK[spot.how]) { spot = alt; w = card.offsetWidth; h = card.offsetHeight; } else card.classList.remove("compact");
     }
+    if (current.model.update && spot.hides !== 0) { // an update card hides boxes wherever it sits: a corner clear of all of them
+      const clear = clearSpot(pane, t, active);
+      if (clear) { spot = clear; w = card.offsetWidth; h = card.offsetHeight; }
+    }
     card.dataset.place = spot.how;
     if (spot.dx || spot.dy) view.panTo(t.translate(spot.dx / t.k, spot.dy / t.k), 300);
     at = spot.how === "beside" ? { ox: spot.left - active.x0, oy: spot.top - active.y0, W, H, w, h } : { left: spot.left, top: spot.top };
     move(spot.left, spot.top);
+  }
+
+  // A corner where the card covers no drawn box, the graph panned to make room (the card as it is, then narrower and compact).
+  function clearSpot(pane, t, active) {
+    const seen = new Set(), boxes = [];
+    if (graph && graph.nodes.size <= CLEAR_MAX) {
+      for (const k of graph.nodes.keys()) {
+        const p = view.nodeBox(k);
+        if (!p || seen.has(p.owner ?? k)) continue; // nodes in a closed block share its box
+        seen.add(p.owner ?? k);
+        boxes.push(rectOf(k, t));
+      }
+    }
+    if (!boxes.length) return null;
+    // then shorter, scrolling inside (its numbers stay one scroll away): a band the graph leaves empty is often low
+    const short = (f) => () => { card.style.maxHeight = `${Math.max(SHORT_MIN, Math.round((pane.H - pane.top) * f))}px`; };
+    const tries = [() => {}, () => { card.style.maxWidth = `${NARROW}px`; }, () => card.classList.add("compact"), short(0.5), short(0.33)];
+    for (const change of tries) {
+      change();
+      const spot = clearDock(pane, { w: card.offsetWidth, h: card.offsetHeight }, active, boxes);
+      if (spot) return spot;
+    }
+    card.style.maxWidth = "";
+    card.style.maxHeight = "";
+    card.classList.remove("compact");
+    return null;
   }
 
   /** Move the card with the graph (a zoom or pan) from what the last place() read: no layout read. */
