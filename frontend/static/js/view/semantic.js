@@ -22,7 +22,7 @@ export function createSemanticZoom(svg) {
         const n = lodChars(text, w, h, scale, floor);
         if (n === it.chars) continue;
         if ((n > 0) !== (it.chars > 0)) it.el.classed("fits", n > 0);
-        if (n > 0) it.el.select(".lodname").text(elide(text, n));
+        if (n > 0) (it.lodEl ??= it.el.select(".lodname")).text(elide(text, n));
         it.chars = n;
       }
     },
