@@ -11,6 +11,8 @@ run: "before" serves the page of git revision REV (default: the merge base with 
   longest task ms – the longest main-thread task during the load (PerformanceObserver "longtask")
   step ms   – one timeline step (restyle + values) during backward, mean over 60 steps
   fps       – requestAnimationFrame rate while playing at 4× speed with the gradient animation, 4 s
+  zoom ms   – a zoom sweep, one scale per frame (0.3× → 1.2× and back, 96 frames: semantic zoom's labels
+              shorten and grow): mean and worst frame interval
 """
 import argparse
 import json
@@ -99,6 +101,26 @@ STEPS = """async () => {
   return ms;
 }"""
 
+ZOOM = """async () => {
+  const v = window.gradtrace.view, t0 = v.transform, n = 48, frames = [];
+  const ks = [...Array(n).keys()].map((i) => 0.3 * Math.pow(4, i / (n - 1)));
+  const seq = [...ks, ...ks.reverse()];
+  let last = 0;
+  await new Promise((done) => {
+    let i = 0;
+    const tick = (now) => {
+      if (last) frames.push(now - last);
+      last = now;
+      if (i === seq.length) return done();
+      v.restore(t0.scale(seq[i++] / t0.k));
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  v.restore(t0);
+  return { zoom: frames.reduce((a, b) => a + b, 0) / frames.length, zoomWorst: Math.max(...frames) };
+}"""
+
 FPS = """async () => {
   const g = window.gradtrace, p = g.player;
   p.seek(Math.max(0, g.app.tl.passRange[0].start - 3));
@@ -123,10 +145,11 @@ def measure(browser, url, text, code, quick=False):
     page.wait_for_selector('#graph[data-loads="1"]', state="attached", timeout=30_000)
     loads = [page.evaluate(LOAD, [text, code]) for _ in range(1 if quick else 3)]
     step_ms = page.evaluate(STEPS)
+    zoom = page.evaluate(ZOOM)
     fps = {"fps": float("nan"), "worst": float("nan")} if quick else page.evaluate(FPS)
     ctx.close()
     return {"load": statistics.median(x["ms"] for x in loads), "layout": statistics.median(x["layout"] for x in loads),
-            "longest": statistics.median(x["longest"] for x in loads), "drawn": loads[0]["drawn"], "step": step_ms, **fps}
+            "longest": statistics.median(x["longest"] for x in loads), "drawn": loads[0]["drawn"], "step": step_ms, **zoom, **fps}
 
 
 def main():
@@ -163,16 +186,17 @@ def main():
                 rows.append((label, which, len(tr["forward"]), nodes, m))
                 print(f"{label} [{which}]: {len(tr['forward'])} ops, {nodes} nodes+tensors, {m['drawn']} drawn, load {m['load']:.0f} ms "
                       f"(layout {m['layout']:.0f}), longest task {m['longest']:.0f} ms, step {m['step']:.1f} ms, "
+                      f"zoom frame {m['zoom']:.1f} ms (worst {m['zoomWorst']:.0f}), "
                       f"{m['fps']:.0f} fps (worst frame {m['worst']:.0f} ms)", flush=True)
         browser.close()
     for _, server in sites.values():
         server.should_exit = True
-    table = ["| graph | page | ops | nodes + tensors | drawn | response→first frame ms | of which layout ms | longest main-thread task ms | one step ms | fps while playing | worst frame ms |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    table = ["| graph | page | ops | nodes + tensors | drawn | response→first frame ms | of which layout ms | longest main-thread task ms | one step ms | zoom frame ms (worst) | fps while playing | worst frame ms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, which, ops, nodes, m in rows:
         page = f"before ({rev[:7]})" if which == "before" else "after"
         table.append(f"| {label} | {page} | {ops:,} | {nodes:,} | {m['drawn']:,} | {m['load']:.0f} | {m['layout']:.0f} | "
-                     f"{m['longest']:.0f} | {m['step']:.1f} | {m['fps']:.0f} | {m['worst']:.0f} |")
+                     f"{m['longest']:.0f} | {m['step']:.1f} | {m['zoom']:.1f} ({m['zoomWorst']:.0f}) | {m['fps']:.0f} | {m['worst']:.0f} |")
     print("\n".join(table))
     if args.update_readme:
         update_readme("\n".join(table))

@@ -78,6 +78,31 @@ export function nodeSize(d, hint = null) {
 export const lodText = (d) => (d.type === "group" ? (d.text?.title ?? d.label) : d.kind === "accumulate" ? "Acc"
   : d.type === "op" ? String(d.label ?? "").replace(/Backward\d*$/, "") || d.label : d.label ?? "");
 
+/** A long-edge stub's one zoomed-out label: the name of what it stands for (an op's without "Backward0"). */
+export const stubText = (label) => String(label ?? "").replace(/Backward\d*$/, "") || String(label ?? "");
+
 export const LOD_PX = 12; // screen px of that label, whatever the scale
 /** The smallest scale at which `text` fits, at LOD_PX on screen, in a w×h box (with a little room around it). */
 export const lodScale = (text, w, h) => Math.max((textWidth(text, LOD_PX, false) * 1.08 + 10) / w, (LOD_PX + 4) / h);
+
+// Lengths an elided label may have: a ladder, not every count, so zooming rewrites a label at a few scales only.
+const LOD_STEPS = [4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 24, 28, 33, 40, 48, 57, 68, 80];
+export const LOD_MIN = LOD_STEPS[0]; // fewer characters than this (and "…") tell a reader nothing: the box stays empty
+
+/**
+ * How many characters of `text` a w×h box (graph px) shows at scale k, its label LOD_PX on screen (at least
+ * `floor` graph px: a block's title): text.length when it fits whole, else a length from the ladder that fits with
+ * "…" after it, else 0 (the label is not drawn: under LOD_MIN characters, or a box under a line's height).
+ */
+export function lodChars(text, w, h, k, floor = 0) {
+  const px = Math.max(LOD_PX, floor * k), len = String(text ?? "").length;
+  if (!len || h * k < px + 1) return 0;
+  const room = (w * k - 10) / (px * SANS_W * 1.08); // characters that fit, as lodScale counts them
+  if (room >= len) return len;
+  let n = 0;
+  for (const s of LOD_STEPS) if (s + 1 <= room && s < len) n = s;
+  return n;
+}
+
+/** `text` cut to its first n characters and "…" (whole when n covers it; "" for n = 0). */
+export const elide = (text, n) => { const t = String(text ?? ""); return n >= t.length ? t : n <= 0 ? "" : `${t.slice(0, n).trimEnd()}…`; };

@@ -7,7 +7,8 @@ import { activity } from "./activity.js";
 import { markProblems } from "./problems.js";
 import { createOverview } from "./overview.js";
 import { createCamera, TOP } from "./camera.js";
-import { drawGroup, groupLod, addLodName } from "./groups.js";
+import { drawGroup, groupLab, addLodName } from "./groups.js";
+import { lodText, stubText } from "../layout/sizes.js";
 import { createSemanticZoom } from "./semantic.js";
 
 const LOD = 0.42; // below this scale text is unreadable, so it is hidden
@@ -42,7 +43,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     ? { transform, ...wh(), nodes: els.values(), edges: edgeEls.values(), stubs: stubEls, groups: groupEls } : null);
   const wh = () => { const { w, h } = dims(); return { w, h }; };
   const semantic = createSemanticZoom(svg);
-  const labelled = function* () { yield* els.values(); yield* groupEls; };
+  const labelled = function* () { yield* els.values(); yield* groupEls; yield* stubEls; };
   const cam = createCamera(svg, viewport, dims, () => {
     transform = cam.transform;
     if (!lazy) semantic.apply(transform.k, labelled);
@@ -105,7 +106,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     for (const [gk, boxes] of layout.groups) {
       for (const b of boxes) {
         groupEls.push(item({ gk, b, collapsed: b.collapsed, members: memberKeys(g, gk), box: [b.x, b.y, b.x + b.width, b.y + b.height],
-          lod: b.collapsed ? groupLod(g.groups.get(gk), b) : undefined }, makeGroup, layer.groups));
+          lab: b.collapsed ? groupLab(g.groups.get(gk), b) : undefined }, makeGroup, layer.groups));
       }
     }
     edgeEls = new Map();
@@ -118,7 +119,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     }
     stubEls = [];
     for (const [sk, s] of layout.stubs) {
-      stubEls.push(item({ sk, s, box: [s.x - s.width / 2, s.y - s.height / 2, s.x + s.width / 2, s.y + s.height / 2] }, makeStub, layer.stubs));
+      stubEls.push(item({ sk, s, lab: { text: stubText(s.label), w: s.width, h: s.height }, box: [s.x - s.width / 2, s.y - s.height / 2, s.x + s.width / 2, s.y + s.height / 2] }, makeStub, layer.stubs));
     }
     els = new Map();
     // Big graphs: a node's inner parts (texts, value rows, glyphs) are drawn once it is in view at a readable
@@ -128,7 +129,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
       const p = layout.nodes.get(d.key);
       if (!p) continue;
       const folded = p.owner !== d.key;
-      const it = item({ d, p, folded, drawn: !lazy, lod: lazy || folded ? undefined : p.lod, box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] }, makeNode, layer.nodes);
+      const it = item({ d, p, folded, drawn: !lazy, lab: lazy || folded ? undefined : { text: lodText(d), w: p.width, h: p.height }, box: [p.x - p.width / 2, p.y - p.height / 2, p.x + p.width / 2, p.y + p.height / 2] }, makeNode, layer.nodes);
       if (folded && lazy) it.parent.appendChild(it.el.node()); // in the DOM, hidden, as in small graphs
       els.set(d.key, it);
       if (sliced && ++made % (lazy ? 4 * BATCH : BATCH) === 0) yield;
@@ -159,6 +160,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     el.append("title").text(`Same tensor as ${s.label}: click to go there`);
     el.append("rect").attr("width", s.width).attr("height", s.height).attr("rx", s.height / 2);
     el.append("text").attr("x", 8).attr("y", 15).text(`↪ ${s.label}`);
+    addLodName(el, it.lab.text, s.width, s.height);
     el.on("click", (ev) => { ev.stopPropagation(); focus(s.source, 500); onSelect(s.source); });
     return el;
   }
@@ -167,7 +169,7 @@ export function createGraphView(root, { onSelect = () => {}, onToggleGroup = () 
     const { d, p } = it;
     const el = d3.create("svg:g");
     if (lazy) drawShell(el, d, p);
-    else { drawNode(el, d, p, d.type === "tensor" ? graph.gradChip.get(d.id) : null); addLodName(el, d, p); }
+    else { drawNode(el, d, p, d.type === "tensor" ? graph.gradChip.get(d.id) : null); addLodName(el, it.lab?.text ?? lodText(d), p.width, p.height); }
     if (it.folded) el.classed("folded", true).attr("display", "none");
     if (it.flags !== undefined) { const n = el.node(); n.setAttribute("class", n.getAttribute("class") + stateClasses(it.flags, NODE_STATES)); }
     el.on("click", (ev) => { ev.stopPropagation(); onSelect(d.key); });

@@ -2,7 +2,7 @@
 // count, output shape; "Block ×n" for folded repeats) that opens on click, Enter or Space.
 import * as d3 from "../../vendor/d3.js";
 import { groupText } from "../model/modules.js";
-import { lodText, lodScale } from "../layout/sizes.js";
+import { lodText } from "../layout/sizes.js";
 
 /** The <g> of group box `b` of group `grp`; `toggle()` opens or closes it. */
 export function drawGroup(grp, b, toggle) {
@@ -29,10 +29,10 @@ export function drawGroup(grp, b, toggle) {
   return el;
 }
 
-/** The scale from which a closed group's one label fits its box (semantic zoom). */
-export const groupLod = (grp, b) => lodScale(lodText({ type: "group", text: groupText(grp) }), b.width, b.height);
+/** A closed group's one label and its box (semantic zoom; its title is never under 20 graph px). */
+export const groupLab = (grp, b) => ({ text: lodText({ type: "group", text: groupText(grp) }), w: b.width, h: b.height, floor: 20 });
 
-/** A node's one zoomed-out label (its name), centred in its box. */
-export function addLodName(el, d, p) {
-  el.append("text").attr("class", "lodname").attr("x", p.width / 2).attr("y", p.height / 2).text(lodText(d));
+/** A node's (or a stub's) one zoomed-out label (its name), centred in its w×h box. */
+export function addLodName(el, text, w, h) {
+  el.append("text").attr("class", "lodname").attr("x", w / 2).attr("y", h / 2).text(text);
 }

@@ -12,6 +12,10 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
   let model = null, current = null, seriesIndex = 0, big = false, cursor = null;
   if (!root) return { load: (trace, tl) => (model = buildLoops(trace, tl)), step: () => null, get model() { return model; } };
   const doc = root.ownerDocument;
+  // The graph pane ends above the card (CSS --loop-h on their parent): the card covers no node. Set at once on load,
+  // so the fit that follows is for the smaller pane; a fold or an enlarged chart changes it through the observer.
+  const room = () => root.parentElement?.style.setProperty("--loop-h", root.hidden ? "0px" : `${Math.ceil(root.offsetHeight) + 12}px`);
+  if (doc.defaultView?.ResizeObserver) new doc.defaultView.ResizeObserver(room).observe(root);
 
   function load(trace, tl) {
     model = buildLoops(trace, tl);
@@ -19,7 +23,7 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
     seriesIndex = 0;
     root.replaceChildren();
     root.hidden = !model.iters.length;
-    if (!model.iters.length) { delete root.dataset.iteration; return model; }
+    if (!model.iters.length) { delete root.dataset.iteration; room(); return model; }
     const loop = chartLoop(model);
     const head = el("div", "loop-head");
     const title = el("strong", "", `Loop, lines ${loop.line}–${loop.end_line}: ${loop.iterations.toLocaleString("en")} iteration${loop.iterations === 1 ? "" : "s"}${inside(loop, model)}`);
@@ -62,6 +66,7 @@ export function createLoopView(root, { onSelect = () => {} } = {}) {
     readout.setAttribute("role", "status");
     root.append(readout, el("p", "loop-note", summary(loop, model)));
     chart();
+    room();
     return model;
   }
 
