@@ -1,10 +1,17 @@
 """Shared fixtures: a trusted in-process runner and an API client that uses it."""
+import os
+
 import pytest
 from fastapi.testclient import TestClient
 
 from gradtrace.api.app import create_app
 from gradtrace.config import Settings
 from gradtrace.runner import InProcessRunner
+
+# Test pools start without tracing the gallery in each warm parent (it only saves children torch's first-use work);
+# the pools that check production's warm parent ask for it (sandbox_warm_gallery=True). Servers started as
+# subprocesses inherit it.
+os.environ.setdefault("GRADTRACE_SANDBOX_WARM_GALLERY", "0")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

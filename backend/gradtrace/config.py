@@ -64,6 +64,10 @@ class Settings(BaseSettings, TraceLimits, RunLimits):
     sandbox_uid: int = Field(
         65534, description="Unprivileged uid and gid each run switches to when the server runs as root "
         "(default nobody; best a uid no other process uses).")
+    sandbox_warm_gallery: bool = Field(
+        True, description="Each warm parent traces every gallery example once at startup, so that torch's and the "
+        "tracer's lazy first-use work (dispatch, op caches, imports) is done before any child is forked and no run "
+        "pays it; off only shortens a pool's startup (the test suite's pools).")
 
     # --- result checks (a pool of processes, off the event loop; see gradtrace/wire) ---
     check_workers: int = Field(2, ge=1, description="Processes that check, convert and encode run results, so that "

@@ -40,13 +40,15 @@ class Options:
     uid: int = NOBODY
     gid: int = NOBODY
     language_guards: bool = True  # off only in tests that show the OS layers hold on their own
+    warm_gallery: bool = True  # the warm parent traces the gallery before forking (settings.sandbox_warm_gallery)
     read_paths: list = field(default_factory=default_read_paths)
 
     @classmethod
     def from_settings(cls, settings, **overrides) -> "Options":
         trace = TraceLimits.from_settings(settings)
         return cls(**RunLimits.from_settings(settings).model_dump(), max_trace_bytes=trace.max_trace_bytes,
-                   limits=trace.model_dump(), uid=settings.sandbox_uid, gid=settings.sandbox_uid, **overrides)
+                   limits=trace.model_dump(), uid=settings.sandbox_uid, gid=settings.sandbox_uid,
+                   warm_gallery=settings.sandbox_warm_gallery, **overrides)
 
     def tracer_limits(self) -> Limits:
         return Limits(**self.limits)
