@@ -33,3 +33,20 @@ def api(settings):
     app = create_app(settings, runner=InProcessRunner())
     with TestClient(app) as client:
         yield client
+
+
+def default_pool_settings() -> Settings:
+    """The server's own limits (default settings), one worker: programs run as a user's would."""
+    return Settings(workers=1, queue_size=2, sandbox_uid=int(os.environ.get("GRADTRACE_SANDBOX_UID", 65534)))
+
+
+@pytest.fixture(scope="session")
+def default_pool():
+    """One sandbox pool with default_pool_settings() for every module that needs no special settings (each warm
+    parent costs seconds to start); a test that changes a pool's state or settings starts its own."""
+    from gradtrace.sandbox import SandboxRunner
+
+    runner = SandboxRunner(default_pool_settings())
+    runner.start()
+    yield runner
+    runner.close()
