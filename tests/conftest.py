@@ -1,4 +1,6 @@
-"""Shared fixtures: a trusted in-process runner and an API client that uses it."""
+"""Shared fixtures: a trusted in-process runner and an API client that uses it, a session sandbox pool, and
+program traces computed once per session."""
+import json
 import os
 
 import pytest
@@ -50,3 +52,24 @@ def default_pool():
     runner.start()
     yield runner
     runner.close()
+
+
+class TracedOnce:
+    """trace(code, seed=0) with the default limits, each program traced once per session and kept as the JSON the
+    API writes; every call returns a fresh parse of it (the wire form), so no caller sees another's changes."""
+
+    def __init__(self):
+        self._text: dict[str, str] = {}
+
+    def __call__(self, code: str) -> dict:
+        if code not in self._text:
+            from gradtrace.tracer import trace
+
+            self._text[code] = json.dumps(trace(code, seed=0), ensure_ascii=False, allow_nan=False,
+                                          separators=(",", ":"))
+        return json.loads(self._text[code])
+
+
+@pytest.fixture(scope="session")
+def traced_once():
+    return TracedOnce()
