@@ -94,7 +94,14 @@ class Postgres:
         self.url = f"postgresql://gradtrace@127.0.0.1:{self.port}/postgres"
 
     def close(self):
-        stop(self.proc, signal.SIGINT)  # fast shutdown
+        # fast shutdown, sent to postgres itself: runuser does not pass SIGINT on (it waited 20 s, then was
+        # killed and left postgres running until it noticed its data folder gone)
+        try:
+            pid = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, signal.SIGINT)
+        except (OSError, ValueError, IndexError):
+            pass
+        stop(self.proc, signal.SIGINT)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
