@@ -86,7 +86,9 @@ def main():
     print("| graph | page | zoom handler ms / frame | frame ms (median of rounds) | worst frame ms | label rewrites per sweep |")
     print("|---|---|---:|---:|---:|---:|")
     for (label, which), rs in res.items():
-        med = lambda f: statistics.median(r[f] for r in rs)  # noqa: E731
+        def med(f, rs=rs):
+            return statistics.median(r[f] for r in rs)
+
         page = f"before ({rev[:7]})" if which == "before" else "after"
         print(f"| {label} | {page} | {med('apply'):.2f} | {med('frame'):.1f} | {med('worst'):.0f} | {med('writes'):.0f} |")
 

@@ -30,11 +30,11 @@ def wire(t: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def traced():
-    """name → (full trace, compact v2 as read from JSON), every program traced once."""
+def traced(traced_once):
+    """name → (full trace, compact v2 as read from JSON), every program traced once per session (conftest.py)."""
     out = {}
     for name, code in PROGRAMS.items():
-        full = wire(trace(code, seed=0))
+        full = traced_once(code)  # wire(trace(code, seed=0))
         out[name] = (full, wire(compact(copy.deepcopy(full))))
     return out
 

@@ -4,7 +4,6 @@ the same program run in plain torch: status, stdout, variables (values, grads), 
 Programs that end with a trace limit today (the long tutorial loops) fail here on purpose until the tracer
 records loops compactly; nothing is marked xfail. Timings are a benchmark (bench/corpus_bench.py), not a test.
 """
-import os
 import re
 from pathlib import Path
 
@@ -12,8 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gradtrace.api.app import create_app
-from gradtrace.config import Settings
-from gradtrace.sandbox import SandboxRunner
 from gradtrace.schema import Trace
 from oracle import compare, run_plain
 
@@ -23,21 +20,12 @@ PROGRAMS = sorted(CORPUS.glob("*.py"))
 HEADER = re.compile(r"^# Source: .+\n(#.*\n)*?# License: .+\n(#.*\n)*?# Changes: .+", re.M)
 
 
-def corpus_settings() -> Settings:
-    """The server's own limits (default settings): the corpus runs as a user's program would."""
-    return Settings(workers=1, queue_size=2, sandbox_uid=int(os.environ.get("GRADTRACE_SANDBOX_UID", 65534)))
-
-
 @pytest.fixture(scope="module")
-def api():
-    settings = corpus_settings()
-    runner = SandboxRunner(settings)
-    app = create_app(settings, runner=runner)
-    try:
-        with TestClient(app) as client:
-            yield client
-    finally:
-        runner.close()  # a runner passed to create_app is the caller's to close
+def api(default_pool):
+    """The app on the session's pool with the server's own limits (default settings): the corpus runs as a user's
+    program would. The pool is the session's to close (a runner passed to create_app is the caller's)."""
+    with TestClient(create_app(default_pool.settings, runner=default_pool)) as client:
+        yield client
 
 
 def test_corpus_is_large_and_sourced():

@@ -77,12 +77,9 @@ STILL_REFUSED = {
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    uid = int(os.environ.get("GRADTRACE_SANDBOX_UID", 65534))
-    runner = SandboxRunner(Settings(workers=1, queue_size=2, sandbox_uid=uid))
-    runner.start()
-    yield runner
-    runner.close()
+def sandbox(default_pool):
+    """The session's pool with default settings (tests/conftest.py)."""
+    return default_pool
 
 
 @pytest.mark.parametrize("name", ALLOWED)

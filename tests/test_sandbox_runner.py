@@ -5,6 +5,8 @@ import logging
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -23,7 +25,8 @@ SETTINGS = dict(workers=1, queue_size=4, timeout_s=4.0, cpu_s=1, memory_mb=1280,
 
 @pytest.fixture(scope="module")
 def sandbox():
-    runner = SandboxRunner(Settings(**SETTINGS))
+    """Production's warm parent (the gallery traced in it before any child is forked; test pools skip that)."""
+    runner = SandboxRunner(Settings(**SETTINGS, sandbox_warm_gallery=True))
     runner.start()
     yield runner
     runner.close()
@@ -45,6 +48,29 @@ def test_gallery_traces_match_in_process(sandbox):
         Trace.model_validate(got)
         assert got["format"] == "compact"  # the child sends the compact form; the API expands it on request
         assert _without_addresses(expand(got)) == _without_addresses(local.run_sync(ex["code"])), ex["id"]
+
+
+WARM_UP = """import sys, json
+import gradtrace.tracer as tracer
+from gradtrace.examples import examples
+from gradtrace.sandbox import zygote
+traced = []
+tracer.trace = lambda code, **kw: traced.append(code)
+zygote.warm_up(gallery=json.loads(sys.argv[1]))
+print(json.dumps([len(traced), len(examples())]))
+"""
+
+
+@pytest.mark.parametrize("gallery", [True, False])
+def test_warm_up_traces_the_gallery_unless_the_setting_is_off(gallery):
+    """The setting reaches the warm parent's options, and warm_up traces every example, or none when off."""
+    assert Settings.model_fields["sandbox_warm_gallery"].default is True  # production warms up
+    assert SandboxRunner(Settings(sandbox_warm_gallery=gallery)).options.warm_gallery is gallery
+    out = subprocess.run([sys.executable, "-c", WARM_UP, json.dumps(gallery)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    traced, total = json.loads(out.stdout)
+    assert total >= 20 and traced == (total if gallery else 0)
 
 
 def _without_addresses(trace: dict) -> str:

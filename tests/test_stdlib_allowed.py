@@ -2,13 +2,10 @@
 and used inside the real sandbox, its output held against plain Python; and none of them hands a program `os`,
 `sys`, builtins or file I/O through an attribute the guards let through."""
 import importlib
-import os
 import types
 
 import pytest
 
-from gradtrace.config import Settings
-from gradtrace.sandbox import SandboxRunner
 from gradtrace.sandbox.guards import ast_check, policy
 from gradtrace.tracer.compact import to_format
 from oracle import compare, run_plain
@@ -92,12 +89,9 @@ def test_string_formatter_cannot_reach_attributes():
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    uid = int(os.environ.get("GRADTRACE_SANDBOX_UID", 65534))
-    runner = SandboxRunner(Settings(workers=1, queue_size=2, sandbox_uid=uid))
-    runner.start()
-    yield runner
-    runner.close()
+def sandbox(default_pool):
+    """The session's pool with default settings (tests/conftest.py)."""
+    return default_pool
 
 
 @pytest.mark.parametrize("name", sorted(USES))

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from gradtrace.examples import examples
-from gradtrace.export import trace_program
 
 from browser.truth_oracle import Oracle, close, flat
 
@@ -53,9 +52,9 @@ def differences(trace: dict, steps: list[dict]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def gallery():
+def gallery(traced_once):
     progs = [(e["id"], e["code"]) for e in examples()]
-    traces = [trace_program(code) for _, code in progs]
+    traces = [traced_once(code) for _, code in progs]  # as the page gets them: the API's JSON (conftest.py)
     return list(zip([p[0] for p in progs], traces, page_states(traces)))
 
 
@@ -68,11 +67,12 @@ def test_every_gallery_example_is_true_at_every_step(gallery):
     assert checked > 2000  # tensor-steps compared: the check really ran over the traces
 
 
-def test_every_corpus_program_is_true_at_every_step():
-    """The published tutorials and real models of tests/corpus, traced in-process (they are our own files)."""
+def test_every_corpus_program_is_true_at_every_step(traced_once):
+    """The published tutorials and real models of tests/corpus, traced in-process (they are our own files), once per
+    session (test_compact_v2 checks the same traces)."""
     files = sorted((ROOT / "tests" / "corpus").glob("*.py"))
     assert len(files) >= 30
-    traces = [trace_program(f.read_text(encoding="utf-8")) for f in files]
+    traces = [traced_once(f.read_text(encoding="utf-8")) for f in files]
     for f, trace, steps in zip(files, traces, page_states(traces)):
         assert differences(trace, steps) == [], f.name
 

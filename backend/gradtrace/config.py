@@ -77,6 +77,10 @@ class Settings(BaseSettings, TraceLimits, RunLimits):
         0.5, ge=0, le=1, description="A spare skips its warm-up when, since the previous spare, some task waited for a "
         "CPU more than this share of the time (Linux PSI, /proc/pressure/cpu): on busy CPUs the warm-up takes CPU from "
         "runs instead of using idle time. 1: always warm up; without PSI spares always warm up.")
+    sandbox_warm_gallery: bool = Field(
+        True, description="Each warm parent traces every gallery example once at startup, so that torch's and the "
+        "tracer's lazy first-use work (dispatch, op caches, imports) is done before any child is forked and no run "
+        "pays it; off only shortens a pool's startup (the test suite's pools).")
 
     # --- result checks (a pool of processes, off the event loop; see gradtrace/wire) ---
     check_workers: int = Field(2, ge=1, description="Processes that check, convert and encode run results, so that "

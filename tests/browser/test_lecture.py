@@ -16,12 +16,21 @@ pytestmark = pytest.mark.browser
 PHONE_TEXT_PX = 11  # the smallest readable graph text on a phone (names 14 px and op names 12 px times the zoom)
 
 
+# The step's card placed (data-measured, one frame after the step is drawn) and no pan or zoom of the camera (d3
+# transition "view": the follow to the active node, the pan that makes room for the card) still under way.
+SETTLED = """() => { const g = document.getElementById('graph');
+  if (g.dataset.measured !== g.dataset.step) return false;
+  return ![...g.querySelectorAll('svg')].some((s) => Object.values(s.__transition || {}).some((t) => t.name === 'view'));
+}"""
+
+
 def settled(pg, k=None):
-    """Step k drawn, its card placed (one frame later) and any pan that made room for it finished."""
+    """Step k drawn, its card placed (one frame later) and any pan that made room for it finished (waited for as
+    it ends, then one more frame, rather than for a fixed time)."""
     if k is not None:
         expect(pg.locator("#graph")).to_have_attribute("data-step", str(k))
-    pg.wait_for_function("() => document.getElementById('graph').dataset.measured === document.getElementById('graph').dataset.step")
-    pg.wait_for_timeout(750)
+    pg.wait_for_function(SETTLED)
+    pg.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def overlap(a, b) -> bool:

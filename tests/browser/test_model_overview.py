@@ -293,8 +293,9 @@ def test_no_empty_boxes_and_the_loop_panel_covers_no_node(screens, name):
         load(pg, name)
         assert_boxes_named(pg, f"{name} fitted on {key}")
         if name == "vae" and key == "laptop":  # the BCE pill is too narrow for its name at the fitted scale: cut, not blank
-            bce = pg.locator('#graph .node.fits[data-key="n:%s"] .lodname' % pg.evaluate(
-                "() => [...window.gradtrace.app.graph.nodes.values()].find((d) => d.label === 'BinaryCrossEntropyBackward0').id"))
+            bce_id = pg.evaluate(
+                "() => [...window.gradtrace.app.graph.nodes.values()].find((d) => d.label === 'BinaryCrossEntropyBackward0').id")
+            bce = pg.locator(f'#graph .node.fits[data-key="n:{bce_id}"] .lodname')
             expect(bce).to_have_text(re.compile(r"^BinaryCross\w*…$"))
         assert_labels_readable(pg, f"{name} fitted on {key}")
         seek(pg, pg.evaluate(MID_BACKWARD))

@@ -127,7 +127,7 @@ def _write_pickle_bomb(w: World) -> None:
 
 @pytest.fixture(scope="session")
 def sandbox(world):
-    runner = SandboxRunner(security_settings())
+    runner = SandboxRunner(security_settings(sandbox_warm_gallery=True))  # the attacks meet production's warm parent
     runner.start()
     yield runner
     runner.close()
@@ -136,7 +136,7 @@ def sandbox(world):
 @pytest.fixture(scope="session")
 def os_only_sandbox(world):
     """The same sandbox with the language guards switched off: the OS layers alone must hold."""
-    runner = SandboxRunner(security_settings(workers=1), language_guards=False)
+    runner = SandboxRunner(security_settings(workers=1, sandbox_warm_gallery=True), language_guards=False)
     runner.start()
     yield runner
     runner.close()

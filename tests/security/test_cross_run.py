@@ -28,7 +28,8 @@ def legacy():
 
 @pytest.fixture(scope="module")
 def scanning_sandbox(world):
-    runner = SandboxRunner(security_settings(workers=1, timeout_s=30.0, cpu_s=30, idle_limit_s=10.0),
+    runner = SandboxRunner(security_settings(workers=1, timeout_s=30.0, cpu_s=30, idle_limit_s=10.0,
+                                             sandbox_warm_gallery=True),  # production's warm parent, scanned
                            language_guards=False, read_paths=default_read_paths() + ["/proc"])
     runner.start()
     yield runner

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,14 @@ class Postgres:
         self.url = f"postgresql://gradtrace@127.0.0.1:{self.port}/postgres"
 
     def close(self):
-        stop(self.proc, signal.SIGINT)  # fast shutdown
+        # fast shutdown, sent to postgres itself: runuser does not pass SIGINT on (it waited 20 s, then was
+        # killed and left postgres running until it noticed its data folder gone)
+        try:
+            pid = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, signal.SIGINT)
+        except (OSError, ValueError, IndexError):
+            pass
+        stop(self.proc, signal.SIGINT)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -136,6 +144,20 @@ class Replica:
 
     def close(self, sig=signal.SIGTERM):
         stop(self.proc, sig)
+
+
+def start_replicas(envs: list[dict], workdir: Path) -> list[Replica]:
+    """One replica per env, started side by side (most of a replica's start is its warm parents importing torch,
+    which the other's can overlap); if one fails, the others are stopped and its error raised."""
+    with ThreadPoolExecutor(len(envs)) as pool:
+        futures = [pool.submit(Replica, env, workdir) for env in envs]
+    started = [f.result() for f in futures if f.exception() is None]
+    failed = [f.exception() for f in futures if f.exception() is not None]
+    if failed:
+        for r in started:
+            r.close()
+        raise failed[0]
+    return started
 
 
 class Nginx:

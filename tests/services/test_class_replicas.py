@@ -14,7 +14,7 @@ from gradtrace.classes.follow import Follower
 
 from async_helpers import run_async
 
-from .procs import Nginx, Redis, Replica, missing, scratch
+from .procs import Nginx, Redis, missing, scratch, start_replicas
 from .test_replicas import http
 
 pytestmark = pytest.mark.services
@@ -35,7 +35,7 @@ def cluster():
            "GRADTRACE_CLASS_HEARTBEAT_S": "1"}
     replicas, nginx = [], None
     try:
-        replicas = [Replica(env, work) for _ in range(2)]
+        replicas = start_replicas([env, env], work)
         nginx = Nginx(replicas)
         yield {"redis": redis, "a": replicas[0], "b": replicas[1], "nginx": nginx}
     finally:

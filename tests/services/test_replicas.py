@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .procs import Nginx, Postgres, Redis, Replica, missing, scratch
+from .procs import Nginx, Postgres, Redis, Replica, missing, scratch, start_replicas
 
 pytestmark = pytest.mark.services
 PROGRAM = "import torch\nw = torch.tensor([0.5, -2.0], requires_grad=True)\n(w.exp() * w).sum().backward()\n"
@@ -46,7 +46,7 @@ def cluster():
            "GRADTRACE_MAX_RUNS_PER_CLIENT": "64"}
     replicas, nginx = [], None
     try:
-        replicas = [Replica(env, work) for _ in range(2)]
+        replicas = start_replicas([env, env], work)
         nginx = Nginx(replicas)
         yield {"pg": pg, "redis": redis, "a": replicas[0], "b": replicas[1], "nginx": nginx}
     finally:

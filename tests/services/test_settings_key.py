@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from .procs import Redis, Replica, find, scratch
+from .procs import Redis, find, scratch, start_replicas
 from .test_replicas import http
 
 pytestmark = pytest.mark.services
@@ -20,13 +20,12 @@ def replicas():
     if not find("redis-server"):
         (pytest.fail if os.environ.get("CI") else pytest.skip)("redis-server is not installed")
     redis, work = Redis(), scratch("gt-settings-")
-    base = {**os.environ, "GRADTRACE_REDIS_URL": redis.url, "GRADTRACE_WORKERS": "1",
-            "GRADTRACE_SNIPPET_DB": str(work / "snippets.sqlite3")}
+    base = {**os.environ, "GRADTRACE_REDIS_URL": redis.url, "GRADTRACE_WORKERS": "1"}
     started = []
-    try:
-        for head, fd_elements in ((2, 16), (5, 4)):
-            env = {**base, "GRADTRACE_LOOP_HEAD_ITERATIONS": str(head), "GRADTRACE_FD_MAX_ELEMENTS": str(fd_elements)}
-            started.append(Replica(env, work))
+    try:  # started side by side, each with its own snippet file (only Redis is shared here)
+        started = start_replicas([{**base, "GRADTRACE_LOOP_HEAD_ITERATIONS": str(head), "GRADTRACE_FD_MAX_ELEMENTS":
+                                   str(fd_elements), "GRADTRACE_SNIPPET_DB": str(work / f"snippets-{head}.sqlite3")}
+                                  for head, fd_elements in ((2, 16), (5, 4))], work)
         yield started
     finally:
         for r in started:

@@ -43,6 +43,7 @@ class Options:
     hugepages: bool = True  # settings.sandbox_hugepages: the warm parent's memory in huge pages (hugepages.py)
     pretouch_pieces: int = 1  # settings.sandbox_pretouch_pieces: warm-up traces of a spare (pretouch.py)
     pretouch_max_cpu_pressure: float = 0.5  # settings.sandbox_pretouch_max_cpu_pressure (pressure.py)
+    warm_gallery: bool = True  # the warm parent traces the gallery before forking (settings.sandbox_warm_gallery)
     read_paths: list = field(default_factory=default_read_paths)
 
     @classmethod
@@ -52,7 +53,8 @@ class Options:
                    limits=trace.model_dump(), uid=settings.sandbox_uid, gid=settings.sandbox_uid,
                    **{"hugepages": settings.sandbox_hugepages,
                       "pretouch_pieces": settings.sandbox_pretouch_pieces,
-                      "pretouch_max_cpu_pressure": settings.sandbox_pretouch_max_cpu_pressure, **overrides})
+                      "pretouch_max_cpu_pressure": settings.sandbox_pretouch_max_cpu_pressure,
+                      "warm_gallery": settings.sandbox_warm_gallery, **overrides})
 
     def tracer_limits(self) -> Limits:
         return Limits(**self.limits)

@@ -27,9 +27,9 @@ LAZY_IMPORTS = {"encodings.idna", "encodings.utf_16", "encodings.utf_32", "encod
                 "multiprocessing.popen_fork", "queue", "difflib"}
 
 
-def warm_up() -> None:
+def warm_up(gallery: bool = True) -> None:
     """Import and exercise everything a run may touch, with one thread (forking after OpenMP started
-    its threads deadlocks children)."""
+    its threads deadlocks children); `gallery` off (test pools) skips tracing the examples."""
     import torch
 
     torch.set_num_threads(1)
@@ -46,7 +46,7 @@ def warm_up() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
-    for ex in examples():
+    for ex in examples() if gallery else ():
         trace(ex["code"], builtins=restricted_builtins())
     gc.collect()
     gc.freeze()  # children then never touch (copy) the warm objects' pages during garbage collection
@@ -112,7 +112,7 @@ def main() -> None:
     os.dup2(null, 1)
     os.chdir("/")
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    warm_up()
+    warm_up(options.warm_gallery)
     try:
         ruleset_fd, landlock_info = landlock.create_ruleset(options.read_paths)
     except OSError as exc:
