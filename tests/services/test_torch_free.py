@@ -35,7 +35,7 @@ def test_the_server_process_never_loads_torch_but_its_warm_parents_do():
         assert "libtorch" not in maps(replica.proc.pid)  # served a trace, checked and converted it: no torch here
         kids = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children(replica.proc.pid)}
         zygotes = [pid for pid, cmd in kids.items() if b"gradtrace.sandbox.zygote" in cmd]
-        checkers = [pid for pid, cmd in kids.items() if b"multiprocessing.spawn" in cmd]
+        checkers = [pid for pid, cmd in kids.items() if b"gradtrace.wire.checker" in cmd]
         assert zygotes and all("libtorch" in maps(pid) for pid in zygotes)  # the method sees torch where it is
         assert checkers and not any("libtorch" in maps(pid) for pid in checkers)
     finally:
