@@ -2,6 +2,7 @@
 program traces computed once per session."""
 import json
 import os
+import sys
 
 import pytest
 from fastapi.testclient import TestClient
@@ -73,3 +74,22 @@ class TracedOnce:
 @pytest.fixture(scope="session")
 def traced_once():
     return TracedOnce()
+
+
+@pytest.fixture(autouse=True)
+def _torch_globals_as_they_were():
+    """Programs traced or run in this process may change torch's process-wide state (a tutorial calls
+    `torch.set_default_device(device)`, which leaves a TorchFunctionMode on for every later test): put it back, so a
+    test's result never depends on which tests ran before it in the same process."""
+    torch = sys.modules.get("torch")
+    before = (torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_num_threads()) if torch else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
+    if getattr(getattr(torch, "_GLOBAL_DEVICE_CONTEXT", None), "device_context", None) is not None:
+        torch.set_default_device(None)
+    if before is not None:
+        torch.set_default_dtype(before[0])
+        torch.set_grad_enabled(before[1])
+        torch.set_num_threads(before[2])

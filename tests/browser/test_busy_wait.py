@@ -23,7 +23,7 @@ def busy_server():
     from gradtrace.config import Settings
 
     # idle_limit_s past the wall clock: the sandbox would otherwise stop the sleeping blocker within ~1 s (idle stop)
-    app = create_app(Settings(workers=1, queue_size=0, timeout_s=6.0, cpu_s=3, idle_limit_s=30.0))
+    app = create_app(Settings(workers=1, queue_size=0, timeout_s=4.0, cpu_s=3, idle_limit_s=30.0))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -48,7 +48,7 @@ def _post(base, path, body):
 
 
 def _occupy(base, tag):
-    """Hold the only worker for ~6 s (a distinct program each time: the cache must not answer it)."""
+    """Hold the only worker for ~4 s (a distinct program each time: the cache must not answer it)."""
     t = threading.Thread(target=_post, args=(base, "/api/v1/traces", {"code": f"# {tag}\n{SPIN}"}), daemon=True)
     t.start()
     deadline = time.monotonic() + 10  # until the worker is taken (health says so), not a fixed wait
