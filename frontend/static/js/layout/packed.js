@@ -1,0 +1,83 @@
+// Big open groups without sub-blocks (the optimizer-state block: hundreds of tensors, few edges among them) are laid
+// out on their own and placed as one box: their members linked among themselves in ranks (layout/layered.js), the
+// unlinked ones as a grid in program order. dagre's compound layout of such a cluster took seconds (bench/README.md).
+import { layeredLayout } from "./layered.js";
+
+const GAP = 14; // between grid cells, and between the grid and the ranked part
+
+/** Replaces the members of every open group of ≥ `packAbove` boxes and no sub-blocks by one "pack" box. */
+export function packGroups(g, o, collapsed, lnodes, ledges) {
+  const packs = new Map();
+  const parents = new Set([...g.groups.values()].map((grp) => grp.parent));
+  const byGroup = new Map();
+  for (const n of lnodes.values()) if (n.group) (byGroup.get(n.group) ?? byGroup.set(n.group, []).get(n.group)).push(n);
+  for (const [gk, members] of byGroup) {
+    if (collapsed.has(gk) || parents.has(gk) || members.length < o.packAbove) continue;
+    members.sort((a, b) => (a.seq - b.seq) || (a.key < b.key ? -1 : 1));
+    const keys = new Set(members.map((n) => n.key));
+    const inner = [...ledges.values()].filter((e) => keys.has(e.source) && keys.has(e.target));
+    const key = `pack:${gk}`, box = arrange(members, inner, o);
+    packs.set(key, { gk, members, inner, box, cross: [] });
+    for (const n of members) lnodes.delete(n.key);
+    lnodes.set(key, { key, type: "pack", label: g.groups.get(gk)?.label, seq: members[0].seq, group: g.groups.get(gk)?.parent ?? null, width: box.width, height: box.height });
+  }
+  if (!packs.size) return packs;
+  const into = new Map();
+  for (const [key, p] of packs) for (const n of p.members) into.set(n.key, key);
+  for (const e of [...ledges.values()]) { // edges across a pack's border run to the pack's box while it is placed
+    const s = into.get(e.source) ?? e.source, t = into.get(e.target) ?? e.target;
+    if (s === e.source && t === e.target) continue;
+    ledges.delete(e.key);
+    if (s === t) continue; // inner: laid out with the pack
+    const k = `${s}>${t}`;
+    if (!ledges.has(k)) ledges.set(k, { key: k, source: s, target: t, members: [] });
+    packs.get(into.get(e.source) ?? into.get(e.target)).cross.push({ e, via: k, inS: into.has(e.source), inT: into.has(e.target) });
+  }
+  return packs;
+}
+
+// Linked members in ranks, then the unlinked ones in a grid under (LR) or beside (TB) them.
+function arrange(members, inner, o) {
+  const linked = new Set(inner.flatMap((e) => [e.source, e.target]));
+  const ranked = members.filter((n) => linked.has(n.key)), loose = members.filter((n) => !linked.has(n.key));
+  const r = ranked.length ? layeredLayout(ranked, inner, { rankdir: o.rankdir, nodesep: o.nodesep, ranksep: o.ranksep, margin: 0 })
+    : { pos: new Map(), points: new Map(), width: 0, height: 0 };
+  const cw = Math.max(1, ...loose.map((n) => n.width)) + GAP, ch = Math.max(1, ...loose.map((n) => n.height)) + GAP;
+  const cols = Math.max(1, Math.round(Math.sqrt(loose.length * 1.6 * ch / cw))); // a grid about 1.6 times wider than tall
+  const rows = Math.ceil(loose.length / cols);
+  const lr = o.rankdir !== "TB";
+  const gx = lr ? 0 : (r.width ? r.width + GAP : 0), gy = lr ? (r.height ? r.height + GAP : 0) : 0;
+  const pos = new Map(r.pos);
+  loose.forEach((n, i) => pos.set(n.key, { x: gx + (i % cols) * cw + cw / 2 - GAP / 2, y: gy + Math.floor(i / cols) * ch + ch / 2 - GAP / 2 }));
+  const gw = loose.length ? cols * cw - GAP : 0, gh = loose.length ? rows * ch - GAP : 0;
+  return { pos, points: r.points, width: Math.max(1, lr ? Math.max(r.width, gw) : gx + gw), height: Math.max(1, lr ? gy + gh : Math.max(r.height, gh)) };
+}
+
+/** Puts each pack's members where its box was placed; their edges follow (border edges end at the member). */
+export function unpackGroups(packs, out, ledges) {
+  for (const [key, p] of packs) {
+    const at = out.nodes.get(key);
+    out.nodes.delete(key);
+    if (!at) continue;
+    const x0 = at.x - at.width / 2, y0 = at.y - at.height / 2;
+    for (const n of p.members) {
+      const q = p.box.pos.get(n.key);
+      out.nodes.set(n.key, { x: x0 + q.x, y: y0 + q.y, width: n.width, height: n.height, owner: n.key, chunk: at.chunk, type: n.type, label: n.label, lod: n.lod });
+    }
+    p.inner.forEach((e, i) => {
+      e.points = (p.box.points.get(i) ?? []).map((q) => ({ x: x0 + q.x, y: y0 + q.y }));
+      ledges.set(e.key, e);
+    });
+  }
+  for (const p of packs.values()) {
+    for (const { e, via, inS, inT } of p.cross) {
+      const v = ledges.get(via), s = out.nodes.get(e.source), t = out.nodes.get(e.target);
+      e.stubKey = out.stubs.has(`stub:${via}`) ? `stub:${via}` : null;
+      const pts = v?.points?.length ? [...v.points] : [s, t].filter(Boolean).map((q) => ({ x: q.x, y: q.y }));
+      if (inT && t) pts[pts.length - 1] = { x: t.x, y: t.y }; // into the member, not the pack's border
+      if (inS && s && !e.stubKey) pts[0] = { x: s.x, y: s.y };
+      e.points = pts;
+      ledges.set(e.key, e);
+    }
+  }
+}
