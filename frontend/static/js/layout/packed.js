@@ -5,7 +5,7 @@ import { layeredLayout } from "./layered.js";
 
 const GAP = 14; // between grid cells, and between the grid and the ranked part
 
-/** Replaces the members of every open group of ≥ `packAbove` boxes and no sub-blocks by one "pack" box. */
+/** Replaces the members of every big (≥ `packAbove` boxes) open bookkeeping, loose or edge-heavy group without sub-blocks by one "pack" box. */
 export function packGroups(g, o, collapsed, lnodes, ledges) {
   const packs = new Map();
   const parents = new Set([...g.groups.values()].map((grp) => grp.parent));
@@ -15,7 +15,14 @@ export function packGroups(g, o, collapsed, lnodes, ledges) {
     if (collapsed.has(gk) || parents.has(gk) || members.length < o.packAbove) continue;
     members.sort((a, b) => (a.seq - b.seq) || (a.key < b.key ? -1 : 1));
     const keys = new Set(members.map((n) => n.key));
-    const inner = [...ledges.values()].filter((e) => keys.has(e.source) && keys.has(e.target));
+    const inner = [], linked = new Set();
+    let cross = 0;
+    for (const e of ledges.values()) {
+      const a = keys.has(e.source), b = keys.has(e.target);
+      if (a && b) { inner.push(e); linked.add(e.source).add(e.target); } else if (a || b) cross++;
+    }
+    // Only what dagre's clusters do badly: the bookkeeping block, mostly unlinked members, or a block edges crowd into.
+    if (!g.groups.get(gk)?.book && 2 * linked.size > members.length && cross < 4 * members.length) continue;
     const key = `pack:${gk}`, box = arrange(members, inner, o);
     packs.set(key, { gk, members, inner, box, cross: [] });
     for (const n of members) lnodes.delete(n.key);
