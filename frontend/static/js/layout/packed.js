@@ -4,6 +4,7 @@
 import { layeredLayout } from "./layered.js";
 
 const GAP = 14; // between grid cells, and between the grid and the ranked part
+const FAN = 4; // a member feeding only nodes with this many inputs from the group or more goes in the grid
 
 /** Replaces the members of every big (≥ `packAbove` boxes) open bookkeeping, loose or edge-heavy group without sub-blocks by one "pack" box. */
 export function packGroups(g, o, collapsed, lnodes, ledges) {
@@ -43,11 +44,15 @@ export function packGroups(g, o, collapsed, lnodes, ledges) {
   return packs;
 }
 
-// Linked members in ranks, then the unlinked ones in a grid under (LR) or beside (TB) them.
+// Members that feed only wide fan-ins (29 per-parameter norms into one stack) or nothing in the group go in a grid in
+// program order, under (LR) or beside (TB) the rest, which is laid out in ranks. Edges keyed by ledge key.
 function arrange(members, inner, o) {
-  const linked = new Set(inner.flatMap((e) => [e.source, e.target]));
-  const ranked = members.filter((n) => linked.has(n.key)), loose = members.filter((n) => !linked.has(n.key));
-  const r = ranked.length ? layeredLayout(ranked, inner, { rankdir: o.rankdir, nodesep: o.nodesep, ranksep: o.ranksep, margin: 0 })
+  const fanIn = new Map(), fed = new Set();
+  for (const e of inner) { fanIn.set(e.target, (fanIn.get(e.target) || 0) + 1); fed.add(e.target); }
+  const gridded = (n) => !fed.has(n.key) && inner.every((e) => e.source !== n.key || fanIn.get(e.target) >= FAN);
+  const loose = members.filter(gridded), grid = new Set(loose.map((n) => n.key));
+  const ranked = members.filter((n) => !grid.has(n.key)), rEdges = inner.filter((e) => !grid.has(e.source));
+  const r = ranked.length ? layeredLayout(ranked, rEdges, { rankdir: o.rankdir, nodesep: o.nodesep, ranksep: o.ranksep, margin: 0 })
     : { pos: new Map(), points: new Map(), width: 0, height: 0 };
   const cw = Math.max(1, ...loose.map((n) => n.width)) + GAP, ch = Math.max(1, ...loose.map((n) => n.height)) + GAP;
   const cols = Math.max(1, Math.round(Math.sqrt(loose.length * 1.6 * ch / cw))); // a grid about 1.6 times wider than tall
@@ -56,8 +61,10 @@ function arrange(members, inner, o) {
   const gx = lr ? 0 : (r.width ? r.width + GAP : 0), gy = lr ? (r.height ? r.height + GAP : 0) : 0;
   const pos = new Map(r.pos);
   loose.forEach((n, i) => pos.set(n.key, { x: gx + (i % cols) * cw + cw / 2 - GAP / 2, y: gy + Math.floor(i / cols) * ch + ch / 2 - GAP / 2 }));
+  const points = new Map(rEdges.map((e, i) => [e.key, r.points.get(i) ?? []]));
+  for (const e of inner) if (grid.has(e.source)) points.set(e.key, [pos.get(e.source), pos.get(e.target)].map((q) => ({ x: q.x, y: q.y })));
   const gw = loose.length ? cols * cw - GAP : 0, gh = loose.length ? rows * ch - GAP : 0;
-  return { pos, points: r.points, width: Math.max(1, lr ? Math.max(r.width, gw) : gx + gw), height: Math.max(1, lr ? gy + gh : Math.max(r.height, gh)) };
+  return { pos, points, width: Math.max(1, lr ? Math.max(r.width, gw) : gx + gw), height: Math.max(1, lr ? gy + gh : Math.max(r.height, gh)) };
 }
 
 /** Puts each pack's members where its box was placed; their edges follow (border edges end at the member). */
@@ -71,8 +78,8 @@ export function unpackGroups(packs, out, ledges) {
       const q = p.box.pos.get(n.key);
       out.nodes.set(n.key, { x: x0 + q.x, y: y0 + q.y, width: n.width, height: n.height, owner: n.key, chunk: at.chunk, type: n.type, label: n.label, lod: n.lod });
     }
-    p.inner.forEach((e, i) => {
-      e.points = (p.box.points.get(i) ?? []).map((q) => ({ x: x0 + q.x, y: y0 + q.y }));
+    p.inner.forEach((e) => {
+      e.points = (p.box.points.get(e.key) ?? []).map((q) => ({ x: x0 + q.x, y: y0 + q.y }));
       ledges.set(e.key, e);
     });
   }
