@@ -3,12 +3,14 @@
 // order) into stacked rows.
 import dagre from "../../vendor/dagre.js";
 import { layeredLayout } from "./layered.js";
+import { packGroups, unpackGroups } from "./packed.js";
 import { nodeSize, lodText, lodScale } from "./sizes.js";
 import { groupChain } from "../model/graph.js";
 import { groupText } from "../model/modules.js";
 
-// engine: "auto" (dagre up to layeredAbove layout nodes, then the fast layered layout), "dagre" or "layered".
-export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: null, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70, engine: "auto", layeredAbove: 400 };
+// engine: "auto" (dagre up to layeredAbove layout nodes and edgesAbove edges, then the fast layered layout), "dagre" or
+// "layered"; packAbove: an open group of that many boxes and no sub-blocks is laid out apart (layout/packed.js).
+export const LAYOUT_DEFAULTS = { rankdir: "LR", chunkSize: null, maxSpan: 8, stubAbove: 30, nodesep: 18, ranksep: 30, chunkGap: 70, engine: "auto", layeredAbove: 400, edgesAbove: 600, packAbove: 12 };
 const ATTACH_GAP = 10; // AccumulateGrad tags sit this far under their leaf
 
 /**
@@ -33,11 +35,12 @@ export function layoutGraph(g, options = {}) {
   }
 
   const attached = attachAccumulators(lnodes, ledges);
+  const packs = packGroups(g, o, collapsed, lnodes, ledges); // big flat open groups: laid out apart, placed as one box
   const order = [...lnodes.values()].sort((a, b) => (a.seq - b.seq) || (a.key < b.key ? -1 : 1));
   // Rows of ~4·√n nodes keep a long chain's overview near the pane's aspect (and dagre's input small);
   // a mid-size graph that comes out very long or very tall (a chain, 40 parallel iterations) is cut too.
   const n = order.length;
-  o.fast = o.engine === "layered" || (o.engine === "auto" && n > o.layeredAbove);
+  o.fast = o.engine === "layered" || (o.engine === "auto" && (n > o.layeredAbove || ledges.size > o.edgesAbove)); // dagre is slow on dense graphs (optimizer bookkeeping)
   const size = o.chunkSize ?? Math.max(80, Math.min(400, Math.round(4 * Math.sqrt(n))));
   let res = placeChunks(g, o, collapsed, lnodes, ledges, order, n > 150 ? Math.ceil(n / size) : 1, size);
   const ratio = res.out.width / Math.max(1, res.out.height);
@@ -52,6 +55,7 @@ export function layoutGraph(g, options = {}) {
     if (fits(wrapped) > 1.15 * fits(res)) res = wrapped;
   }
   const { out, chunkOf } = res;
+  unpackGroups(packs, out, ledges);
   placeAttached(attached, out);
   // Nodes folded into a collapsed group sit at the group's box (so gradients can still "arrive" there).
   for (const d of g.nodes.values()) {
@@ -62,6 +66,7 @@ export function layoutGraph(g, options = {}) {
     const k = `${owner(e.source)}>${owner(e.target)}`;
     const le = ledges.get(k) ?? attached.edges.get(k);
     if (!le) continue;
+    if (le.stubKey !== undefined) { out.edges.set(e.key, { points: le.points, stub: le.stubKey }); continue; } // ran to a pack
     const stub = out.stubs.get(`stub:${k}`);
     out.edges.set(e.key, { points: le.points, stub: stub ? `stub:${k}` : null });
   }
@@ -173,7 +178,7 @@ function longestPathRanks(order, ledges) {
 }
 
 function layoutChunk(g, c, ci, o, collapsed, out) {
-  const grouped = c.nodes.some((n) => n.group || n.type === "group");
+  const grouped = c.nodes.some((n) => n.group); // a closed block at the top needs no cluster (nor compound mode's cost)
   if (o.fast && !grouped) return layeredChunk(c, ci, o, out); // expanded groups need dagre's clusters
   const dg = new dagre.graphlib.Graph({ multigraph: false, compound: grouped }); // compound mode costs time: only when needed
   dg.setGraph({ rankdir: o.rankdir, nodesep: o.nodesep, ranksep: o.ranksep, edgesep: 10, marginx: 16, marginy: 16 });
