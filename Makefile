@@ -53,8 +53,11 @@ lint: install-test
 	npx --no-install eslint .
 
 # --durations: the slowest tests are printed every run, so a slow one is seen when it arrives.
+# -n: most of the suite waits (servers starting, browsers drawing, runs reaching their limits), so two pytest
+# workers share the 2 cores; --dist loadfile keeps a module's fixtures in one worker. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test-py: install-test
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 test: install-test lint test-js test-py
 
