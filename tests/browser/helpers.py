@@ -1,5 +1,6 @@
 """Driving the page the way a user does: gallery, editor, Run, timeline buttons; reading the DOM back."""
 import json
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -124,3 +125,18 @@ def shoot(page: Page, name: str) -> None:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+MODELS = Path(__file__).parent / "models"
+_model_traces: dict = {}
+
+
+def model_trace_text(page: Page, name: str) -> tuple[str, str]:
+    """(compact trace JSON text, code) of a real model of tests/browser/models, traced once per process."""
+    code = (MODELS / f"{name}.py").read_text()
+    if name not in _model_traces:
+        r = page.request.post(origin(page) + "/api/v1/traces", data=json.dumps({"code": code, "seed": 0, "format": "compact"}),
+                              headers={"Content-Type": "application/json"})
+        assert r.ok, r.status
+        _model_traces[name] = r.text()
+    return _model_traces[name], code

@@ -4,20 +4,16 @@ node i of n of its engine order, the gradient leaving through its inputs — and
 module hooks, tests/browser/block_oracle.py); Shift+→ steps to where the gradient leaves the block; opened, the same
 step is told at node level. And at 1024×768 in presenter mode, with the code shown, an optimizer's update card covers
 no drawn block or node. One page per screen is shared by every model; each model runs a few steps."""
-import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from .block_oracle import agrees, claims, module_calls
-from .helpers import shoot
+from .helpers import model_trace_text, shoot
 
 pytestmark = pytest.mark.browser
-MODELS = Path(__file__).parent / "models"
 NAMES = ["cnn", "lstm_lm", "gpt", "vae", "gan"]
-_traces: dict = {}
 _calls: dict = {}
 
 # Every backward run of a closed block, from the first node of its engine order: where it starts and ends.
@@ -55,15 +51,10 @@ COVERED = """() => {
 
 
 def load(pg, name: str) -> str:
-    code = (MODELS / f"{name}.py").read_text()
-    if name not in _traces:
-        origin = "/".join(pg.url.split("/", 3)[:3])
-        r = pg.request.post(origin + "/api/v1/traces", data=json.dumps({"code": code, "seed": 0, "format": "compact"}),
-                            headers={"Content-Type": "application/json"})
-        assert r.ok, r.status
-        _traces[name] = r.text()
+    text, code = model_trace_text(pg, name)
+    if name not in _calls:
         _calls[name] = module_calls(code)
-    pg.evaluate("async ([t, c]) => { await window.gradtrace.load(JSON.parse(t), c); window.gradtrace.editor.setCode(c); }", [_traces[name], code])
+    pg.evaluate("async ([t, c]) => { await window.gradtrace.load(JSON.parse(t), c); window.gradtrace.editor.setCode(c); }", [text, code])
     measured(pg)
     return code
 

@@ -1,17 +1,15 @@
 """Real models open as a module overview: blocks first, opened in place, repeated blocks folded, backward steps at
 block and node level, and every label drawn in the viewport at least 11 px on screen with no two overlapping, at a
 laptop, a 1024×768 projector in presenter mode, a phone upright and a phone on its side."""
-import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-MODELS = Path(__file__).parent / "models"
+from .helpers import model_trace_text
+
 NAMES = ["cnn", "lstm_lm", "gpt", "vae", "gan"]
 SCREENS = {"laptop": (1400, 900, False), "presenter": (1024, 768, True), "phone": (390, 844, False), "phone-side": (844, 390, False)}
-_traces: dict = {}
 
 # Every <text> drawn in the graph pane: its text, screen box and on-screen font size (CSS size × the zoom's scale).
 LABELS = """() => {
@@ -33,14 +31,7 @@ LABELS = """() => {
 
 
 def trace_text(page, name: str) -> tuple[str, str]:
-    code = (MODELS / f"{name}.py").read_text()
-    if name not in _traces:
-        origin = "/".join(page.url.split("/", 3)[:3])
-        r = page.request.post(origin + "/api/v1/traces", data=json.dumps({"code": code, "seed": 0, "format": "compact"}),
-                              headers={"Content-Type": "application/json"})
-        assert r.ok, r.status
-        _traces[name] = r.text()
-    return _traces[name], code
+    return model_trace_text(page, name)
 
 
 def load(page, name: str) -> None:
