@@ -117,25 +117,8 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict, pyt
         out["one_cpu_ms_per_trace"] = round((tree_cpu_s(proc.pid)["total"] - cpu_one["total"]) / len(one) * 1000, 1)
         one.sort()
         out["p50_ms"], out["p95_ms"] = round(one[len(one) // 2] * 1000, 1), round(one[int(len(one) * 0.95)] * 1000, 1)
-        lock, took = threading.Lock(), []
-
-        def client(n):
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            for _ in range(n):
-                with lock:
-                    s = next(seed)
-                t = post(c, s, fmt)
-                with lock:
-                    took.append(t)
-
-        threads = [threading.Thread(target=client, args=(requests // clients,)) for _ in range(clients)]
         cpu0 = tree_cpu_s(proc.pid)
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
+        took, wall = clients_back_to_back(port, lambda c, s: post(c, s, fmt), seed, requests, clients)
         time.sleep(0.3)  # the last runs' children are reaped
         cpu1 = tree_cpu_s(proc.pid)
         out["load_cpu_ms_per_trace"] = round((cpu1["total"] - cpu0["total"]) / len(took) * 1000, 1)
@@ -154,6 +137,38 @@ def measure(python: str, label: str, requests: int, clients: int, fmt: dict, pyt
     return out
 
 
+def clients_back_to_back(port: int, post_one, seeds, requests: int, clients: int) -> tuple[list[float], float]:
+    """`clients` keep-alive clients, each posting `requests // clients` fresh seeds back to back with
+    `post_one(conn, seed)`: (seconds each request took, wall seconds)."""
+    lock, took = threading.Lock(), []
+
+    def client(n):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(n):
+            with lock:
+                s = next(seeds)
+            t = post_one(c, s)
+            with lock:
+                took.append(t)
+
+    threads = [threading.Thread(target=client, args=(requests // clients,)) for _ in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return took, time.perf_counter() - t0
+
+
+def print_rows(rows: list[dict]) -> None:
+    """The rows as a Markdown table (the keys of the first row as columns)."""
+    keys = list(rows[0])
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", help="a Python whose gradtrace is the old code")
@@ -170,11 +185,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for r in rows:
-        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    print_rows(rows)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-TWO_LINES = "import torch\nx = torch.ones(2, requires_grad=True)\n(x * 3).sum().backward()\n"
+from server_bench import TWO_LINES, clients_back_to_back, free_port, print_rows  # bench/ is the script's own folder
+
 TCK = os.sysconf("SC_CLK_TCK")
 
 # The server: the real app and door, the sandbox replaced by a runner that answers the canned frame at once.
@@ -48,12 +47,6 @@ class Canned:
 settings = Settings(snippet_db=sys.argv[3])
 serve(create_app(settings, Canned()), settings, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_s(pid: int, children: bool = False) -> float:
@@ -101,25 +94,8 @@ def measure(pythonpath: str | None, label: str, frame: str, requests: int, clien
                 time.sleep(0.1)
         for _ in range(200):  # warm: the pool's processes, the interpreter's caches
             post(conn, next(seeds))
-        lock, took = threading.Lock(), []
-
-        def client(n):
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            for _ in range(n):
-                with lock:
-                    s = next(seeds)
-                t = post(c, s)
-                with lock:
-                    took.append(t)
-
         server0, pool0, load0 = cpu_s(proc.pid), cpu_s(proc.pid, children=True), os.getloadavg()[0]
-        threads = [threading.Thread(target=client, args=(requests // clients,)) for _ in range(clients)]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
+        took, wall = clients_back_to_back(port, post, seeds, requests, clients)
         server, pool = cpu_s(proc.pid) - server0, cpu_s(proc.pid, children=True) - pool0
         n = len(took)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)  # the first one idled past keep-alive
@@ -168,11 +144,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for r in rows:
-        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    print_rows(rows)
 
 
 if __name__ == "__main__":
