@@ -102,9 +102,12 @@ STEPS = """async () => {
 }"""
 
 ZOOM = """async () => {
-  const v = window.gradtrace.view, t0 = v.transform, n = 48, frames = [];
+  const v = window.gradtrace.view, t0 = v.transform, n = 48, frames = [], handler = [];
   const ks = [...Array(n).keys()].map((i) => 0.3 * Math.pow(4, i / (n - 1)));
-  const seq = [...ks, ...ks.reverse()];
+  const seq = [...ks, ...[...ks].reverse()];
+  let writes = 0;
+  const obs = new MutationObserver((ms) => { for (const m of ms) if (m.target.parentElement?.classList?.contains('lodname') || m.target.classList?.contains?.('lodname')) writes++; });
+  obs.observe(document.querySelector('#graph svg'), { subtree: true, childList: true, characterData: true });
   let last = 0;
   await new Promise((done) => {
     let i = 0;
@@ -112,13 +115,17 @@ ZOOM = """async () => {
       if (last) frames.push(now - last);
       last = now;
       if (i === seq.length) return done();
+      const a = performance.now();
       v.restore(t0.scale(seq[i++] / t0.k));
+      handler.push(performance.now() - a);
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
   });
+  obs.disconnect();
   v.restore(t0);
-  return { zoom: frames.reduce((a, b) => a + b, 0) / frames.length, zoomWorst: Math.max(...frames) };
+  const mean = (xs) => xs.reduce((p, q) => p + q, 0) / xs.length;
+  return { apply: mean(handler), frame: mean(frames), worst: Math.max(...frames), writes };
 }"""
 
 FPS = """async () => {
@@ -145,7 +152,8 @@ def measure(browser, url, text, code, quick=False):
     page.wait_for_selector('#graph[data-loads="1"]', state="attached", timeout=30_000)
     loads = [page.evaluate(LOAD, [text, code]) for _ in range(1 if quick else 3)]
     step_ms = page.evaluate(STEPS)
-    zoom = page.evaluate(ZOOM)
+    z = page.evaluate(ZOOM)
+    zoom = {"zoom": z["frame"], "zoomWorst": z["worst"]}
     fps = {"fps": float("nan"), "worst": float("nan")} if quick else page.evaluate(FPS)
     ctx.close()
     return {"load": statistics.median(x["ms"] for x in loads), "layout": statistics.median(x["layout"] for x in loads),

@@ -17,36 +17,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from browser_bench import CHROMIUM, ROOT, frontend_of, program, serve  # noqa: E402
+from browser_bench import CHROMIUM, ROOT, ZOOM, frontend_of, program, serve  # noqa: E402
 
 PROGRAMS = {"~100 nodes": None, "VAE": "vae", "2-layer GPT": "gpt", "TransformerEncoder": "transformer_encoder"}
-
-SWEEP = """async () => {
-  const v = window.gradtrace.view, t0 = v.transform, n = 48, frames = [], handler = [];
-  const ks = [...Array(n).keys()].map((i) => 0.3 * Math.pow(4, i / (n - 1)));
-  const seq = [...ks, ...[...ks].reverse()];
-  let writes = 0;
-  const obs = new MutationObserver((ms) => { for (const m of ms) if (m.target.parentElement?.classList?.contains('lodname') || m.target.classList?.contains?.('lodname')) writes++; });
-  obs.observe(document.querySelector('#graph svg'), { subtree: true, childList: true, characterData: true });
-  let last = 0;
-  await new Promise((done) => {
-    let i = 0;
-    const tick = (now) => {
-      if (last) frames.push(now - last);
-      last = now;
-      if (i === seq.length) return done();
-      const a = performance.now();
-      v.restore(t0.scale(seq[i++] / t0.k));
-      handler.push(performance.now() - a);
-      requestAnimationFrame(tick);
-    };
-    requestAnimationFrame(tick);
-  });
-  obs.disconnect();
-  v.restore(t0);
-  const mean = (xs) => xs.reduce((p, q) => p + q, 0) / xs.length;
-  return { apply: mean(handler), frame: mean(frames), worst: Math.max(...frames), writes };
-}"""
 
 
 def main():
@@ -77,7 +50,7 @@ def main():
                 pages[which] = pg
             for _ in range(args.rounds):
                 for which, pg in pages.items():
-                    res.setdefault((label, which), []).append(pg.evaluate(SWEEP))
+                    res.setdefault((label, which), []).append(pg.evaluate(ZOOM))
             for pg in pages.values():
                 pg.close()
         browser.close()
